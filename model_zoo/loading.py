@@ -1,0 +1,383 @@
+"""Loading checkpoints: resolve what the user asked for, validate it, load it once, cache it (the only global state).
+
+A spec is a registry key ("bert-base-uncased"), a Hub id ("google-bert/bert-base-uncased") or a local folder. Custom
+checkpoints are read config-first: an unsupported architecture or one above the size bound is refused before any
+weight is fetched, and `trust_remote_code` is never passed. Offline (no Hub), loads use only local files and fail in
+seconds with a message that says how to provide the model.
+
+    >>> lm = load("bert-base-uncased")          # doctest: +SKIP
+    >>> lm.report.weights                       # "pretrained: google-bert/bert-base-uncased"
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+import socket
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from model_zoo.registry import (CLASS_CAPABILITIES, FAMILIES, SUPPORTED_CLASSES, Capability, Checkpoint,
+                                family_of_model_type, find_checkpoint)
+
+BUNDLED_CONFIGS = Path(__file__).resolve().parent.parent / "assets" / "configs"
+RANDOM_WEIGHTS_MARK = "explorer_random_weights"  # set in config.json of fixtures whose weights are random
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
+
+
+class ModelError(Exception):
+    """A model cannot be used; the message is written for the user."""
+
+
+class ModelUnavailable(ModelError):
+    """The weights cannot be had here (offline and not cached, or not found)."""
+
+
+class UnsupportedModel(ModelError):
+    """An architecture we do not support, a checkpoint too large, or a malformed id."""
+
+
+@dataclass
+class Settings:
+    device: str = "auto"            # "auto" (CUDA if present), "cpu", "cuda", "cuda:1", ...
+    dtype: str = "auto"             # "auto" (fp32 on CPU, fp16 on GPU where safe), "float32", "float16", "bfloat16"
+    offline: bool | None = None     # None: probe the Hub once; True: local files only
+    max_params: int = 600_000_000   # custom checkpoints above this are refused
+    max_models: int = 8             # LRU bound on cached models
+    max_bytes: int = 6 * 1024 ** 3  # LRU bound on cached weights
+    hub_timeout_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What was loaded, said plainly so the UI never passes random weights off as a trained model."""
+    source: str                       # Hub id or folder the weights came from
+    device: str
+    dtype: str
+    weights: str                      # human label: "pretrained: <id>", "RANDOM weights (test fixture)", ...
+    trained: bool                     # False when the weights are known to be random
+    newly_initialized: tuple[str, ...] = ()   # parameter names missing from the checkpoint
+    untrained_capabilities: tuple[str, ...] = ()  # capabilities whose head was newly initialised
+    load_seconds: float = 0.0
+    n_parameters: int = 0
+    attn_implementation: str = "eager"
+
+    def head_is_trained(self, capability: Capability) -> bool:
+        return self.trained and capability.value not in self.untrained_capabilities
+
+    def summary(self) -> str:
+        text = f"{self.weights} · {self.device} · {self.dtype} · {self.n_parameters / 1e6:.1f}M parameters"
+        if self.untrained_capabilities:
+            text += " · NEWLY INITIALISED (random) heads: " + ", ".join(self.untrained_capabilities)
+        return text
+
+
+@dataclass
+class LoadedModel:
+    checkpoint: Checkpoint
+    model: Any            # a transformers PreTrainedModel in eval mode
+    tokenizer: Any        # its tokenizer
+    report: LoadReport
+
+    @property
+    def family(self):
+        return FAMILIES[self.checkpoint.family]
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def device(self):
+        return self.model.device
+
+
+# ---------------------------------------------------------------------------------------------------- settings
+_settings = Settings()
+
+
+def configure(settings: Settings) -> None:
+    """Set the app-wide loading settings (called once by app.py, and by tests). Clears the cache."""
+    global _settings
+    _settings = settings
+    _cache.clear()
+    hub_reachable.cache_clear()
+
+
+def current_settings() -> Settings:
+    return _settings
+
+
+@lru_cache(maxsize=1)
+def hub_reachable() -> bool:
+    """Can the Hub be reached? Decided once, within a few seconds (never the ~46 s default of a failing download)."""
+    if _settings.offline is not None:
+        return not _settings.offline
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    host = re.sub(r"^https?://", "", os.environ.get("HF_ENDPOINT", "https://huggingface.co")).split("/")[0]
+
+    def connect() -> bool:
+        with socket.create_connection((host, 443), timeout=_settings.hub_timeout_s):
+            return True
+    with ThreadPoolExecutor(1) as pool:  # DNS lookups ignore socket timeouts: bound the whole thing
+        future = pool.submit(connect)
+        try:
+            return future.result(timeout=_settings.hub_timeout_s + 0.5)
+        except Exception:
+            return False
+
+
+def choose_device(requested: str = "auto") -> str:
+    import torch
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"Device {requested!r} was asked for, but no CUDA GPU is available here.")
+    return requested
+
+
+def choose_dtype(device: str, family: str, requested: str = "auto"):
+    import torch
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device.startswith("cuda") and family != "xlnet":  # XLNet's -1e30 masking is unsafe in half precision
+        return torch.float16
+    return torch.float32
+
+
+# ---------------------------------------------------------------------------------------------------- resolving
+def _unavailable_message(what: str) -> str:
+    cache = os.environ.get("HF_HOME", str(Path.home() / ".cache" / "huggingface"))
+    return (f"Model '{what}' is not available here: the Hugging Face Hub cannot be reached and the model is not in "
+            f"the local cache ({cache}). To provide it: (1) run the app once with internet access so it is cached; "
+            f"(2) point HF_HOME at a cache that holds it; or (3) download it to a folder (for example "
+            f"`hf download {what} --local-dir ./{what.split('/')[-1]}`) and enter that folder's path as a custom model.")
+
+
+def _package_path(checkpoint: Checkpoint) -> Path | None:
+    if not checkpoint.source_package:
+        return None
+    try:
+        module = importlib.import_module(checkpoint.source_package)
+    except ImportError:
+        return None
+    path = Path(module.get_model_path())
+    if checkpoint.sha256_prefix:
+        weights = path / "model.safetensors"
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else ""
+        if not digest.startswith(checkpoint.sha256_prefix):
+            raise ModelError(f"The weights shipped by {checkpoint.source_package} fail their checksum "
+                             f"(expected sha256 {checkpoint.sha256_prefix}..., got {digest[:8] or 'no file'}).")
+    return path
+
+
+def source_of(checkpoint: Checkpoint) -> str:
+    """Where the weights are read from: a local folder when one exists, else the Hub id."""
+    local = _package_path(checkpoint)
+    return str(local) if local else checkpoint.hub_id
+
+
+def read_config_dict(source: str) -> dict:
+    """config.json of a folder or Hub id, as a dict. Offline and uncached, raises ModelUnavailable fast."""
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        path = folder / "config.json"
+        if not path.exists():
+            raise UnsupportedModel(f"The folder '{source}' has no config.json: it is not a transformers checkpoint.")
+        return json.loads(path.read_text())
+    if not _HUB_ID.match(source):
+        raise UnsupportedModel(f"'{source}' is neither a model of the registry, a Hub id (like "
+                               f"'google-bert/bert-base-uncased') nor an existing folder.")
+    from huggingface_hub import hf_hub_download
+    try:
+        path = hf_hub_download(source, "config.json", local_files_only=not hub_reachable())
+    except Exception as error:
+        if not hub_reachable():
+            raise ModelUnavailable(_unavailable_message(source)) from error
+        raise ModelUnavailable(f"Could not fetch the config of '{source}' from the Hub: {type(error).__name__}: "
+                               f"{str(error).splitlines()[0][:200]}") from error
+    return json.loads(Path(path).read_text())
+
+
+def bundled_config_dict(checkpoint: Checkpoint) -> dict | None:
+    """The config kept in the repo for a default checkpoint, so its facts show even offline."""
+    path = BUNDLED_CONFIGS / f"{checkpoint.key}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def resolve(spec: str) -> Checkpoint:
+    """A registry entry, or a validated Checkpoint describing a custom Hub id or folder.
+
+    Raises UnsupportedModel (with a message for the user) for unsupported architectures and checkpoints over the
+    size bound, and ModelUnavailable when the config itself cannot be had.
+    """
+    spec = (spec or "").strip()
+    if not spec:
+        raise UnsupportedModel("No model was given: pick one from the list or type a Hub id or a folder path.")
+    known = find_checkpoint(spec)
+    if known:
+        return known
+    config = read_config_dict(spec)
+    model_type = config.get("model_type", "")
+    family = family_of_model_type(model_type)
+    if family is None:
+        supported = ", ".join(t for f in FAMILIES.values() for t in f.model_types)
+        raise UnsupportedModel(f"'{spec}' is a '{model_type or 'unknown'}' model; this app supports {supported}.")
+    architectures = config.get("architectures") or []
+    model_class = next((a for a in architectures if a in SUPPORTED_CLASSES[family.key]), family.default_class)
+    if architectures and not any(a in SUPPORTED_CLASSES[family.key] for a in architectures):
+        if any("auto_map" in k for k in config):
+            raise UnsupportedModel(f"'{spec}' needs custom code (auto_map); this app never runs remote code.")
+    n_params = count_parameters(config, model_class)
+    if n_params > _settings.max_params:
+        raise UnsupportedModel(f"'{spec}' has {n_params / 1e6:.0f}M parameters, above this app's bound of "
+                               f"{_settings.max_params / 1e6:.0f}M (set --max-params to change it).")
+    capabilities = CLASS_CAPABILITIES.get(model_class, frozenset()) | {Capability.ATTENTION}
+    role = {"ElectraForPreTraining": "discriminator", "ElectraForMaskedLM": "generator"}.get(model_class, "")
+    return Checkpoint(key=spec, family=family.key, hub_id=spec, model_class=model_class,
+                      capabilities=frozenset(capabilities), role=role,
+                      description=f"Custom {family.name} checkpoint ({model_class}).",
+                      trained_weights=not config.get(RANDOM_WEIGHTS_MARK, False))
+
+
+def config_object(config: dict):
+    """A transformers config object from a config dict (only for supported model types)."""
+    from transformers import CONFIG_MAPPING
+    config = dict(config)
+    model_type = config.pop("model_type")
+    return CONFIG_MAPPING[model_type](**config)
+
+
+def count_parameters(config: dict, model_class: str) -> int:
+    """Exact parameter count of `model_class` built from `config` on the meta device (no memory, no weights)."""
+    import torch
+    import transformers
+    with torch.device("meta"):
+        model = getattr(transformers, model_class)(config_object(config))
+    return sum(p.numel() for p in model.parameters())
+
+
+# ---------------------------------------------------------------------------------------------------- loading
+def _untrained_capabilities(family_key: str, missing: list[str]) -> tuple[str, ...]:
+    prefixes = FAMILIES[family_key].head_prefixes
+    found: set[str] = set()
+    for name in missing:
+        for prefix, capability in prefixes.items():
+            if name == prefix or name.startswith(prefix + "."):
+                found.add(capability.value)
+    return tuple(sorted(found))
+
+
+def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> LoadedModel:
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    started = time.perf_counter()
+    source = source_of(checkpoint)
+    local = Path(source).is_dir()
+    local_only = local or not hub_reachable()
+    model_class = getattr(transformers, checkpoint.model_class)
+    dtype = choose_dtype(device, checkpoint.family, dtype_name)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        model, info = model_class.from_pretrained(source, local_files_only=local_only, output_loading_info=True,
+                                                  attn_implementation="eager", dtype=dtype)
+    except OSError as error:
+        if not local and not hub_reachable():
+            raise ModelUnavailable(_unavailable_message(checkpoint.hub_id)) from error
+        raise ModelUnavailable(f"Could not load '{checkpoint.hub_id}': {str(error).splitlines()[0][:300]}") from error
+    model.to(device).eval()
+    missing = sorted(info.get("missing_keys", ()))
+    random_fixture = bool(getattr(model.config, RANDOM_WEIGHTS_MARK, False)) or not checkpoint.trained_weights
+    if random_fixture:
+        weights = "RANDOM weights (a test fixture): its outputs mean nothing"
+    elif local and not checkpoint.source_package:
+        weights = f"weights from the local folder {source}"
+    else:
+        weights = f"pretrained: {checkpoint.hub_id}"
+    report = LoadReport(source=source, device=str(device), dtype=str(dtype).replace("torch.", ""), weights=weights,
+                        trained=not random_fixture, newly_initialized=tuple(missing),
+                        untrained_capabilities=_untrained_capabilities(checkpoint.family, missing),
+                        load_seconds=time.perf_counter() - started,
+                        n_parameters=sum(p.numel() for p in model.parameters()),
+                        attn_implementation=getattr(model.config, "_attn_implementation", "eager"))
+    return LoadedModel(checkpoint, model, tokenizer, report)
+
+
+class ModelCache:
+    """LRU cache of loaded models, bounded in count and bytes; one load per model even under concurrent requests."""
+
+    def __init__(self) -> None:
+        self._models: OrderedDict[tuple, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+        self.loads = 0  # how many real loads happened (tests and the load test read it)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._models.clear()
+            self._key_locks.clear()
+            self.loads = 0
+
+    def keys(self) -> list[tuple]:
+        with self._lock:
+            return list(self._models)
+
+    def get(self, checkpoint: Checkpoint) -> LoadedModel:
+        settings = _settings
+        device = choose_device(settings.device)
+        key = (checkpoint.key, checkpoint.hub_id, checkpoint.model_class, device, settings.dtype)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    return self._models[key]
+            loaded = _load_uncached(checkpoint, device, settings.dtype)
+            with self._lock:
+                self.loads += 1
+                self._models[key] = loaded
+                self._evict(settings)
+            return loaded
+
+    def _evict(self, settings: Settings) -> None:
+        def size(lm: LoadedModel) -> int:
+            return sum(p.numel() * p.element_size() for p in lm.model.parameters())
+        while len(self._models) > 1 and (len(self._models) > settings.max_models
+                                         or sum(size(m) for m in self._models.values()) > settings.max_bytes):
+            self._models.popitem(last=False)
+
+
+_cache = ModelCache()
+
+
+def cache() -> ModelCache:
+    return _cache
+
+
+def load(spec: str | Checkpoint) -> LoadedModel:
+    """Load (or fetch from the cache) a registry key, Hub id or folder. Raises ModelError with a user message."""
+    checkpoint = spec if isinstance(spec, Checkpoint) else resolve(spec)
+    return _cache.get(checkpoint)
+
+
+def with_class(checkpoint: Checkpoint, model_class: str) -> Checkpoint:
+    """The same checkpoint loaded through another supported class (e.g. BertForMaskedLM for a pipeline)."""
+    if model_class not in SUPPORTED_CLASSES[checkpoint.family]:
+        raise UnsupportedModel(f"{model_class} is not a supported class for {checkpoint.family}.")
+    return replace(checkpoint, model_class=model_class,
+                   capabilities=CLASS_CAPABILITIES.get(model_class, frozenset()) | {Capability.ATTENTION})
+

