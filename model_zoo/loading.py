@@ -381,3 +381,37 @@ def with_class(checkpoint: Checkpoint, model_class: str) -> Checkpoint:
     return replace(checkpoint, model_class=model_class,
                    capabilities=CLASS_CAPABILITIES.get(model_class, frozenset()) | {Capability.ATTENTION})
 
+
+
+def is_available(checkpoint: Checkpoint) -> bool:
+    """Can the weights be had without waiting on the network? (a local folder, a package, the HF cache, or the Hub)"""
+    source = source_of(checkpoint)
+    if Path(source).is_dir():
+        return True
+    if hub_reachable():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        return isinstance(try_to_load_from_cache(source, "config.json"), str)
+    except Exception:
+        return False
+
+
+def model_choices(family: str, mode: str = "auto") -> tuple[list[Checkpoint], Checkpoint]:
+    """The checkpoints a family tab offers, and the one it opens with.
+
+    mode "hub": the Hub checkpoints; "mini": the project's bundled ones; "auto" (default): both, opening with the Hub
+    checkpoint when it can be had (Hub reachable or cached), else the bundled mini one, else a real offline model.
+    """
+    from model_zoo.registry import checkpoints_of
+    every = checkpoints_of(family)
+    mini = [c for c in every if c.bundled]
+    hub = [c for c in every if not c.bundled]
+    offered = {"hub": hub, "mini": mini or hub}.get(mode, hub + mini)
+    defaults = [c for c in offered if c.default]
+    if mode != "mini" and defaults and is_available(defaults[0]):
+        return offered, defaults[0]
+    if mini:
+        return offered, next((c for c in mini if c.role in ("", "discriminator")), mini[0])
+    offline_real = [c for c in offered if c.source_package]
+    return offered, (offline_real or defaults or offered)[0]

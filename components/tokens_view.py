@@ -1,0 +1,75 @@
+"""The "Tokens & facts" section of a family tab: how the tokenizer cuts the text, and the model's facts."""
+from __future__ import annotations
+
+import gradio as gr
+
+from components.common import escape, guarded, load_with_progress, weights_badge
+from model_zoo import facts as model_facts
+from model_zoo import loading
+from model_zoo.facts import max_tokens
+from model_zoo.tokenization import TokenizedText, tokenize
+
+
+def render_tokens(tokens: TokenizedText) -> str:
+    """Token chips: special tokens marked, subword continuations joined to their word, ids on hover."""
+    chips = []
+    for i, (raw, readable) in enumerate(zip(tokens.tokens, tokens.readable)):
+        kind = "special" if tokens.special[i] else ("cont" if tokens.continuation[i] else "word")
+        segment = f" seg{tokens.segment[i]}" if tokens.segment[i] >= 0 else ""
+        chips.append(f'<span class="tok {kind}{segment}" title="#{i} · id {int(tokens.ids[i])} · {escape(raw)}">'
+                     f'{escape(readable)}<sub>{int(tokens.ids[i])}</sub></span>')
+    note = ('<div class="note">The text was longer than the model takes and was cut at '
+            f'{len(tokens)} tokens.</div>' if tokens.truncated else "")
+    legend = ('<div class="legend"><span class="tok special">special</span> <span class="tok word">word start</span>'
+              ' <span class="tok cont">continues the previous piece</span></div>')
+    return f'<div class="tokens">{"".join(chips)}</div>{note}{legend}'
+
+
+def token_rows(tokens: TokenizedText) -> list[list]:
+    return [[i, tok, readable, int(tokens.ids[i]), bool(tokens.special[i]), bool(tokens.continuation[i]),
+             int(tokens.segment[i])] for i, (tok, readable) in enumerate(zip(tokens.tokens, tokens.readable))]
+
+
+TOKEN_HEADERS = ["#", "token", "reads as", "id", "special", "continues word", "segment"]
+
+
+def facts_rows(spec: str) -> tuple[list[list[str]], str]:
+    """Facts from the config alone, so they show even when the weights cannot be loaded."""
+    checkpoint = loading.resolve(spec)
+    found = model_facts.facts(checkpoint)
+    return [list(row) for row in found.rows()], found.description
+
+
+def tokenize_and_describe(spec: str, text: str, text_pair: str = "", progress=gr.Progress()):
+    """Tokens (chips and table), the model's facts and the weights badge for one model and text."""
+    rows, description = facts_rows(spec)
+    loaded = load_with_progress(spec, progress)
+    tokens = tokenize(loaded.tokenizer, text, text_pair if loaded.family.pair_input else None,
+                      max_length=max_tokens(loaded.config))
+    summary = (f"{len(tokens)} tokens · {int(tokens.special.sum())} special · "
+               f"{int(tokens.continuation.sum())} continuation pieces · {loaded.family.tokenizer_kind.value} tokenizer")
+    return (weights_badge(loaded.report), render_tokens(tokens) + f'<div class="note">{escape(summary)}</div>',
+            token_rows(tokens), rows)
+
+
+def describe_only(spec: str):
+    """The facts table alone (used when a model is picked, before any weights load)."""
+    rows, _ = facts_rows(spec)
+    return rows
+
+
+def build(ctx) -> None:
+    with gr.Tab("Tokens & facts"):
+        run = gr.Button("Tokenize", variant="primary")
+        tokens_html = gr.HTML()
+        with gr.Row():
+            table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False, wrap=True)
+            facts_table = gr.Dataframe(headers=["fact", "value"], label="Model facts (from its config)",
+                                       interactive=False, wrap=True)
+    inputs = [ctx.model, ctx.text, ctx.text_pair]
+    outputs = [ctx.status, tokens_html, table, facts_table]
+    handler = guarded(tokenize_and_describe)
+    run.click(handler, inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
+    ctx.text.submit(handler, inputs, outputs, api_visibility="private")
+    ctx.model.change(guarded(describe_only), [ctx.model], [facts_table], api_name=f"{ctx.family.key}_facts")
+    ctx.on_load.append((guarded(describe_only), [ctx.model], [facts_table]))

@@ -1,0 +1,98 @@
+"""A checkpoint's facts as the config states them (layers, widths, heads, vocabulary, exact parameter count).
+
+Works without weights: the config comes from the local folder, the HF cache, the Hub, or (for the default checkpoints,
+offline) the copy kept in assets/configs; parameters are counted on the meta device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model_zoo import loading
+from model_zoo.registry import FAMILIES, Checkpoint
+
+# Each family names the same quantities differently; this table normalises them.
+_FIELD_NAMES = {
+    "layers": ("num_hidden_layers", "n_layers", "n_layer"),
+    "hidden": ("hidden_size", "dim", "d_model"),
+    "heads": ("num_attention_heads", "n_heads", "n_head"),
+    "intermediate": ("intermediate_size", "hidden_dim", "d_inner"),
+    "embedding": ("embedding_size",),
+    "max_positions": ("max_position_embeddings",),
+}
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    key: str
+    family: str
+    hub_id: str
+    model_class: str
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    embedding: int               # token-embedding width (ALBERT and ELECTRA factorise it; else = hidden)
+    vocab: int
+    max_positions: int | None    # None for XLNet (relative positions)
+    parameters: int              # exact, of model_class built from this config
+    shared_layers: bool          # ALBERT: one set of layer weights applied `layers` times
+    objective: str
+    description: str
+    config_source: str           # where the config came from, said in the UI
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(name, value) pairs for a facts table."""
+        rows = [("Checkpoint", self.hub_id), ("Class", self.model_class), ("Layers", str(self.layers)),
+                ("Hidden size", str(self.hidden)), ("Attention heads", str(self.heads)),
+                ("Feed-forward size", str(self.intermediate)), ("Embedding size", str(self.embedding)),
+                ("Vocabulary", f"{self.vocab:,}"),
+                ("Max positions", str(self.max_positions) if self.max_positions else "unbounded (relative)"),
+                ("Parameters", f"{self.parameters:,} ({self.parameters / 1e6:.1f}M)")]
+        if self.shared_layers:
+            rows.append(("Layer sharing", f"one layer's weights applied {self.layers} times"))
+        rows += [("Objective", self.objective), ("Config from", self.config_source)]
+        return rows
+
+
+def _field(config: dict, name: str, default=None):
+    return next((config[k] for k in _FIELD_NAMES[name] if config.get(k) is not None), default)
+
+
+def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
+    """The checkpoint's config dict and where it came from; offline, the bundled copy for default checkpoints."""
+    try:
+        return loading.read_config_dict(loading.source_of(checkpoint)), loading.source_of(checkpoint)
+    except loading.ModelUnavailable:
+        bundled = loading.bundled_config_dict(checkpoint)
+        if bundled is None:
+            raise
+        return bundled, "the copy kept in this app (assets/configs), since the Hub cannot be reached"
+
+
+def facts_from_config(checkpoint: Checkpoint, config: dict, config_source: str = "") -> ModelFacts:
+    hidden = int(_field(config, "hidden"))
+    positions = _field(config, "max_positions")
+    if positions and config.get("model_type") == "roberta":
+        positions -= 2  # RoBERTa offsets positions by padding_idx + 1
+    family = FAMILIES[checkpoint.family]
+    return ModelFacts(
+        key=checkpoint.key, family=family.name, hub_id=checkpoint.hub_id, model_class=checkpoint.model_class,
+        layers=int(_field(config, "layers")), hidden=hidden, heads=int(_field(config, "heads")),
+        intermediate=int(_field(config, "intermediate", 4 * hidden)), embedding=int(_field(config, "embedding", hidden)),
+        vocab=int(config["vocab_size"]), max_positions=positions,
+        parameters=loading.count_parameters(config, checkpoint.model_class),
+        shared_layers=config.get("model_type") == "albert" and config.get("num_hidden_groups", 1) == 1,
+        objective=family.objective, description=checkpoint.description, config_source=config_source)
+
+
+def facts(checkpoint: Checkpoint) -> ModelFacts:
+    config, source = config_for(checkpoint)
+    return facts_from_config(checkpoint, config, source)
+
+
+def max_tokens(config) -> int:
+    """The longest input the model takes, in tokens (XLNet has no bound of its own: we cap it at 512)."""
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions is None or positions <= 0:
+        return 512
+    return positions - 2 if config.model_type == "roberta" else positions

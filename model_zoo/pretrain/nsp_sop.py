@@ -1,0 +1,135 @@
+"""mini-BERT (masked LM with static masking + next-sentence prediction) and mini-ALBERT (masked LM + sentence order).
+
+Both read sentence pairs built once from the training split by data.sentence_pairs: [CLS] A [SEP] B [SEP], token
+types 0 for A and 1 for B. BERT's negatives replace B by text of another document (label 1 = "not next"); ALBERT's
+swap A and B (label 1 = "swapped"), so topic cannot give the answer away, only order can.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model_zoo.pretrain import data as D
+from model_zoo.pretrain import evaluate as E
+from model_zoo.pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
+from model_zoo.pretrain.train import MINI, Objective, save_folder
+
+MAX_TOKENS = 125  # A + B; with [CLS] and two [SEP], 128 positions
+
+
+class PairObjective(Objective):
+    random_next = True        # NSP (True) or SOP (False)
+    static_masking = True
+
+    def __init__(self, seed: int, device: str):
+        super().__init__(seed, device)
+        tok = self.tok
+        self.pairs = D.sentence_pairs(D.tokenised(tok, self.tokenizer_kind, "train"), MAX_TOKENS, seed,
+                                      self.random_next)
+        self.lengths = np.array([len(a) + len(b) + 3 for a, b, _ in self.pairs])
+        self._epoch, self._batches = -1, []
+        self.model = self.build_model()
+
+    def modules(self):
+        return {"model": self.model}
+
+    def batch(self, step: int) -> dict:
+        epoch_len = len(self.pairs) // self.batch_size
+        epoch, k = divmod(step, epoch_len)
+        if epoch != self._epoch:
+            self._epoch, self._batches = epoch, D.length_buckets(self.lengths, self.batch_size, self.seed, epoch)
+        index = self._batches[k % len(self._batches)]
+        b = E.encode_pairs(self.tok, [self.pairs[i] for i in index])
+        ids = b["input_ids"].numpy()
+        special = np.isin(ids, self.tok.all_special_ids)
+        # static masking: the mask of example i depends only on i; dynamic: on (step, row) too
+        keys = [int(i) for i in index] if self.static_masking else [(step, r) for r in range(len(index))]
+        inputs, labels = mask_rows(ids, special, rows_rng(self.seed, keys), mask_id=self.tok.mask_token_id,
+                                   vocab_size=len(self.tok))
+        return {"input_ids": torch.tensor(inputs), "token_type_ids": b["token_type_ids"],
+                "attention_mask": b["attention_mask"], "mlm_labels": torch.tensor(labels),
+                "pair_labels": b["labels"], "n_tokens": int(b["attention_mask"].sum())}
+
+
+class BertObjective(PairObjective):
+    family, folders, tokenizer_kind = "bert", ("bert",), "wordpiece"
+    batch_size, lr, warmup = 32, 1e-3, 200
+    random_next, static_masking = True, True
+    CONFIG = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+                  max_position_embeddings=512)  # ~1.9M parameters, ~3.8 MB in fp16
+
+    def build_model(self):
+        from transformers import BertConfig, BertForPreTraining
+        config = BertConfig(vocab_size=len(self.tok), pad_token_id=self.tok.pad_token_id, **self.CONFIG)
+        return BertForPreTraining(config)
+
+    def loss(self, b):
+        out = self.model.bert(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                              token_type_ids=b["token_type_ids"])
+        hidden, pooled = out[0], out[1]                               # (B, T, H), (B, H)
+        where, y = masked_positions(b["mlm_labels"])
+        mlm = F.cross_entropy(self.model.cls.predictions(gather(hidden, where)), y)
+        nsp = F.cross_entropy(self.model.cls.seq_relationship(pooled), b["pair_labels"])
+        return mlm + nsp, {"loss": float(mlm + nsp), "mlm": float(mlm), "nsp": float(nsp)}
+
+    def export(self):
+        return [save_folder(self.model, self.tok, MINI / "bert")]
+
+    def evaluate(self):
+        from transformers import BertForPreTraining
+        model = BertForPreTraining.from_pretrained(MINI / "bert", dtype=torch.float32)
+        return {"fill_mask": E.fill_mask_accuracy(model, self.tok, "wordpiece"),
+                "nsp": E.pair_accuracy(model, self.tok, "wordpiece", random_next=True)}
+
+    def card(self):
+        return {"objective": "Masked LM with **static** masking (15% of tokens chosen; of those 80% [MASK], 10% a random "
+                             "token, 10% unchanged; an example keeps the same mask every epoch) plus **next-sentence "
+                             "prediction** (50% of pairs consecutive segments of one document, 50% B from another "
+                             "document). Loss = MLM cross-entropy + NSP cross-entropy.",
+                "architecture": f"BertForPreTraining: {self.CONFIG}, WordPiece uncased vocabulary of {len(self.tok)}; "
+                                "sequences of at most 128 tokens in training (positions beyond are untrained).",
+                "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
+                         "nsp": "NSP accuracy >= 75% on held-out pairs"}}
+
+
+class AlbertObjective(PairObjective):
+    family, folders, tokenizer_kind = "albert", ("albert",), "albert"
+    batch_size, lr, warmup = 32, 1.5e-3, 200
+    random_next, static_masking = False, False
+    CONFIG = dict(embedding_size=64, hidden_size=128, num_hidden_layers=4, num_hidden_groups=1, inner_group_num=1,
+                  num_attention_heads=4, intermediate_size=512, max_position_embeddings=512,
+                  hidden_act="gelu_new", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+    def build_model(self):
+        from transformers import AlbertConfig, AlbertForPreTraining
+        config = AlbertConfig(vocab_size=len(self.tok), pad_token_id=self.tok.pad_token_id,
+                              bos_token_id=self.tok.cls_token_id, eos_token_id=self.tok.sep_token_id, **self.CONFIG)
+        return AlbertForPreTraining(config)
+
+    def loss(self, b):
+        out = self.model.albert(input_ids=b["input_ids"], attention_mask=b["attention_mask"],
+                                token_type_ids=b["token_type_ids"])
+        hidden, pooled = out[0], out[1]
+        where, y = masked_positions(b["mlm_labels"])
+        mlm = F.cross_entropy(self.model.predictions(gather(hidden, where)), y)
+        sop = F.cross_entropy(self.model.sop_classifier(pooled), b["pair_labels"])
+        return mlm + sop, {"loss": float(mlm + sop), "mlm": float(mlm), "sop": float(sop)}
+
+    def export(self):
+        return [save_folder(self.model, self.tok, MINI / "albert")]
+
+    def evaluate(self):
+        from transformers import AlbertForPreTraining
+        model = AlbertForPreTraining.from_pretrained(MINI / "albert", dtype=torch.float32)
+        return {"fill_mask": E.fill_mask_accuracy(model, self.tok, "albert"),
+                "sop": E.pair_accuracy(model, self.tok, "albert", random_next=False)}
+
+    def card(self):
+        return {"objective": "Masked LM (15%, 80/10/10, drawn anew each step) plus **sentence-order prediction**: a "
+                             "positive is two consecutive segments of one document in order, a negative the same two "
+                             "swapped. Loss = MLM + SOP cross-entropy. (ALBERT's n-gram masking is not used here.)",
+                "architecture": f"AlbertForPreTraining: {self.CONFIG}: a factorised embedding (V x 64, then 64 x 128) "
+                                f"and ONE transformer layer applied 4 times; unigram vocabulary of {len(self.tok)}.",
+                "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
+                         "sop": "SOP accuracy >= 75% on held-out pairs"}}

@@ -1,0 +1,112 @@
+"""The mini zoo's four tokenizers, trained with the `tokenizers` library on the training split, saved for AutoTokenizer.
+
+  wordpiece  BERT / DistilBERT / ELECTRA: WordPiece, uncased, [PAD] [UNK] [CLS] [SEP] [MASK]  -> BertTokenizer
+  bpe        RoBERTa: byte-level BPE, <s> <pad> </s> <unk> <mask>                             -> RobertaTokenizer
+  albert     ALBERT: unigram with Metaspace '▁', lowercased, <pad> <unk> [CLS] [SEP] [MASK]  -> AlbertTokenizer
+  xlnet      XLNet: unigram with Metaspace '▁', cased, <unk> <s> </s> <cls> <sep> <pad> <mask> <eod> <eop>
+             (<sep> <cls> at the END of a sequence, padding on the left)                    -> XLNetTokenizer
+
+    python -m model_zoo.pretrain.tokenizers_build     # writes .mini_work/tokenizers/<kind>/ and checks each one
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from model_zoo.pretrain.corpus import WORK, texts
+
+TOKENIZER_DIR = WORK / "tokenizers"
+VOCAB_SIZE = 8000
+KINDS = ("wordpiece", "bpe", "albert", "xlnet")
+FAMILY_KIND = {"bert": "wordpiece", "distilbert": "wordpiece", "electra": "wordpiece", "roberta": "bpe",
+               "albert": "albert", "xlnet": "xlnet"}
+ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]  # albert-base-v2's ids 0..4
+XLNET_SPECIALS = ["<unk>", "<s>", "</s>", "<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]  # xlnet's ids 0..8
+
+
+def _wordpiece(lines: list[str]):
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizer
+    trainer = BertWordPieceTokenizer(lowercase=True)
+    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
+                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    return BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
+
+
+def _bpe(lines: list[str]):
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizer
+    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
+    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
+                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    model = json.loads(trainer.to_str())["model"]
+    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
+    return RobertaTokenizer(vocab=model["vocab"], merges=merges)
+
+
+def _unigram_pieces(lines: list[str], specials: list[str], unk: str) -> list[tuple[str, float]]:
+    from tokenizers import SentencePieceUnigramTokenizer
+    trainer = SentencePieceUnigramTokenizer()
+    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, special_tokens=specials, unk_token=unk,
+                                show_progress=False)
+    return [(piece, float(score)) for piece, score in json.loads(trainer.to_str())["model"]["vocab"]]
+
+
+def _albert(lines: list[str]):
+    from transformers import AlbertTokenizer
+    return AlbertTokenizer(vocab=_unigram_pieces([l.lower() for l in lines], ALBERT_SPECIALS, "<unk>"),
+                           do_lower_case=True)
+
+
+def _xlnet(lines: list[str]):
+    from transformers import XLNetTokenizer
+    return XLNetTokenizer(vocab=_unigram_pieces(lines, XLNET_SPECIALS, "<unk>"), unk_id=0, do_lower_case=False)
+
+
+BUILDERS = {"wordpiece": _wordpiece, "bpe": _bpe, "albert": _albert, "xlnet": _xlnet}
+
+
+def check(tokenizer, kind: str) -> None:
+    """Raise AssertionError unless ids round-trip, the mask token is one id and special tokens sit where they should."""
+    text = "The quick brown fox jumps over the lazy dog."
+    ids = tokenizer(text)["input_ids"]
+    decoded = tokenizer.decode(ids, skip_special_tokens=True).strip()
+    expected = text.lower() if kind in ("wordpiece", "albert") else text
+    assert decoded == expected, f"{kind}: {decoded!r} != {expected!r}"
+    assert tokenizer.mask_token_id is not None and len(tokenizer(tokenizer.mask_token, add_special_tokens=False)
+                                                       ["input_ids"]) == 1, f"{kind}: mask is not one id"
+    assert tokenizer.unk_token_id is not None and tokenizer.pad_token_id is not None
+    if kind == "xlnet":
+        assert ids[-2:] == [tokenizer.sep_token_id, tokenizer.cls_token_id], f"xlnet specials not at the end: {ids}"
+        assert tokenizer.padding_side == "left"
+    else:
+        assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id, f"{kind}: {ids}"
+
+
+def build(kinds=KINDS) -> dict[str, Path]:
+    from transformers import AutoTokenizer
+    lines = texts("train")
+    written = {}
+    for kind in kinds:
+        folder = TOKENIZER_DIR / kind
+        BUILDERS[kind](lines).save_pretrained(folder)
+        reloaded = AutoTokenizer.from_pretrained(folder)
+        check(reloaded, kind)
+        print(f"{kind:10s} {type(reloaded).__name__:18s} {len(reloaded)} tokens -> {folder}")
+        written[kind] = folder
+    return written
+
+
+def load(kind: str):
+    """The saved tokenizer of a kind (or family name), building it first if needed."""
+    from transformers import AutoTokenizer
+    kind = FAMILY_KIND.get(kind, kind)
+    folder = TOKENIZER_DIR / kind
+    if not (folder / "tokenizer_config.json").exists():
+        build([kind])
+    return AutoTokenizer.from_pretrained(folder)
+
+
+if __name__ == "__main__":
+    build(sys.argv[1:] or KINDS)

@@ -1,0 +1,93 @@
+"""Shared fixtures: offline settings, tiny random models of every family on disk, a launched app, a browser."""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the suite reaches the network
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "explorer-numba-cache"))
+
+import pytest  # noqa: E402
+
+from model_zoo import loading, tiny  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ignored)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_settings():
+    loading.configure(loading.Settings(device="cpu", offline=True))
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory) -> Path:
+    """Every family's tiny random checkpoint saved to disk: tiny_dir / "bert", ... (see model_zoo.tiny.FIXTURES)."""
+    root = tmp_path_factory.mktemp("tiny")
+    tiny.save_all(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_path(tiny_dir):
+    """tiny_path("roberta") -> the folder as a string, ready for loading.load()."""
+    return lambda name: str(tiny_dir / name)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The real app, launched in this process on a free loopback port."""
+    import app
+    demo = app.build_app("auto")
+    demo.queue(default_concurrency_limit=2)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **app.launch_kwargs())
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright, with every non-loopback request blocked."""
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(chromium), headless=True,
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                                           "--disable-background-networking", "--disable-component-update",
+                                           "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+@pytest.fixture()
+def page(browser):
+    """A page that may only talk to 127.0.0.1; it records console errors and blocked requests."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.console_errors = []
+    page.blocked = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+            return r.continue_()
+        page.blocked.append(url)
+        return r.abort()
+    context.route("**/*", route)
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield page
+    context.close()
