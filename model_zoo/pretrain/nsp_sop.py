@@ -71,7 +71,7 @@ class BertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.cls.predictions(gather(hidden, where)), y)
         nsp = F.cross_entropy(self.model.cls.seq_relationship(pooled), b["pair_labels"])
-        return mlm + nsp, {"loss": float(mlm + nsp), "mlm": float(mlm), "nsp": float(nsp)}
+        return mlm + nsp, {"loss": float((mlm + nsp).detach()), "mlm": float(mlm.detach()), "nsp": float(nsp.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, MINI / "bert")]
@@ -114,7 +114,7 @@ class AlbertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.predictions(gather(hidden, where)), y)
         sop = F.cross_entropy(self.model.sop_classifier(pooled), b["pair_labels"])
-        return mlm + sop, {"loss": float(mlm + sop), "mlm": float(mlm), "sop": float(sop)}
+        return mlm + sop, {"loss": float((mlm + sop).detach()), "mlm": float(mlm.detach()), "sop": float(sop.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, MINI / "albert")]
