@@ -51,6 +51,12 @@ def build_app(models_mode: str = "auto"):
     return demo
 
 
+def configure_queue(demo) -> None:
+    """One queue for everyone: model work runs two at a time (2 cores; GPU work serialises anyway), the rest is cheap.
+    max_size bounds waiting users; per-event time limits are set where events are wired."""
+    demo.queue(default_concurrency_limit=2, max_size=64)
+
+
 def launch_kwargs() -> dict:
     import gradio as gr
     return dict(theme=gr.themes.Soft(), css=(ASSETS / "style.css").read_text(), allowed_paths=[str(ASSETS)])
@@ -66,7 +72,7 @@ def main(argv=None) -> None:
     loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
                                        max_params=int(args.max_params), max_models=args.max_models))
     demo = build_app(args.models)
-    demo.queue(default_concurrency_limit=2, max_size=64)
+    configure_queue(demo)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
 
 

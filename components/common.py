@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import logging
 
 import gradio as gr
@@ -15,8 +16,18 @@ log = logging.getLogger("explorer")
 
 def guarded(handler):
     """Wrap an event handler so that every failure reaches the user as a message, never as a traceback."""
+    text_params = [name for name, p in inspect.signature(handler).parameters.items() if p.annotation in ("str", str)]
+    positions = list(inspect.signature(handler).parameters)
+
     @functools.wraps(handler)
     def wrapper(*args, **kwargs):
+        args = list(args)
+        for index, name in enumerate(positions[:len(args)]):  # API callers may send anything: check text inputs
+            if name in text_params:
+                if args[index] is None:
+                    args[index] = ""
+                elif not isinstance(args[index], str):
+                    raise gr.Error(f"'{name}' must be text, not {type(args[index]).__name__}.", print_exception=False)
         try:
             return handler(*args, **kwargs)
         except gr.Error:

@@ -257,13 +257,28 @@ def config_object(config: dict):
     return CONFIG_MAPPING[model_type](**config)
 
 
-def count_parameters(config: dict, model_class: str) -> int:
-    """Exact parameter count of `model_class` built from `config` on the meta device (no memory, no weights)."""
+# Building models (from_pretrained, or on the meta device) switches process-wide defaults in torch/transformers
+# (default device, init patches): two threads doing it at once can build one another's models on the meta device.
+# Every construction in the app goes through this lock.
+CONSTRUCTION_LOCK = threading.RLock()
+
+
+def build_on_meta(config: dict, model_class: str):
+    """`model_class` built from `config` on the meta device: shapes and parameter counts, no memory, no weights."""
     import torch
     import transformers
-    with torch.device("meta"):
-        model = getattr(transformers, model_class)(config_object(config))
-    return sum(p.numel() for p in model.parameters())
+    with CONSTRUCTION_LOCK, torch.device("meta"):
+        return getattr(transformers, model_class)(config_object(config))
+
+
+def count_parameters(config: dict, model_class: str) -> int:
+    """Exact parameter count of `model_class` built from `config` (on the meta device)."""
+    return _count_parameters(json.dumps(config, sort_keys=True), model_class)
+
+
+@lru_cache(maxsize=256)
+def _count_parameters(config_json: str, model_class: str) -> int:
+    return sum(p.numel() for p in build_on_meta(json.loads(config_json), model_class).parameters())
 
 
 # ---------------------------------------------------------------------------------------------------- loading
@@ -290,8 +305,9 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     dtype = choose_dtype(device, checkpoint.family, dtype_name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-        model, info = model_class.from_pretrained(source, local_files_only=local_only, output_loading_info=True,
-                                                  attn_implementation="eager", dtype=dtype)
+        with CONSTRUCTION_LOCK:
+            model, info = model_class.from_pretrained(source, local_files_only=local_only, output_loading_info=True,
+                                                      attn_implementation="eager", dtype=dtype)
     except OSError as error:
         if not local and not hub_reachable():
             raise ModelUnavailable(_unavailable_message(checkpoint.hub_id)) from error
