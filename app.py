@@ -12,6 +12,9 @@ from pathlib import Path
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
+if os.environ.get("SPACES_ZERO_GPU"):  # ZeroGPU wants `spaces` imported before torch
+    import spaces  # noqa: F401
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,19 +35,27 @@ def build_app(models_mode: str = "auto"):
     """The whole Blocks app (importable by tests and by a Space's runtime)."""
     import gradio as gr
 
-    from components import family_tab, placeholder_tabs
+    from components import family_tab, placeholder_tabs, share
+    from model_zoo import loading
     from model_zoo.registry import FAMILIES
+
+    loading.import_model_classes()
 
     with gr.Blocks(title="BERT Family Explorer") as demo:
         gr.Markdown("# BERT Family Explorer\nType your own text and see how BERT, RoBERTa, ALBERT, DistilBERT, "
                     "ELECTRA and XLNet read it. Every output says which weights produced it.",
                     elem_id="title")
         contexts = []
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             for family in FAMILIES.values():
                 contexts.append(family_tab.build(family, models_mode))
-            placeholder_tabs.build_embeddings()
-            placeholder_tabs.build_compare()
+            from components import embeddings_tab
+            embeddings_tab.build(models_mode)
+            from components import compare_tab
+            compare_tab.build(models_mode)
+        family_keys = [ctx.family.key for ctx in contexts]
+        link_targets = [c for ctx in contexts for c in (ctx.model, ctx.text, ctx.text_pair)]
+        demo.load(share.link_opener(family_keys, ["embeddings", "compare"]), None, [tabs] + link_targets, api_visibility="private")
         for ctx in contexts:
             for fn, inputs, outputs in ctx.on_load:
                 demo.load(fn, inputs, outputs, api_visibility="private")
@@ -71,6 +82,9 @@ def main(argv=None) -> None:
     from model_zoo import loading
     loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
                                        max_params=int(args.max_params), max_models=args.max_models))
+    import threading
+    from model_zoo import projection
+    threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True).start()  # numba compiles, off the path
     demo = build_app(args.models)
     configure_queue(demo)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())

@@ -4,7 +4,11 @@ from __future__ import annotations
 import functools
 import html
 import inspect
+import contextvars
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import gradio as gr
 
@@ -14,8 +18,43 @@ from model_zoo.tokenization import InputError
 log = logging.getLogger("explorer")
 
 
-def guarded(handler):
-    """Wrap an event handler so that every failure reaches the user as a message, never as a traceback."""
+def on_zero_gpu() -> bool:
+    """Running on a Hugging Face ZeroGPU Space (a GPU is attached only inside @spaces.GPU functions)."""
+    return bool(os.environ.get("SPACES_ZERO_GPU"))
+
+
+def gpu_if_available(handler, duration: int = 60):
+    """On ZeroGPU, run the handler with a GPU attached (spaces.GPU); elsewhere return it unchanged."""
+    if not on_zero_gpu():
+        return handler
+    import spaces  # imported before torch by app.py on ZeroGPU, as its docs require
+    return spaces.GPU(duration=duration)(handler)
+
+
+TIME_LIMIT_S = float(os.environ.get("EXPLORER_TIME_LIMIT_S", 180))
+_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="explorer-handler")
+
+
+def _with_time_limit(run, name: str, limit_s: float):
+    """Run in a worker thread (keeping gradio's context, for progress bars); past the limit the user gets a message.
+    Python cannot kill the thread: the work finishes in the background, its result dropped."""
+    @functools.wraps(run)
+    def limited(*args, **kwargs):
+        context = contextvars.copy_context()
+        future = _workers.submit(context.run, run, *args, **kwargs)
+        try:
+            return future.result(timeout=limit_s)
+        except FutureTimeout:
+            log.warning("handler %s exceeded its %.0f s limit", name, limit_s)
+            raise gr.Error(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
+                           f"or a smaller model.", print_exception=False) from None
+    return limited
+
+
+def guarded(handler, time_limit_s: float | None = None):
+    """Wrap an event handler so that every failure reaches the user as a message, never as a traceback, and a request
+    never holds its user past a time limit. On ZeroGPU the handler also gets a GPU for its duration."""
+    run = _with_time_limit(gpu_if_available(handler), handler.__name__, time_limit_s or TIME_LIMIT_S)
     text_params = [name for name, p in inspect.signature(handler).parameters.items() if p.annotation in ("str", str)]
     positions = list(inspect.signature(handler).parameters)
 
@@ -29,7 +68,7 @@ def guarded(handler):
                 elif not isinstance(args[index], str):
                     raise gr.Error(f"'{name}' must be text, not {type(args[index]).__name__}.", print_exception=False)
         try:
-            return handler(*args, **kwargs)
+            return run(*args, **kwargs)
         except gr.Error:
             raise
         except (loading.ModelError, InputError, ValueError) as error:

@@ -5,7 +5,11 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 
-from components import tokens_view
+from components import attention_view, tokens_view
+from components import electra_view, xlnet_view
+from components import share
+from components.common import escape
+from components import fill_mask_view, pretraining_view
 from model_zoo import loading
 from model_zoo.registry import Family
 
@@ -34,7 +38,8 @@ class TabContext:
 
 
 # Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.
-SECTIONS = [tokens_view.build]
+SECTIONS = [tokens_view.build, attention_view.build, electra_view.build, xlnet_view.build, fill_mask_view.build,
+            pretraining_view.build]
 
 
 def choice_label(checkpoint) -> str:
@@ -47,6 +52,15 @@ def choice_label(checkpoint) -> str:
     return f"{checkpoint.key}  ({origin})"
 
 
+def initial_badge(checkpoint) -> str:
+    """What the status says before anything loads: whether the default model can be had here at all."""
+    if loading.is_available(checkpoint):
+        return '<div class="weights-badge">Nothing loaded yet: models load on first use.</div>'
+    return ('<div class="weights-badge warn">' + escape(checkpoint.hub_id) + " cannot be loaded here: the Hugging "
+            "Face Hub is unreachable and it is not in the local cache. Pick another model from the list (the bundled "
+            "mini one works offline), or provide it: run once online, set HF_HOME, or type a local folder.</div>")
+
+
 def build(family: Family, models_mode: str = "auto") -> TabContext:
     offered, default = loading.model_choices(family.key, models_mode)
     with gr.Tab(family.name, id=family.key):
@@ -55,12 +69,20 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
             model = gr.Dropdown(choices=[(choice_label(c), c.key) for c in offered], value=default.key,
                                 allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",
                                 scale=3, elem_id=f"{family.key}-model")
-            status = gr.HTML(f'<div class="weights-badge">Nothing loaded yet: models load on first use.</div>')
+            status = gr.HTML(initial_badge(default))
         with gr.Row():
             text = gr.Textbox(value=EXAMPLE_TEXT[family.key], label="Text", lines=2, max_lines=8, scale=3,
                               elem_id=f"{family.key}-text")
             text_pair = gr.Textbox(value=EXAMPLE_PAIR[family.key], label="Second sentence (optional)", lines=2,
                                    visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
+        with gr.Accordion("Share a link to this view", open=False):
+            link_button = gr.Button("Make link", size="sm")
+            link = gr.Textbox(label="Link (opens this tab with this model and text)", buttons=["copy"],
+                              interactive=False, elem_id=f"{family.key}-link")
+
+        def make_link(model_spec: str, text_value: str, pair_value: str, request: gr.Request):
+            return share.link_for(family.key, model_spec, text_value, pair_value, request)
+        link_button.click(make_link, [model, text, text_pair], link, api_name=f"{family.key}_share_link")
         ctx = TabContext(family, model, text, text_pair, status, models_mode)
         with gr.Tabs():
             for section in SECTIONS:

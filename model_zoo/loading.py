@@ -172,12 +172,17 @@ def _package_path(checkpoint: Checkpoint) -> Path | None:
         return None
     path = Path(module.get_model_path())
     if checkpoint.sha256_prefix:
-        weights = path / "model.safetensors"
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else ""
+        digest = _sha256(path / "model.safetensors")
         if not digest.startswith(checkpoint.sha256_prefix):
             raise ModelError(f"The weights shipped by {checkpoint.source_package} fail their checksum "
                              f"(expected sha256 {checkpoint.sha256_prefix}..., got {digest[:8] or 'no file'}).")
     return path
+
+
+@lru_cache(maxsize=16)
+def _sha256(path: Path) -> str:
+    """The file's sha256, computed once per process (90 MB take ~0.2 s)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
 
 def source_of(checkpoint: Checkpoint) -> str:
@@ -186,10 +191,20 @@ def source_of(checkpoint: Checkpoint) -> str:
     return str(local) if local else checkpoint.hub_id
 
 
+def is_folder(spec: str) -> bool:
+    """Is this user-given spec an existing folder? (False for anything that is not a sane path, never an error.)"""
+    if not spec or len(spec) > 1024 or "\x00" in spec:
+        return False
+    try:
+        return Path(spec).expanduser().is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def read_config_dict(source: str) -> dict:
     """config.json of a folder or Hub id, as a dict. Offline and uncached, raises ModelUnavailable fast."""
     folder = Path(source).expanduser()
-    if folder.is_dir():
+    if is_folder(source):
         path = folder / "config.json"
         if not path.exists():
             raise UnsupportedModel(f"The folder '{source}' has no config.json: it is not a transformers checkpoint.")
@@ -299,7 +314,7 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
 
     started = time.perf_counter()
     source = source_of(checkpoint)
-    local = Path(source).is_dir()
+    local = is_folder(source)
     local_only = local or not hub_reachable()
     model_class = getattr(transformers, checkpoint.model_class)
     dtype = choose_dtype(device, checkpoint.family, dtype_name)
@@ -317,6 +332,9 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     random_fixture = bool(getattr(model.config, RANDOM_WEIGHTS_MARK, False)) or not checkpoint.trained_weights
     if random_fixture:
         weights = "RANDOM weights (a test fixture): its outputs mean nothing"
+    elif checkpoint.bundled:
+        weights = (f"the project's own mini {FAMILIES[checkpoint.family].name}, pretrained offline on CPU for minutes: "
+                   f"expect rough guesses (its model card: assets/mini/{Path(source).name}/README.md)")
     elif local and not checkpoint.source_package:
         weights = f"weights from the local folder {source}"
     else:
@@ -402,7 +420,7 @@ def with_class(checkpoint: Checkpoint, model_class: str) -> Checkpoint:
 def is_available(checkpoint: Checkpoint) -> bool:
     """Can the weights be had without waiting on the network? (a local folder, a package, the HF cache, or the Hub)"""
     source = source_of(checkpoint)
-    if Path(source).is_dir():
+    if is_folder(source):
         return True
     if hub_reachable():
         return True
@@ -431,3 +449,14 @@ def model_choices(family: str, mode: str = "auto") -> tuple[list[Checkpoint], Ch
         return offered, next((c for c in mini if c.role in ("", "discriminator")), mini[0])
     offline_real = [c for c in offered if c.source_package]
     return offered, (offline_real or defaults or offered)[0]
+
+
+def import_model_classes() -> None:
+    """Import every supported transformers class now, in one thread: transformers' lazy module is not safe when
+    several request threads trigger its first imports at once (seen as AttributeError under load)."""
+    import transformers
+    for classes in SUPPORTED_CLASSES.values():
+        for name in classes:
+            getattr(transformers, name)
+    for name in ("AutoTokenizer", "AutoConfig", "CONFIG_MAPPING", "pipeline"):
+        getattr(transformers, name)

@@ -10,7 +10,7 @@ import importlib
 
 _OBJECTIVES = {  # family -> (module, class); imported on use so a missing module only affects its family
     "bert": ("nsp_sop", "BertObjective"),          # MLM (static masking) + NSP
-    "roberta": ("mlm", "RobertaObjective"),        # MLM (dynamic masking), full-sentence packing, no NSP
+    "roberta": ("roberta", "RobertaObjective"),        # MLM (dynamic masking), full-sentence packing, no NSP
     "albert": ("nsp_sop", "AlbertObjective"),      # factorised embedding, one shared layer, MLM + SOP
     "distilbert": ("distill", "DistilObjective"),  # distilled from mini-BERT: 5 KL(T=2) + 2 MLM + 1 cosine
     "electra": ("electra", "ElectraObjective"),    # generator MLM + 50 x replaced-token detection

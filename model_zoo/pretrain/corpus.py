@@ -24,6 +24,7 @@ WORK = Path(__file__).resolve().parents[2] / ".mini_work"
 CORPUS_DIR = WORK / "corpus"
 WORDNET = Path("/usr/share/wordnet")
 HELDOUT_EVERY = 50  # one document in 50 goes to the held-out split
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "mini" / "heldout_sample.json"
 
 
 def wordnet_documents() -> list[tuple[str, list[str]]]:
@@ -92,7 +93,17 @@ def build(target: Path = CORPUS_DIR) -> dict:
             (heldout if is_heldout(doc_id) else train).write(json.dumps({"id": doc_id, "segments": segments}) + "\n")
     stats["heldout_documents"] = sum(is_heldout(d) for d, _ in docs)
     (target / "stats.json").write_text(json.dumps(stats, indent=1))
+    write_sample([(d, s) for d, s in docs if is_heldout(d)])
     return stats
+
+
+def write_sample(heldout: list[tuple[str, list[str]]], path: Path = SAMPLE) -> None:
+    """A small fixed held-out sample committed with the checkpoints, for the tests (the corpus itself is not):
+    the first 60 WordNet synsets with a definition and an example, and the first 6 verses of 8 held-out chapters."""
+    wordnet = [(d, s) for d, s in heldout if d.startswith("wn-") and len(s) >= 2][:60]
+    bible = [(d, s[:6]) for d, s in heldout if d.startswith("web-")][:8]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([{"id": d, "segments": s} for d, s in wordnet + bible], indent=0), encoding="utf-8")
 
 
 def load(split: str = "train") -> list[list[str]]:

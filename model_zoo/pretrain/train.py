@@ -75,7 +75,6 @@ def save_folder(model, tokenizer, folder: Path) -> Path:
     import copy
     folder.mkdir(parents=True, exist_ok=True)
     half = copy.deepcopy(model).to("cpu").half()
-    half.config.torch_dtype = "float16"
     half.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return folder
@@ -114,22 +113,28 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
                     "optimizer": optimizer.state_dict(), "state": state}, tmp)
         os.replace(tmp, ckpt_path)
 
+    # The budget is CPU time of this (single-threaded) process: on a shared machine wall time runs longer, but each
+    # family gets the compute it was planned for. Wall time is recorded beside it.
     budget_s = (minutes or 0) * 60
-    started = time.perf_counter()
-    base_elapsed, last_save, window, acc = state["elapsed_s"], time.perf_counter(), [], {}
+    started, cpu_started = time.perf_counter(), time.process_time()
+    state.setdefault("cpu_s", state["elapsed_s"])
+    base_elapsed, base_cpu = state["elapsed_s"], state["cpu_s"]
+    last_save, window, acc = time.perf_counter(), [], {}
     for module in obj.modules().values():
         module.train()
     while not export_only:
         step = state["step"]
         if state["total_steps"] and step >= state["total_steps"]:
             break
-        elapsed = base_elapsed + time.perf_counter() - started
+        elapsed = base_cpu + time.process_time() - cpu_started
         if budget_s and elapsed >= budget_s:
             break
-        if not state["total_steps"] and len(window) == 30:  # decide the schedule's length from measured speed
+        if budget_s and not steps and len(window) >= 30 and (step % 100 == 0 or not state["total_steps"]):
+            # a time budget: fit the schedule's length to the measured speed (re-measured, the machine is shared)
             per_step = (window[-1] - window[0]) / (len(window) - 1)
-            state["total_steps"] = step + int((budget_s - elapsed) / per_step)
-            log(f"{family}: {1 / per_step:.2f} steps/s -> schedule of {state['total_steps']} steps")
+            state["total_steps"] = step + max(1, int((budget_s - elapsed) / per_step))
+            if step % 1000 == 0 or len(state["curve"]) < 2:
+                log(f"{family}: {1 / per_step:.2f} steps/s -> schedule of {state['total_steps']} steps")
         total = state["total_steps"] or 10 ** 9
         for group in optimizer.param_groups:
             group["lr"] = _lr(obj, step, total)
@@ -140,8 +145,8 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        window.append(time.perf_counter())
-        window = window[-31:]
+        window.append(time.process_time())
+        window = window[-101:]
         state["step"] = step + 1
         state["tokens"] += int(batch.get("n_tokens", 0))
         for k, v in logs.items():
@@ -150,13 +155,15 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
         if state["step"] % 25 == 0:
             n = acc.pop("_n")
             point = {"step": state["step"], "tokens": state["tokens"],
-                     "minutes": round((base_elapsed + time.perf_counter() - started) / 60, 3),
+                     "minutes": round((base_cpu + time.process_time() - cpu_started) / 60, 3),
+                     "wall_minutes": round((base_elapsed + time.perf_counter() - started) / 60, 3),
                      "lr": round(_lr(obj, step, total), 7), **{k: round(v / n, 4) for k, v in acc.items()}}
             state["curve"].append(point)
             acc = {}
             if state["step"] % 100 == 0:
                 log(json.dumps(point))
         state["elapsed_s"] = base_elapsed + time.perf_counter() - started
+        state["cpu_s"] = base_cpu + time.process_time() - cpu_started
         if time.perf_counter() - last_save > SAVE_EVERY_S:
             save()
             last_save = time.perf_counter()
@@ -170,7 +177,8 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
     finished = bool(state["total_steps"]) and state["step"] >= state["total_steps"]
     metrics = {"family": family, "seed": seed, "device": device, "steps": state["step"],
                "scheduled_steps": state["total_steps"], "finished_schedule": finished,
-               "tokens_seen": state["tokens"], "minutes": round(state["elapsed_s"] / 60, 2),
+               "tokens_seen": state["tokens"], "cpu_minutes": round(state["cpu_s"] / 60, 2),
+               "wall_minutes": round(state["elapsed_s"] / 60, 2), "threads": torch.get_num_threads(),
                "batch_size": obj.batch_size, "peak_lr": obj.lr, "evaluation": evaluation,
                "sizes_bytes": {f.name: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in folders},
                "curve": state["curve"]}

@@ -1,0 +1,177 @@
+"""The "Attention" section of a family tab: bertviz's head and model views, a heatmap, head statistics and rollout.
+
+bertviz runs in a sandboxed <iframe srcdoc> (gr.HTML never runs scripts) with the JavaScript the app serves itself;
+the plotly figures are ours. Renderers here are pure functions of `model_zoo.attention.AttentionResult`, so other
+views (the XLNet permutation view) can call `compute` with a permutation and reuse `render_all`.
+"""
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.common import escape, guarded, load_with_progress, weights_badge
+from model_zoo import attention as attn
+from model_zoo import bertviz_payload
+
+STREAMS = {"content": "content stream (what each token's representation attends to)",
+           "query": "query stream (natural-order permutation: each position predicted from the ones before it)"}
+
+
+def axis_labels(result: attn.AttentionResult, positions=None) -> list[str]:
+    """Unique, escaped labels "3 · cat" (plotly merges equal category names, and renders some HTML tags);
+    special tokens in bold, where they really are (XLNet's <sep> <cls> at the end)."""
+    positions = range(len(result.labels)) if positions is None else positions
+    out = []
+    for i in positions:
+        token = html.escape(result.labels[i], quote=False)  # plotly decodes &lt; &gt; &amp;, not &quot;
+        out.append(f"{i} · <b>{token}</b>" if result.tokens.special[i] else f"{i} · {token}")
+    return out
+
+
+def _stream_weights(result: attn.AttentionResult, stream: str):
+    if stream == "query":
+        if result.query_attention is None:
+            raise ValueError("The query stream needs a permutation (a target mapping); choose the content stream.")
+        return result.query_attention, axis_labels(result, result.query_positions)
+    return result.attention, axis_labels(result)
+
+
+def _map(z: np.ndarray, rows: list[str], cols: list[str], title: str, hover_value: str) -> go.Figure:
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=rows, colorscale="Blues", zmin=0, zmax=float(max(z.max(), 1e-6)),
+        hovertemplate="from %{y}<br>to %{x}<br>" + hover_value + ": %{z:.3f}<extra></extra>"))
+    height = int(min(1500, max(460, 14 * len(rows) + 260)))
+    fig.update_layout(title=dict(text=title, y=0.005, yanchor="bottom", font=dict(size=13)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=40),
+                      xaxis=dict(side="top", tickangle=-60, type="category", automargin=True),
+                      yaxis=dict(autorange="reversed", type="category", automargin=True))
+    return fig
+
+
+def heatmap_figure(result: attn.AttentionResult, layer: int, head: int, stream: str = "content") -> go.Figure:
+    weights, rows = _stream_weights(result, stream)
+    layer = int(np.clip(layer, 0, result.n_layers - 1))
+    head = int(np.clip(head, 0, result.n_heads - 1))
+    return _map(weights[layer, head], rows, axis_labels(result),
+                f"Layer {layer}, head {head} ({stream} stream): row = attending token, column = attended token",
+                "weight")
+
+
+def rollout_figure(result: attn.AttentionResult) -> go.Figure:
+    labels = axis_labels(result)
+    return _map(attn.rollout(result.attention), labels, labels,
+                "Attention rollout across all layers (Abnar & Zuidema, 2020; residual-corrected): "
+                "how much each input token flows into each final representation", "rollout")
+
+
+def statistics_figure(result: attn.AttentionResult, stream: str = "content") -> go.Figure:
+    weights, _ = _stream_weights(result, stream)
+    positions = result.query_positions if stream == "query" else None
+    stats = attn.head_statistics(weights, result.tokens.special, positions)
+    names = list(attn.STATISTICS)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=[
+        "entropy (nats)", "on special tokens", "on previous token", "on next token", "on itself"],
+        horizontal_spacing=0.03, shared_yaxes=True)
+    heads = [str(h) for h in range(result.n_heads)]
+    layers = [str(l) for l in range(result.n_layers)]
+    show_text = result.n_heads <= 8  # values in the cells when they fit; hover always
+    for k, name in enumerate(names):
+        z = stats[name]
+        zmax = float(np.log(max(weights.shape[-1], 2))) if name == "entropy" else 1.0
+        fig.add_trace(go.Heatmap(
+            z=z, x=heads, y=layers, zmin=0, zmax=zmax, showscale=False,
+            colorscale="Viridis" if name == "entropy" else "Oranges",
+            texttemplate="%{z:.2f}" if show_text else None, textfont=dict(size=9),
+            hovertemplate=f"layer %{{y}}, head %{{x}}<br>{attn.STATISTICS[name]}: %{{z:.3f}}<extra></extra>"),
+            row=1, col=k + 1)
+        fig.update_xaxes(title_text="head", row=1, col=k + 1, type="category")
+    fig.update_yaxes(title_text="layer", autorange="reversed", type="category", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(height=int(max(260, 28 * result.n_layers + 140)), margin=dict(l=10, r=10, t=60, b=10),
+                      title="Head statistics (layers x heads), averaged over the attending tokens")
+    return fig
+
+
+def note_html(result: attn.AttentionResult, loaded, payload: bertviz_payload.Payload) -> str:
+    parts = []
+    if not loaded.report.trained:
+        parts.append('<div class="weights-badge bad">These weights are RANDOM: the attention patterns below mean '
+                     'nothing; they show only the shapes and how the views work.</div>')
+    if result.truncated:
+        parts.append(f'<div class="note">The text is longer than {result.cap} tokens (the limit for the interactive '
+                     f'views): only its first {len(result.labels)} tokens are shown.</div>')
+    if payload.note:
+        parts.append(f'<div class="note">{escape(payload.note)}</div>')
+    size = len(payload.document.encode("utf-8"))
+    parts.append(f'<div class="note">{len(result.labels)} tokens · {result.n_layers} layers x {result.n_heads} heads '
+                 f'· bertviz payload {size / 1024:.0f} KB (weights quantised to 1/{bertviz_payload.LEVELS}).</div>')
+    return "".join(parts)
+
+
+def render_all(result: attn.AttentionResult, loaded, layers_spec: str = "", layer: int = 0, head: int = 0,
+               stream: str = "content"):
+    """(note HTML, bertviz iframe HTML, heatmap, statistics, rollout) for a computed result."""
+    layers = bertviz_payload.parse_layers(layers_spec, result.n_layers)
+    payload = bertviz_payload.build_document(result, layers, stream)
+    return (note_html(result, loaded, payload), bertviz_payload.iframe(payload.document),
+            heatmap_figure(result, layer, head, stream), statistics_figure(result, stream), rollout_figure(result))
+
+
+def show_attention(spec: str, text: str, text_pair: str = "", layers_spec: str = "", layer: float = 0,
+                   head: float = 0, stream: str = "content", progress=gr.Progress()):
+    """Everything the section shows for one model and text; the result is kept for layer/head changes."""
+    loaded = load_with_progress(spec, progress)
+    stream = stream if stream in STREAMS else "content"
+    pair = text_pair if loaded.family.pair_input else None
+    result = attn.compute(loaded, text, pair)
+    if stream == "query":
+        if loaded.checkpoint.family != "xlnet":
+            raise ValueError("Only XLNet has a query stream.")
+        perm_mask, target_mapping = attn.natural_order_permutation(result.tokens)
+        result = attn.compute(loaded, text, pair, perm_mask=perm_mask, target_mapping=target_mapping)
+    layer = int(np.clip(layer or 0, 0, result.n_layers - 1))
+    head = int(np.clip(head or 0, 0, result.n_heads - 1))
+    progress(0.8, desc="Drawing…")
+    note, frame, heatmap, stats, roll = render_all(result, loaded, layers_spec, layer, head, stream)
+    return (weights_badge(loaded.report), note, frame, heatmap, stats, roll,
+            gr.update(maximum=result.n_layers - 1, value=layer), gr.update(maximum=result.n_heads - 1, value=head),
+            (result, stream))
+
+
+def change_head(state, layer: float, head: float):
+    """Redraw the heatmap for another layer or head, from the result already computed (no model run)."""
+    if not state:
+        raise ValueError("Press “Show attention” first.")
+    result, stream = state
+    return heatmap_figure(result, int(layer or 0), int(head or 0), stream)
+
+
+def build(ctx) -> None:
+    key = ctx.family.key
+    with gr.Tab("Attention"):
+        with gr.Row():
+            run = gr.Button("Show attention", variant="primary", scale=1, elem_id=f"{key}-attention-run")
+            layers_box = gr.Textbox(label="Layers for the bertviz views (e.g. 0-3, 11; empty: all)", scale=2,
+                                    elem_id=f"{key}-attention-layers")
+            stream = gr.Radio(list(STREAMS), value="content", label="XLNet stream", visible=key == "xlnet",
+                              info="The query stream uses a natural-order permutation: each word after the first "
+                                   "is predicted from the words before it.", scale=2)
+        note = gr.HTML(elem_id=f"{key}-attention-note")
+        frame = gr.HTML(elem_id=f"{key}-bertviz")
+        with gr.Row():
+            layer = gr.Slider(0, 11, value=0, step=1, label="Layer (heatmap)", elem_id=f"{key}-attention-layer")
+            head = gr.Slider(0, 11, value=0, step=1, label="Head (heatmap)", elem_id=f"{key}-attention-head")
+        heatmap = gr.Plot(label="Attention of one head", show_label=False, elem_id=f"{key}-attention-heatmap")
+        stats = gr.Plot(label="Head statistics", show_label=False, elem_id=f"{key}-attention-stats")
+        roll = gr.Plot(label="Attention rollout", show_label=False, elem_id=f"{key}-attention-rollout")
+        state = gr.State(None)
+    inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
+    outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]
+    run.click(guarded(show_attention), inputs, outputs, api_name=f"{key}_attention")
+    stream.change(guarded(show_attention), inputs, outputs, api_visibility="private")
+    for slider in (layer, head):
+        slider.release(guarded(change_head), [state, layer, head], [heatmap], api_visibility="private")

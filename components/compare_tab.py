@@ -1,0 +1,356 @@
+"""The Compare tab: parameters, latency, memory and efficiency of the family side by side, measured on this machine.
+
+Parameters show at once and are exact even offline (configs on the meta device); "Measure" times each model with a
+progress bar and can be stopped; the last measurement on this device is cached, so the tab opens with it next time.
+"""
+from __future__ import annotations
+
+import csv
+import tempfile
+import threading
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+
+from components.common import escape, guarded
+from model_zoo import loading, profiling
+from model_zoo.registry import CHECKPOINTS, FAMILIES
+
+LENGTH_CHOICES = [8, 16, 32, 64, 128, 256, 512]
+BATCH_CHOICES = [1, 8]
+PART_COLOURS = dict(zip(profiling.PARTS, ["#4c78a8", "#72b7b2", "#9ecae9", "#f58518", "#bab0ac", "#54a24b",
+                                         "#e45756", "#b279a2"]))
+PARAMETER_HEADERS = ["model", "family", "class", "total", "token emb.", "position emb.", "type emb.", "emb. projection",
+                     "emb. norm/other", "encoder layers", "pooler", "heads", "applied per forward", "fp32 MB",
+                     "fp16 MB"]
+MEASUREMENT_HEADERS = ["model", "weights timed", "dtype", "batch", "tokens", "runs", "median ms", "p90 ms",
+                       "tokens/s", "GFLOPs", "GFLOP/s", "weights MB", "peak growth MB"]
+CLAIM_HEADERS = ["claim", "verdict", "measured here", "source"]
+EXPORT_DIR = Path(tempfile.gettempdir()) / "bert-family-explorer"
+
+_stops: dict[str, threading.Event] = {}  # one Stop flag per browser session
+
+
+# ---------------------------------------------------------------------------------------------------- choosing
+def model_choices(models_mode: str = "auto") -> tuple[list[str], list[str]]:
+    """(every model offered, the ones ticked at first): the defaults, the bundled minis, the offline MiniLM."""
+    defaults = profiling.default_keys()
+    extra = [c.key for c in CHECKPOINTS.values() if c.bundled and models_mode != "hub"]
+    extra += [c.key for c in CHECKPOINTS.values() if c.source_package]
+    return defaults + extra, defaults
+
+
+def chosen_specs(models: list[str] | None, custom: str = "") -> list[str]:
+    specs = list(models or []) + [s.strip() for s in (custom or "").split(",") if s.strip()]
+    if not specs:
+        raise ValueError("No model is ticked: pick at least one, or type a Hub id or folder.")
+    return list(dict.fromkeys(specs))
+
+
+def _display_name(key: str) -> str:
+    return Path(key).name if "/" in key and Path(key).exists() else key
+
+
+# ---------------------------------------------------------------------------------------------------- rendering
+def parameter_frame(breakdowns: list[profiling.ParameterBreakdown]) -> pd.DataFrame:
+    rows = []
+    for p in breakdowns:
+        rows.append([_display_name(p.key), FAMILIES[p.family].name, p.model_class, f"{p.total:,}",
+                     *(f"{p.parts[part]:,}" for part in profiling.PARTS),
+                     f"{p.per_forward:,}" + (" (shared layer)" if p.shared_layers else ""),
+                     f"{p.bytes_fp32 / 2**20:.1f}", f"{p.bytes_fp16 / 2**20:.1f}"])
+    return pd.DataFrame(rows, columns=PARAMETER_HEADERS)
+
+
+def parameter_figure(breakdowns: list[profiling.ParameterBreakdown]) -> go.Figure:
+    """Stacked bars of where each model's parameters sit; a diamond where more are applied than stored (ALBERT)."""
+    names = [_display_name(p.key) for p in breakdowns]
+    figure = go.Figure()
+    for part in profiling.PARTS:
+        values = [p.parts[part] / 1e6 for p in breakdowns]
+        if any(values):
+            figure.add_bar(name=part, x=names, y=values, marker_color=PART_COLOURS[part],
+                           hovertemplate="%{x}<br>" + part + ": %{y:.2f}M<extra></extra>")
+    shared = [p for p in breakdowns if p.per_forward != p.total]
+    if shared:
+        figure.add_scatter(name="applied per forward pass", x=[_display_name(p.key) for p in shared],
+                           y=[p.per_forward / 1e6 for p in shared], mode="markers",
+                           marker=dict(symbol="diamond", size=12, color="black"),
+                           hovertemplate="%{x}: %{y:.1f}M applied per forward pass<extra></extra>")
+    figure.update_layout(barmode="stack", title="Parameters (millions), by part", yaxis_title="parameters (M)",
+                         height=420, margin=dict(l=50, r=20, t=50, b=80), legend=dict(orientation="h", y=-0.25))
+    return figure
+
+
+def measurement_frame(result: profiling.CompareResult | None) -> pd.DataFrame:
+    rows = [] if result is None else [
+        [_display_name(m.key), m.weights, m.dtype, m.batch, m.length, m.runs, round(m.median_ms, 2),
+         round(m.p90_ms, 2), round(m.tokens_per_s, 1), round(m.flops / 1e9, 3), round(m.gflops_per_s, 2),
+         round(m.weights_mb, 1), round(m.peak_memory_mb, 2)] for m in result.measurements]
+    return pd.DataFrame(rows, columns=MEASUREMENT_HEADERS)
+
+
+def _series(result: profiling.CompareResult):
+    groups: dict[tuple[str, int], list[profiling.Measurement]] = {}
+    for m in result.measurements:
+        groups.setdefault((m.key, m.batch), []).append(m)
+    return {k: sorted(v, key=lambda m: m.length) for k, v in groups.items()}
+
+
+def latency_figure(result: profiling.CompareResult | None) -> go.Figure:
+    figure = go.Figure()
+    if result is not None:
+        for (key, batch), points in _series(result).items():
+            figure.add_scatter(x=[m.length for m in points], y=[m.median_ms for m in points], mode="lines+markers",
+                               name=f"{_display_name(key)} · batch {batch}",
+                               line=dict(dash="solid" if batch == 1 else "dash"),
+                               error_y=dict(type="data", symmetric=False, thickness=1, arrayminus=[0] * len(points),
+                                            array=[m.p90_ms - m.median_ms for m in points]),
+                               hovertemplate="%{x} tokens: %{y:.1f} ms (median; bar to p90)<extra></extra>")
+    figure.update_layout(title="Latency against sequence length (median, bar to p90)", height=420,
+                         xaxis=dict(type="log", title="tokens per sequence"),
+                         yaxis=dict(type="log", title="ms per forward pass"), margin=dict(l=60, r=20, t=50, b=50))
+    return _empty(figure)
+
+
+def memory_figure(result: profiling.CompareResult | None) -> go.Figure:
+    """Weights held (exact) and the largest growth measured during a forward pass, per model."""
+    figure = go.Figure()
+    if result is not None and result.measurements:
+        keys = list(dict.fromkeys(m.key for m in result.measurements))
+        largest = {k: max((m for m in result.measurements if m.key == k), key=lambda m: m.batch * m.length)
+                   for k in keys}
+        names = [_display_name(k) for k in keys]
+        figure.add_bar(name="weights", x=names, y=[largest[k].weights_mb for k in keys], marker_color="#4c78a8")
+        figure.add_bar(name=f"growth during the forward ({result.memory_kind})", x=names,
+                       y=[largest[k].peak_memory_mb for k in keys], marker_color="#f58518",
+                       customdata=[f"batch {largest[k].batch}, {largest[k].length} tokens" for k in keys],
+                       hovertemplate="%{x}: %{y:.1f} MB at %{customdata}<extra></extra>")
+    figure.update_layout(barmode="stack", title="Memory (MB) at the largest input measured", height=420,
+                         yaxis_title="MB", margin=dict(l=50, r=20, t=50, b=80), legend=dict(orientation="h", y=-0.25))
+    return _empty(figure)
+
+
+def gflops_figure(result: profiling.CompareResult | None) -> go.Figure:
+    figure = go.Figure()
+    if result is not None:
+        for (key, batch), points in _series(result).items():
+            figure.add_scatter(x=[m.length for m in points], y=[m.gflops_per_s for m in points], mode="lines+markers",
+                               name=f"{_display_name(key)} · batch {batch}",
+                               line=dict(dash="solid" if batch == 1 else "dash"),
+                               hovertemplate="%{x} tokens: %{y:.2f} GFLOP/s<extra></extra>")
+    figure.update_layout(title="Achieved GFLOP/s (analytic FLOPs / median time)", height=380,
+                         xaxis=dict(type="log", title="tokens per sequence"), yaxis_title="GFLOP/s",
+                         margin=dict(l=60, r=20, t=50, b=50))
+    return _empty(figure)
+
+
+VERDICT_COLOURS = {"holds": "#1a7f37", "does not hold": "#b42318", "roughly": "#9a6700", "not measured": "#57606a"}
+
+
+def claims_html(claims: list[profiling.Claim]) -> str:
+    """The claims check as a table: each claim, its verdict here, what was measured, where the claim comes from."""
+    cell = 'style="padding:6px 10px;border-bottom:1px solid #d0d7de;vertical-align:top;text-align:left"'
+    head = "".join(f"<th {cell}>{escape(h)}</th>" for h in CLAIM_HEADERS)
+    rows = []
+    for c in claims:
+        colour = VERDICT_COLOURS.get(c.verdict, "#57606a")
+        rows.append(f'<tr class="claim"><td {cell}>{escape(c.claim)}</td>'
+                    f'<td {cell}><b class="verdict" style="color:{colour}">{escape(c.verdict)}</b></td>'
+                    f"<td {cell}>{escape(c.measured)}</td><td {cell}>{escape(c.source)}</td></tr>")
+    return (f'<div class="claims"><b>Claims check</b>: what the papers and tutorials say, against these configs '
+            f'and this machine<table style="width:100%;border-collapse:collapse;font-size:0.9em">'
+            f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _empty(figure: go.Figure, message: str = "Press Measure to fill this plot") -> go.Figure:
+    if not figure.data:
+        figure.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                              font=dict(size=14, color="#57606a"))
+        figure.update_xaxes(showticklabels=False)
+        figure.update_yaxes(showticklabels=False)
+    return figure
+
+
+def status_html(result: profiling.CompareResult | None, cached: bool = False, running: str = "") -> str:
+    if running:
+        return f'<div class="note">{escape(running)}</div>'
+    if result is None:
+        return ('<div class="note">Not measured on this device yet: press <b>Measure</b> (the six defaults at 8, 32 '
+                'and 128 tokens take about a minute on a quiet 2-core CPU, longer when it is busy).</div>')
+    env = result.environment
+    weights = sorted({m.weights for m in result.measurements})
+    head = "Cached result from " if cached else "Measured "
+    text = (f"{head}{result.finished} on {env.device} · torch {env.torch} with {env.threads} threads · "
+            f"attention: {env.attention} · {result.seconds:.0f} s")
+    lines = [f"<b>{escape(text)}</b>"]
+    lines += [f"Weights timed: {escape(w)}" for w in weights]
+    lines += [escape(n) for n in result.notes]
+    level = "warn" if result.stopped else "ok"
+    return f'<div class="weights-badge {level}">' + "<br>".join(lines) + "</div>"
+
+
+def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.CompareResult | None) -> str:
+    """The measurement table (with each model's parameters) as CSV; only the parameters before any measurement."""
+    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
+    params = {p.key: p for p in breakdowns}
+    path = EXPORT_DIR / ("compare.csv" if result is None else f"compare-{result.environment.device_key}.csv")
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        if result is None or not result.measurements:
+            writer.writerow(["model", "class", "total", *profiling.PARTS, "per_forward", "bytes_fp32", "bytes_fp16"])
+            for p in breakdowns:
+                writer.writerow([p.key, p.model_class, p.total, *(p.parts[x] for x in profiling.PARTS), p.per_forward,
+                                 p.bytes_fp32, p.bytes_fp16])
+        else:
+            writer.writerow(["model", "device", "threads", "weights", "dtype", "batch", "length", "runs", "median_ms",
+                             "p90_ms", "tokens_per_s", "flops", "gflops_per_s", "weights_mb", "peak_memory_mb",
+                             "parameters", "parameters_per_forward"])
+            for m in result.measurements:
+                p = params.get(m.key)
+                writer.writerow([m.key, result.environment.device, result.environment.threads, m.weights, m.dtype,
+                                 m.batch, m.length, m.runs, f"{m.median_ms:.3f}", f"{m.p90_ms:.3f}",
+                                 f"{m.tokens_per_s:.1f}", m.flops, f"{m.gflops_per_s:.3f}", f"{m.weights_mb:.1f}",
+                                 f"{m.peak_memory_mb:.2f}", p.total if p else "", p.per_forward if p else ""])
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------------- handlers
+def _breakdowns(specs: list[str]) -> list[profiling.ParameterBreakdown]:
+    return profiling.parameter_breakdowns(specs)
+
+
+def _claims(breakdowns, result) -> str:
+    every = {p.key: p for p in profiling.parameter_breakdowns(profiling.default_keys())}
+    every.update({p.key: p for p in breakdowns})
+    return claims_html(profiling.claims_check(every, result))
+
+
+def show_parameters(models: list[str], custom: str = ""):
+    """The parameter table and bars (exact, offline); empty while nothing is ticked."""
+    if not models and not (custom or "").strip():
+        return parameter_frame([]), _empty(parameter_figure([]), "Tick a model to see its parameters")
+    breakdowns = _breakdowns(chosen_specs(models, custom))
+    return parameter_frame(breakdowns), parameter_figure(breakdowns)
+
+
+def show_cached(models: list[str], custom: str = ""):
+    """The last measurement on this device (if any), with the claims table and the CSV."""
+    breakdowns = _breakdowns(chosen_specs(models, custom)) if models or (custom or "").strip() else []
+    result = profiling.load_cached()
+    return (status_html(result, cached=True), measurement_frame(result), latency_figure(result),
+            memory_figure(result), gflops_figure(result), _claims(breakdowns, result), write_csv(breakdowns, result))
+
+
+def measure(models: list[str], custom: str, lengths: list, batches: list, progress=gr.Progress(),
+            request: gr.Request = None):
+    """Time each chosen model at each (batch, length), streaming the tables and plots after every model."""
+    specs = chosen_specs(models, custom)
+    lengths = sorted(int(x) for x in (lengths or []))
+    batches = sorted(int(x) for x in (batches or []))
+    if not lengths or not batches:
+        raise ValueError("Pick at least one sequence length and one batch size.")
+    breakdowns = _breakdowns(specs)  # refuses unknown or unsupported models before any timing
+    session = getattr(request, "session_hash", None) or "local"
+    stop = _stops[session] = threading.Event()
+    results: list[profiling.CompareResult] = []
+    try:
+        for index, spec in enumerate(specs):
+            if stop.is_set():
+                break
+
+            def report(fraction, message, index=index):
+                progress((index + fraction) / len(specs), desc=message)
+            report(0.0, f"Preparing {spec}…")
+            results.append(profiling.measure([spec], lengths, batches, progress=report, should_stop=stop.is_set))
+            partial = profiling.combine(results)
+            yield (status_html(None, running=f"Measured {index + 1} of {len(specs)} models…"),
+                   measurement_frame(partial), latency_figure(partial), memory_figure(partial),
+                   gflops_figure(partial), _claims(breakdowns, partial), gr.skip())
+            if partial.stopped:
+                break
+    finally:
+        _stops.pop(session, None)
+    if not results:
+        raise ValueError("Stopped before anything was measured.")
+    final = profiling.combine(results)
+    if stop.is_set() and not final.stopped:
+        final = profiling.CompareResult(final.environment, final.measurements,
+                                        final.notes + ("Stopped before the end.",), final.memory_kind,
+                                        final.finished, True, final.seconds)
+    if final.measurements:
+        profiling.save_cached(final)
+    yield (status_html(final), measurement_frame(final), latency_figure(final), memory_figure(final),
+           gflops_figure(final), _claims(breakdowns, final), write_csv(breakdowns, final))
+
+
+def stop_measuring(request: gr.Request = None) -> str:
+    event = _stops.get(getattr(request, "session_hash", None) or "local")
+    if event is not None:
+        event.set()
+    return '<div class="note">Stopping after the current run…</div>'
+
+
+def loaded_choices(models_mode: str):
+    """The checkbox choices, with every model this app has loaded so far added."""
+    choices, _ = model_choices(models_mode)
+    loaded = [key[0] for key in loading.cache().keys()]
+    return gr.update(choices=list(dict.fromkeys(choices + loaded)))
+
+
+def _guarded_stream(fn):
+    """`guarded` for a generator handler: every step's failure reaches the user as a message."""
+    def stream(models, custom, lengths, batches, progress=gr.Progress(), request: gr.Request = None):
+        steps = fn(models, custom, lengths, batches, progress, request)
+        step = guarded(lambda: next(steps, None))
+        while (item := step()) is not None:
+            yield item
+    stream.__name__ = fn.__name__
+    return stream
+
+
+# ---------------------------------------------------------------------------------------------------- layout
+def build(models_mode: str = "auto") -> None:
+    choices, ticked = model_choices(models_mode)
+    with gr.Tab("Compare", id="compare") as tab:
+        gr.Markdown("### Compare the family on this machine\nParameters are exact and need no weights (each config "
+                    "is built on PyTorch's meta device). **Measure** times each model here: where the weights cannot "
+                    "be had, a model of the same config with random weights is timed and labelled so (latency does "
+                    "not depend on the values). FLOPs are analytic (matrix products, 2 per multiply-add).")
+        with gr.Row():
+            models = gr.CheckboxGroup(choices, value=ticked, label="Models", elem_id="compare-models", scale=3)
+            custom = gr.Textbox(label="Also (Hub ids or local folders, comma-separated)", elem_id="compare-custom",
+                                placeholder="e.g. ./my-bert, prajjwal1/bert-tiny", scale=2)
+        param_table = gr.Dataframe(headers=PARAMETER_HEADERS, label="Parameters (exact, from each config)",
+                                   interactive=False, wrap=True, elem_id="compare-params")
+        param_plot = gr.Plot(label="Where the parameters sit", elem_id="compare-param-plot")
+        with gr.Row():
+            lengths = gr.CheckboxGroup(LENGTH_CHOICES, value=list(profiling.DEFAULT_LENGTHS),
+                                       label="Sequence lengths (tokens)", elem_id="compare-lengths", scale=3)
+            batches = gr.CheckboxGroup(BATCH_CHOICES, value=list(profiling.DEFAULT_BATCHES), label="Batch sizes",
+                                       elem_id="compare-batches", scale=1)
+            run = gr.Button("Measure", variant="primary", elem_id="compare-measure", scale=1)
+            stop = gr.Button("Stop", variant="stop", elem_id="compare-stop", scale=1)
+        status = gr.HTML(status_html(None), elem_id="compare-status")
+        results_table = gr.Dataframe(headers=MEASUREMENT_HEADERS, label="Measurements", interactive=False, wrap=True,
+                                     elem_id="compare-results")
+        with gr.Row():
+            latency_plot = gr.Plot(label="Latency", elem_id="compare-latency")
+            memory_plot = gr.Plot(label="Memory", elem_id="compare-memory")
+        gflops_plot = gr.Plot(label="Efficiency", elem_id="compare-gflops")
+        claims_table = gr.HTML(elem_id="compare-claims")
+        download = gr.File(label="Download the table (CSV)", elem_id="compare-csv", interactive=False)
+
+    measured = [status, results_table, latency_plot, memory_plot, gflops_plot, claims_table, download]
+    selection = [models, custom]
+    tab.select(guarded(lambda: loaded_choices(models_mode)), None, [models], api_visibility="private") \
+        .then(guarded(show_parameters), selection, [param_table, param_plot], api_name="compare_parameters") \
+        .then(guarded(show_cached), selection, measured, api_name="compare_cached")
+    models.input(guarded(show_parameters), selection, [param_table, param_plot], api_visibility="private")
+    custom.submit(guarded(show_parameters), selection, [param_table, param_plot], api_visibility="private")
+    run.click(_guarded_stream(measure), [models, custom, lengths, batches], measured,
+                          api_name="compare_measure", concurrency_limit=1, concurrency_id="compare-measure")
+    # The Stop flag is read between timed runs, so what was measured until then is kept, shown and cached.
+    stop.click(guarded(stop_measuring), None, [status], api_name="compare_stop")

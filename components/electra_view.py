@@ -1,0 +1,179 @@
+"""The "ELECTRA: replaced-token detection" section of the ELECTRA tab: generator corrupts, discriminator detects.
+
+Renders model_zoo.electra's dataclasses as escaped HTML (the corrupted sentence, the P(replaced) heat, the two-row
+"100% training signal") and tables; wires the events `electra_replace_and_detect` and `electra_edit_mode`.
+"""
+from __future__ import annotations
+
+import gradio as gr
+
+from components.common import escape, guarded, load_with_progress, weights_badge
+from model_zoo import electra, loading
+
+METRIC_HEADERS = ["measure", "value"]
+REPLACEMENT_HEADERS = ["#", "original", "generator's sample", "label", "generator's top alternatives"]
+_TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
+
+
+def _pct(value) -> str:
+    return "undefined" if value is None else f"{100 * value:.1f}%"
+
+
+def _prob(p: float) -> str:
+    return f"{100 * p:.1f}%" if p >= 0.001 else f"{p:.1e}"
+
+
+def render_corrupted(result: electra.ReplaceResult) -> str:
+    """The corrupted sentence: each replacement shown beside the original it replaced."""
+    det = result.detection
+    notes = {r.position: r for r in result.replacements}
+    chips = []
+    for i, token in enumerate(det.tokens):
+        if i in notes and not notes[i].same_as_original:
+            chips.append(f'<span style="{_TOK}background:#fde2e2;border:2px solid #dc2626" class="rtd-replaced" '
+                         f'title="replaced: was {escape(det.originals[i])}">{escape(token)} '
+                         f'<small style="color:#555">(was <s>{escape(det.originals[i])}</s>)</small></span>')
+        elif i in notes:
+            chips.append(f'<span style="{_TOK}background:#e0f2fe;border:2px dashed #0284c7" class="rtd-same" '
+                         f'title="the generator sampled the original token: ELECTRA labels it original">'
+                         f'{escape(token)} <small style="color:#555">(sampled the original)</small></span>')
+        else:
+            color = "#eee" if det.special[i] else "#f8fafc"
+            chips.append(f'<span style="{_TOK}background:{color};border:1px solid #ddd">{escape(token)}</span>')
+    same = [r for r in result.replacements if r.same_as_original]
+    note = (f'<div class="note">{len(same)} chosen position(s) got the original token back from the generator '
+            f'({", ".join(escape(r.original) for r in same)}): ELECTRA labels those "original", not "replaced".</div>'
+            if same else "")
+    masked = " ".join(escape(t) for t in result.masked_input)
+    return (f'<div class="note">The generator saw: <code>{masked}</code></div>'
+            f'<div class="rtd-corrupted">{"".join(chips)}</div>{note}')
+
+
+def render_heat(det: electra.Detection, what: str = "replaced") -> str:
+    """Every token shaded by the discriminator's P(replaced); truly changed tokens outlined."""
+    chips = []
+    for i, token in enumerate(det.tokens):
+        p = float(det.prob_replaced[i])
+        outline = "border:2px solid #111;" if det.replaced[i] else "border:1px solid #ddd;"
+        truth = f" · truly {what}" + (f" (was {det.originals[i]})" if det.originals[i] else "") if det.replaced[i] \
+            else " · original"
+        mark = " ✱" if det.replaced[i] else ""
+        chips.append(f'<span class="rtd-heat" data-p="{p:.4f}" style="{_TOK}{outline}background:rgba(220,38,38,'
+                     f'{p:.3f})" title="{escape(f"P(replaced) = {p:.3f}{truth}")}">{escape(token)}{mark}'
+                     f'<sub style="opacity:.7">{p:.2f}</sub></span>')
+    legend = ('<div class="legend">Shade = the discriminator\'s P(replaced) (white 0 → red 1); '
+              f'<b>outlined ✱</b> = truly {escape(what)}. Flagged when P ≥ {electra.THRESHOLD}.</div>')
+    return f'<div class="rtd-heatmap">{"".join(chips)}</div>{legend}'
+
+
+def metrics_rows(m: electra.Metrics) -> list[list[str]]:
+    return [["tokens scored (non-special)", str(m.n_tokens)], ["truly replaced", str(m.n_replaced)],
+            [f"flagged (P ≥ {m.threshold})", str(m.n_flagged)], ["precision", _pct(m.precision)],
+            ["recall", _pct(m.recall)], ["accuracy", _pct(m.accuracy)],
+            ["ROC AUC", "undefined (needs both replaced and original tokens)" if m.auc is None else f"{m.auc:.3f}"]]
+
+
+def replacement_rows(result: electra.ReplaceResult) -> list[list]:
+    return [[r.position, r.original, r.sampled, "original (sampled the same token)" if r.same_as_original
+             else "replaced", ", ".join(f"{t} ({_prob(p)})" for t, p in r.alternatives)]
+            for r in result.replacements]
+
+
+def render_signal(det: electra.Detection) -> str:
+    """Two rows over the same tokens: where BERT's MLM learns (the chosen ones) vs ELECTRA's discriminator (all)."""
+    real = ~det.special
+    rows = []
+    for label, active in (("BERT's MLM", det.chosen & real), ("ELECTRA's discriminator", real)):
+        chips = "".join(
+            f'<span style="{_TOK}background:{"#16a34a;color:white" if active[i] else "#eee;color:#999"}">'
+            f'{escape(det.originals[i] or det.tokens[i])}</span>' for i in range(len(det.tokens)))
+        share = f"{int(active.sum())} of {int(real.sum())} tokens ({100 * active.sum() / max(1, real.sum()):.0f}%)"
+        rows.append(f'<div class="rtd-signal-row"><b style="display:inline-block;width:14em">{escape(label)}</b>'
+                    f'{chips} <i>learns from {share}</i></div>')
+    return ("".join(rows) + '<div class="note">Green = the token gives a learning signal. BERT computes its loss only '
+            'at the masked positions; ELECTRA\'s discriminator is trained on every token (original or replaced), '
+            'which is why it learns more per sentence.</div>')
+
+
+def _badges(*loaded) -> str:
+    html = "".join(weights_badge(lm.report) for lm in loaded)
+    for lm in loaded:
+        if lm.report.trained and lm.report.untrained_capabilities:
+            html += (f'<div class="weights-badge warn">{escape(lm.checkpoint.key)}: its '
+                     f'{escape(", ".join(lm.report.untrained_capabilities))} head is newly initialised (random): '
+                     f'its output here means nothing.</div>')
+    return html
+
+
+def replace_and_detect(generator: str, discriminator: str, text: str, share: float, seed: float,
+                       temperature: float, words: str, progress=gr.Progress()):
+    gen = load_with_progress(generator, progress)
+    disc = loading.load(discriminator)
+    result = electra.replace_and_detect(gen, disc, text, rate=float(share) / 100, seed=int(seed or 0),
+                                        temperature=float(temperature), words=words or "")
+    det = result.detection
+    return (_badges(gen, disc), render_corrupted(result), render_heat(det), metrics_rows(det.metrics),
+            replacement_rows(result), render_signal(det))
+
+
+def edit_mode(discriminator: str, original: str, edited: str, progress=gr.Progress()):
+    disc = load_with_progress(discriminator, progress)
+    det = electra.edit_mode(disc, original, edited)
+    return _badges(disc), render_heat(det, "edited"), metrics_rows(det.metrics)
+
+
+def _defaults(ctx) -> tuple[list, str, list, str]:
+    offered, _ = loading.model_choices("electra", ctx.models_mode)
+    generators = [c for c in offered if c.role == "generator"] or offered
+    discriminators = [c for c in offered if c.role == "discriminator"] or offered
+    disc_default = ctx.model.value if ctx.model.value else discriminators[0].key
+    bundled = any(c.key == disc_default and c.bundled for c in offered)
+    gen_default = next((c for c in generators if c.bundled == bundled), generators[0]).key
+    return ([(c.key, c.key) for c in generators], gen_default, [(c.key, c.key) for c in discriminators], disc_default)
+
+
+def build(ctx) -> None:
+    if ctx.family.key != "electra":
+        return
+    gen_choices, gen_default, disc_choices, disc_default = _defaults(ctx)
+    with gr.Tab("ELECTRA: replaced-token detection"):
+        gr.Markdown("The **generator** (a small masked LM) fills the chosen positions with tokens it samples; the "
+                    "**discriminator** then reads the corrupted sentence and gives every token a probability of "
+                    "having been replaced. A sample that equals the original token counts as *original*.")
+        with gr.Row():
+            generator = gr.Dropdown(choices=gen_choices, value=gen_default, allow_custom_value=True,
+                                    label="Generator (ElectraForMaskedLM): pick, or type a Hub id / folder",
+                                    elem_id="electra-generator")
+            discriminator = gr.Dropdown(choices=disc_choices, value=disc_default, allow_custom_value=True,
+                                        label="Discriminator (ElectraForPreTraining): follows the tab's model",
+                                        elem_id="electra-discriminator")
+        with gr.Row():
+            share = gr.Slider(1, 100, value=15, step=1, label="Share of tokens to replace (%)")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+            temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = most likely token)")
+            words = gr.Textbox(label="Or replace these words (comma-separated; overrides the share)",
+                               placeholder="e.g. chef, meal", elem_id="electra-words")
+        run = gr.Button("Corrupt and detect", variant="primary", elem_id="electra-run")
+        corrupted = gr.HTML(elem_id="electra-corrupted")
+        heat = gr.HTML(elem_id="electra-heat")
+        with gr.Row():
+            metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Detection quality on this sample", interactive=False,
+                                   scale=1)
+            replacements = gr.Dataframe(headers=REPLACEMENT_HEADERS, interactive=False, wrap=True, scale=2,
+                                        label="What the generator sampled (probabilities at the chosen temperature)")
+        gr.Markdown("#### 100% training signal")
+        signal = gr.HTML(elem_id="electra-signal")
+        gr.Markdown("#### Edit mode: make your own replacement and see what the discriminator flags")
+        with gr.Row():
+            original = gr.Textbox(value="The chef cooked a delicious meal for the guests.", label="Original",
+                                  elem_id="electra-original")
+            edited = gr.Textbox(value="The chef ate a delicious meal for the guests.", label="Edited",
+                                elem_id="electra-edited")
+        run_edit = gr.Button("Detect my edit", elem_id="electra-run-edit")
+        edit_heat = gr.HTML(elem_id="electra-edit-heat")
+        edit_metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Detection quality on your edit", interactive=False)
+    run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words],
+              [ctx.status, corrupted, heat, metrics, replacements, signal], api_name="electra_replace_and_detect")
+    run_edit.click(guarded(edit_mode), [discriminator, original, edited], [ctx.status, edit_heat, edit_metrics],
+                   api_name="electra_edit_mode")
+    ctx.model.change(lambda spec: spec, [ctx.model], [discriminator], api_visibility="private")

@@ -1,0 +1,204 @@
+"""The "Fill-mask" section of a family tab: top-k guesses per mask (a bar chart each), the sentence with the top guesses
+filled in, clicking a word to mask it, and the guess forming layer by layer (logit lens: a table and a plot).
+
+Renders model_zoo.fill_mask / model_zoo.logit_lens dataclasses; wires `<family>_fill_mask`, `<family>_logit_lens`
+and `<family>_mask_word`.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import gradio as gr
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.common import escape, guarded, weights_badge
+from model_zoo import fill_mask as fm
+from model_zoo import loading
+from model_zoo.logit_lens import LensResult, logit_lens
+from model_zoo.registry import Capability
+
+DEFAULT_TEXT = {  # shown when the tab opens; any of [MASK], <mask>, ___ works in every family
+    "bert": "The capital of France is [MASK].",
+    "roberta": "The capital of France is <mask>.",
+    "albert": "The capital of France is [MASK].",
+    "distilbert": "The capital of France is [MASK].",
+    "electra": "The chef cooked a delicious [MASK] for the guests.",
+    "xlnet": "The capital of France is <mask>, and its river is the <mask>.",
+}
+_ZWSP = "\u200b"
+LENS_HEADERS = ["mask", "layer", "top guesses (probability)", "P(final answer)"]
+_COLORS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#65a30d", "#475569",
+           "#b45309"]
+
+
+def offered(family) -> bool:
+    from model_zoo.registry import checkpoints_of
+    return any({Capability.FILL_MASK, Capability.PERMUTATION_LM} & c.capabilities for c in checkpoints_of(family.key))
+
+
+# ---------------------------------------------------------------------------------------------------- renderers
+def render_warning(loaded: loading.LoadedModel, asked: str) -> str:
+    """Which model guessed, and a loud note when its guesses mean nothing (random weights or a new head)."""
+    notes = []
+    if loaded.checkpoint.key != (asked or "").strip() and loaded.checkpoint.hub_id != (asked or "").strip():
+        notes.append(f'<div class="note">Guesses come from <b>{escape(loaded.checkpoint.key)}</b> '
+                     f'({escape(loaded.checkpoint.model_class)}): the model picked above has no mask-guessing head '
+                     f'of its own.</div>')
+    if not loaded.report.trained:
+        notes.append('<div class="fm-warning weights-badge bad">RANDOM weights: these guesses mean nothing; they only '
+                     'show the mechanics.</div>')
+    elif not fm.head_trained(loaded):
+        notes.append('<div class="fm-warning weights-badge bad">The mask-guessing head of this checkpoint is NEWLY '
+                     'INITIALISED (random): it was not in the checkpoint, so the guesses below are noise, not the '
+                     'model\'s answer. Pick a checkpoint trained with masked language modelling.</div>')
+    if loaded.checkpoint.family == "xlnet":
+        note = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(fm.XLNET_NOTE))  # escaped first, then code spans
+        notes.append(f'<div class="note fm-xlnet-note">{note}</div>')
+    return "".join(notes)
+
+
+def render_filled(result: fm.FillMaskResult) -> str:
+    """The user's sentence with each mask replaced by its top guess (highlighted; probability on hover)."""
+    pieces = []
+    for text, m in result.filled_parts:
+        if m < 0:
+            pieces.append(escape(text))
+        else:
+            guess = result.masks[m]
+            pieces.append(f'<mark class="fm-guess" title="{escape(f"mask {m + 1}: p = {guess.probs[0]:.3f}")}">'
+                          f'{escape(text)}<sub>{m + 1}</sub></mark>')
+    caveat = "" if result.head_trained else ' <span class="fm-caveat">(guesses of an untrained head)</span>'
+    return (f'<div class="fm-filled">{"".join(pieces)}</div>'
+            f'<div class="note">The model read: <code>{escape(result.model_text)}</code> · {escape(result.method)}'
+            f'{caveat}</div>')
+
+
+def bars_figure(result: fm.FillMaskResult) -> go.Figure:
+    """One horizontal bar chart per mask: the top-k tokens and their probabilities, best on top."""
+    n = len(result.masks)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"mask {m + 1} (token #{g.position})"
+                                                              for m, g in enumerate(result.masks)],
+                        horizontal_spacing=0.12, vertical_spacing=0.3 / rows)
+    for m, guess in enumerate(result.masks):
+        labels = [f"{escape(t)} " for t in guess.readable][::-1]
+        labels = [label + _ZWSP * i for i, label in enumerate(labels)]  # equal strings stay separate bars
+        fig.add_trace(go.Bar(x=guess.probs[::-1].tolist(), y=labels, orientation="h",
+                             marker_color=_COLORS[m % len(_COLORS)], text=[f"{p:.3g}" for p in guess.probs[::-1]],
+                             textposition="auto", hovertemplate="%{y}: %{x:.4f}<extra></extra>", showlegend=False),
+                      row=m // cols + 1, col=m % cols + 1)
+    fig.update_xaxes(title_text="probability", rangemode="tozero")
+    fig.update_layout(height=max(260, 40 + rows * (60 + 26 * len(result.masks[0].probs))),
+                      margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+    return fig
+
+
+def lens_figure(lens: LensResult) -> go.Figure:
+    """Probability of each mask's final answer after every layer; the top-1 guess of the layer on each point."""
+    fig = go.Figure()
+    for m in range(len(lens.positions)):
+        top1 = [escape(layer[0]) for layer in lens.top_tokens[m]]
+        fig.add_trace(go.Scatter(x=lens.layers, y=lens.final_prob[m].tolist(), mode="lines+markers+text",
+                                 name=f"mask {m + 1} → {escape(lens.final_tokens[m])}", text=top1,
+                                 textposition="top center", line=dict(color=_COLORS[m % len(_COLORS)]),
+                                 customdata=top1,
+                                 hovertemplate="%{x}: P(final answer) = %{y:.4f}<br>top-1 here: %{customdata}"
+                                               "<extra></extra>"))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                      title=f"P(final answer) per layer ({lens.stream}); labels: each layer's own top guess",
+                      yaxis=dict(title="probability", range=[0, 1.2 * float(lens.final_prob.max()) + 1e-6]),
+                      legend=dict(orientation="h", y=-0.2))  # headroom above the points for their labels
+    return fig
+
+
+def lens_rows(lens: LensResult) -> list[list]:
+    rows = []
+    for m in range(len(lens.positions)):
+        for layer, name in enumerate(lens.layers):
+            guesses = ", ".join(f"{t} ({p:.3g})" for t, p in zip(lens.top_tokens[m][layer], lens.top_probs[m, layer]))
+            rows.append([f"{m + 1} → {lens.final_tokens[m]}", name, guesses,
+                         float(f"{lens.final_prob[m, layer]:.4g}")])
+    return rows
+
+
+def word_choices(loaded: loading.LoadedModel, text: str) -> list[tuple[str, int]]:
+    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(loaded.tokenizer, text)]
+
+
+# ---------------------------------------------------------------------------------------------------- handlers
+def guess(spec: str, text: str, k: int = 5, progress=gr.Progress()):
+    """Top-k guesses per mask: badge, warnings, filled sentence, clickable words, bar charts."""
+    loaded = _load(fm.fill_mask_checkpoint(spec), progress)
+    result = fm.fill_mask(loaded, text, int(k))
+    return (weights_badge(loaded.report), render_warning(loaded, spec), render_filled(result),
+            gr.update(choices=word_choices(loaded, text), value=None), bars_figure(result))
+
+
+def _load(checkpoint, progress) -> loading.LoadedModel:
+    progress(0.05, desc=f"Loading {checkpoint.key} (first use only; cached afterwards)…")
+    loaded = loading.load(checkpoint)
+    progress(0.5, desc="Guessing…")
+    return loaded
+
+
+def lens(spec: str, text: str, k: int = 5, progress=gr.Progress()):
+    """Layer by layer: the plot of P(final answer) and the table of each layer's top guesses."""
+    loaded = _load(fm.fill_mask_checkpoint(spec), progress)
+    found = logit_lens(loaded, text, min(int(k), 5))
+    return lens_figure(found), lens_rows(found)
+
+
+def click_word(spec: str, text: str, index):
+    """Mask the clicked word of the tokenized text (word `index`), returning the new text."""
+    if index is None or index == "":
+        return text
+    loaded = loading.load(fm.fill_mask_checkpoint(spec))
+    return fm.mask_word(loaded.tokenizer, text, int(index))
+
+
+def mask_word_api(spec: str, text: str, index: int) -> str:
+    """The text with word `index` (0-based, the tokenizer's own word split) replaced by the model's mask token."""
+    return click_word(spec, text, index)
+
+
+def build(ctx) -> None:
+    if not offered(ctx.family):
+        return
+    key = ctx.family.key
+    with gr.Tab("Fill-mask"):
+        gr.Markdown("Hide a word and let the model guess. Write **[MASK]**, **&lt;mask&gt;** or **___** (any of them, "
+                    "whatever the family: the app maps it to the model's own mask token), up to "
+                    f"{fm.MAX_MASKS} masks, or click a word below to mask it."
+                    + (" Guesses come from ELECTRA's **generator** (the discriminator cannot guess)."
+                       if key == "electra" else "")
+                    + (" XLNet predicts each mask from the non-masked tokens with its query stream "
+                       "(`perm_mask` + `target_mapping`), explained below the results." if key == "xlnet" else ""))
+        with gr.Row():
+            text = gr.Textbox(value=DEFAULT_TEXT.get(key, "The capital of France is [MASK]."), lines=2, scale=4,
+                              label="Text with masks", elem_id=f"{key}-fm-text")
+            k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id=f"{key}-fm-k")
+        run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")
+        warning = gr.HTML(elem_id=f"{key}-fm-warning")
+        filled = gr.HTML(elem_id=f"{key}-fm-filled")
+        words = gr.Radio(choices=[], label="Click a word to mask it (▣ = already masked)", elem_id=f"{key}-fm-words")
+        bars = gr.Plot(label="Top guesses per mask", elem_id=f"{key}-fm-bars")
+        gr.Markdown("#### Layer by layer (logit lens)\nThe model's own MLM head applied to the hidden state after "
+                    "every layer: how early does the final answer appear, and what did earlier layers guess? The last "
+                    "layer is exactly the prediction above." +
+                    (" For XLNet the head reads the query stream." if key == "xlnet" else ""))
+        lens_plot = gr.Plot(label="P(final answer) per layer", elem_id=f"{key}-fm-lens-plot")
+        lens_table = gr.Dataframe(headers=LENS_HEADERS, label="Each layer's top guesses", interactive=False,
+                                  wrap=True, elem_id=f"{key}-fm-lens-table")
+        gr.api(guarded(mask_word_api), api_name=f"{key}_mask_word")  # the click, for API users: index -> new text
+    inputs = [ctx.model, text, k]
+    outputs = [ctx.status, warning, filled, words, bars]
+    run.click(guarded(guess), inputs, outputs, api_name=f"{key}_fill_mask").success(
+        guarded(lens), inputs, [lens_plot, lens_table], api_name=f"{key}_logit_lens")
+    text.submit(guarded(guess), inputs, outputs, api_visibility="private").success(
+        guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
+    words.input(guarded(click_word), [ctx.model, text, words], [text], api_visibility="private").success(
+        guarded(guess), inputs, outputs, api_visibility="private").success(
+        guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")

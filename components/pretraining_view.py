@@ -1,0 +1,288 @@
+"""The "Pretraining task" section of a family tab: the objective that sets the family apart, made visible (BERT's
+next-sentence prediction, ALBERT's sentence order, RoBERTa's dynamic masking, DistilBERT against its teacher), and a
+"Tasks" part with the fine-tuned checkpoints people try first (sentiment, question answering).
+
+Renders model_zoo.sentence_tasks dataclasses; wires `bert_nsp`, `albert_sop`, `roberta_dynamic_masking`,
+`distilbert_vs_teacher` and `<family>_task`. A newly initialised head is said next to the output, and its numbers are
+never presented as an answer.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from components.common import escape, guarded, weights_badge
+from model_zoo import loading
+from model_zoo import sentence_tasks as st
+from model_zoo.masking import KEEP, MASK, RANDOM
+from model_zoo.registry import Capability
+
+PAIR_A = "The man went to the store."
+PAIR_B = "He bought a gallon of milk."
+TASK_TEXT = "I loved this film: the acting was superb and the story moving."
+QA_QUESTION = "Where is the Eiffel Tower?"
+QA_CONTEXT = "The Eiffel Tower is a wrought-iron tower on the Champ de Mars in Paris, France. It was built in 1889."
+_CELL = "padding:2px 5px;border:1px solid #e5e7eb;white-space:pre;"
+_GRID = "border-collapse:collapse;font-family:ui-monospace,monospace;font-size:0.85em"
+_AGREE = ' class="agree" style="background:#dcfce7"'
+_KIND_STYLE = {MASK: ("mask", "#fde68a"), RANDOM: ("random", "#fecaca"), KEEP: ("kept", "#bbf7d0")}
+
+
+def _p(p: float) -> str:
+    """A probability readable at any size: 0.412, or 3.1e-05 for the tiny ones of a large vocabulary."""
+    return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
+
+
+def _progress(progress, spec: str) -> None:
+    if progress is not None:
+        progress(0.05, desc=f"Loading {spec} (first use only; cached afterwards)…")
+
+
+def head_warning(trained_weights: bool, head_trained: bool, what: str, missing: tuple[str, ...] = ()) -> str:
+    """'' when the head is trained; else a loud note that replaces the answer."""
+    if not trained_weights:
+        return (f'<div class="weights-badge bad pt-random">RANDOM weights: the {escape(what)} head gives noise. No '
+                f'answer is shown as meaningful.</div>')
+    if not head_trained:
+        names = ", ".join(escape(n) for n in missing[:6]) or "the head's parameters"
+        return (f'<div class="weights-badge bad pt-random">The {escape(what)} head of this checkpoint is NEWLY '
+                f'INITIALISED (random): it is not in the checkpoint ({names}), so its output is noise, not an answer. '
+                f'Use a checkpoint fine-tuned for this task.</div>')
+    return ""
+
+
+def prob_bars(labels, probs, title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[float(p) for p in probs], y=[escape(label) for label in labels], orientation="h",
+                           text=[f"{p:.3f}" for p in probs], textposition="auto",
+                           marker_color=["#4f46e5", "#94a3b8", "#0891b2", "#d97706"][:len(labels)]))
+    fig.update_layout(title=escape(title), height=90 + 40 * len(labels), margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(range=[0, 1], title="probability"), template="plotly_white")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------------- NSP / SOP
+def render_pair(score: st.PairScore, first: str, what: str) -> str:
+    warn = head_warning(True, score.head_trained, what)
+    if warn:
+        return warn
+    verdict = score.labels[int(score.probs.argmax())]
+    return (f'<div class="pt-result">{escape(first)}: <b>{escape(verdict)}</b> '
+            f'(p = {float(score.probs.max()):.3f})</div>')
+
+
+def nsp(spec: str, a: str, b: str, progress=gr.Progress()):
+    _progress(progress, spec)
+    loaded = st.nsp_model(spec)
+    score = st.next_sentence(loaded, a, b)
+    html = (head_warning(loaded.report.trained, score.head_trained, "next-sentence", loaded.report.newly_initialized)
+            or render_pair(score, "A then B", "next-sentence"))
+    html += (f'<div class="note">Input: [CLS] A [SEP] B [SEP], token types 0 for A and 1 for B ({score.tokens} '
+             f'tokens). Pretraining saw B follow A in 50% of pairs and a random sentence otherwise.</div>')
+    return weights_badge(loaded.report), html, prob_bars(score.labels, score.probs, "P(B follows A)")
+
+
+def sop(spec: str, a: str, b: str, progress=gr.Progress()):
+    _progress(progress, spec)
+    loaded = st.sop_model(spec)
+    order = st.sentence_order(loaded, a, b)
+    warn = head_warning(loaded.report.trained, order.forward.head_trained, "sentence-order",
+                        loaded.report.newly_initialized)
+    html = warn or (render_pair(order.forward, "A then B", "sentence-order")
+                    + render_pair(order.backward, "B then A", "sentence-order"))
+    html += ('<div class="note">ALBERT\'s negatives are the same two segments swapped, so topic gives nothing away: '
+             'only the order does. A trained head should call exactly one of the two orders "in order".</div>')
+    fig = go.Figure()
+    for name, score, color in (("A then B", order.forward, "#4f46e5"), ("B then A", order.backward, "#d97706")):
+        fig.add_trace(go.Bar(name=name, x=list(score.labels), y=[float(p) for p in score.probs], marker_color=color,
+                             text=[f"{p:.3f}" for p in score.probs], textposition="auto"))
+    fig.update_layout(barmode="group", height=280, yaxis=dict(range=[0, 1], title="probability"),
+                      margin=dict(l=10, r=10, t=40, b=10), title="Sentence-order prediction", template="plotly_white")
+    return weights_badge(loaded.report), html, fig
+
+
+# ---------------------------------------------------------------------------------------------------- dynamic masking
+def render_masking(view: st.MaskingView, stats: st.MaskingStats) -> str:
+    """A grid: one row per epoch (BERT's static mask first), one cell per token, coloured by what happened."""
+    rows = []
+    draws = [("BERT, every epoch (static)", view.static)] + [(f"RoBERTa, epoch {e + 1}", m)
+                                                            for e, m in enumerate(view.epochs)]
+    for (name, masking), shown in zip(draws, view.shown):
+        kinds = dict(zip(masking.positions.tolist(), masking.kinds))
+        cells = []
+        for i, token in enumerate(shown):
+            if view.special[i]:
+                cells.append(f'<td class="dm-special" style="{_CELL}color:#92400e">{escape(token)}</td>')
+            elif i in kinds:
+                label, color = _KIND_STYLE[kinds[i]]
+                cells.append(f'<td class="dm-{label}" style="{_CELL}background:{color}" title="{escape(label)}: '
+                             f'{escape(view.tokens[i])} → {escape(token)}">{escape(token)}</td>')
+            else:
+                cells.append(f'<td style="{_CELL}">{escape(token)}</td>')
+        rows.append(f'<tr><th style="{_CELL}white-space:nowrap">{escape(name)}</th>{"".join(cells)}</tr>')
+    header = "".join(f'<th style="{_CELL}">{escape(t)}</th>' for t in view.tokens)
+    legend = "".join(f'<span style="background:{c};padding:1px 6px;border-radius:4px;margin-right:6px">{label}</span>'
+                     for label, c in _KIND_STYLE.values())
+    split = " / ".join(f"{100 * stats.split[k]:.1f}% {_KIND_STYLE[k][0]}" for k in (MASK, RANDOM, KEEP))
+    return (f'<div class="dm-legend">{legend} (seed {view.seed}; the same seed gives the same masks)</div>'
+            f'<div style="overflow-x:auto"><table class="dm-grid" style="{_GRID}">'
+            f'<tr><th style="{_CELL}">original</th>{header}</tr>'
+            f'{"".join(rows)}</table></div>'
+            f'<div class="note">Over {stats.draws} dynamic draws of this text: {100 * stats.chosen_rate:.1f}% of '
+            f'the tokens chosen (rule: 15%), split {split} (rule: 80/10/10); {100 * stats.coverage:.0f}% of the '
+            f'tokens were chosen at least once, while BERT\'s static mask trains on the same few every epoch.</div>')
+
+
+def dynamic(spec: str, text: str, epochs: int = 4, seed: int = 0, progress=gr.Progress()):
+    _progress(progress, spec)
+    loaded = loading.load(spec)
+    view = st.masking_view(loaded.tokenizer, text, int(epochs), int(seed or 0))
+    stats = st.masking_stats(loaded.tokenizer, text, draws=500, seed=int(seed or 0))
+    return weights_badge(loaded.report), render_masking(view, stats)
+
+
+# ---------------------------------------------------------------------------------------------------- DistilBERT
+def render_comparison(c: st.TeacherComparison, student_report, teacher_report) -> str:
+    rows = []
+    for m, (s, t) in enumerate(zip(c.student.masks, c.teacher.masks)):
+        for r in range(len(s.tokens)):
+            rows.append(f'<tr><td>{m + 1 if r == 0 else ""}</td><td>{r + 1}</td>'
+                        f'<td{_AGREE if s.tokens[r] in t.tokens else ""}>{escape(s.readable[r])} '
+                        f'({_p(s.probs[r])})</td><td{_AGREE if t.tokens[r] in s.tokens else ""}>'
+                        f'{escape(t.readable[r])} ({_p(t.probs[r])})</td></tr>')
+    agree = ", ".join(f"mask {m + 1}: top-1 {'same' if a else 'different'}, top-k overlap {o:.0%}"
+                      for m, (a, o) in enumerate(zip(c.top1_agree, c.overlap)))
+    warn = "".join(head_warning(r.trained, r.head_is_trained(Capability.FILL_MASK), f"{who} mask-filling")
+                   for who, r in (("student", student_report), ("teacher", teacher_report)))
+    return (f'{warn}<table class="pt-compare"><tr><th>mask</th><th>rank</th><th>DistilBERT (student)</th>'
+            f'<th>BERT (teacher)</th></tr>{"".join(rows)}</table>'
+            f'<div class="note">Agreement: {escape(agree)}. Shaded: in the other model\'s top-k.</div>'
+            f'<div class="note">Speed on this machine (median of {c.runs} forwards): student {c.student_ms:.1f} ms, '
+            f'teacher {c.teacher_ms:.1f} ms: the student is <b>{c.speed_ratio:.2f}×</b> as fast, with '
+            f'{c.student_params / 1e6:.1f}M parameters against {c.teacher_params / 1e6:.1f}M.</div>')
+
+
+def versus_teacher(spec: str, teacher: str, text: str, k: int = 5, progress=gr.Progress()):
+    _progress(progress, spec)
+    student = st.fill_mask_model(spec)
+    _progress(progress, teacher)
+    teacher_lm = st.teacher_model(teacher)
+    comparison = st.student_vs_teacher(student, teacher_lm, text, int(k))
+    return weights_badge(student.report), render_comparison(comparison, student.report, teacher_lm.report)
+
+
+# ---------------------------------------------------------------------------------------------------- tasks
+def classify(spec: str, text: str, progress=gr.Progress()):
+    _progress(progress, spec)
+    loaded = st.task_model(spec, Capability.SEQUENCE_CLASSIFICATION)
+    result = st.classify(loaded, text)
+    warn = head_warning(loaded.report.trained, result.head_trained, "classification", result.newly_initialized)
+    if warn:  # the numbers of a random head are not an answer: say so instead of showing a verdict
+        return weights_badge(loaded.report), warn, None
+    best = int(result.probs.argmax())
+    html = (f'<div class="pt-result">Sentiment: <b>{escape(result.labels[best])}</b> '
+            f'(p = {result.probs[best]:.3f})</div>')
+    return weights_badge(loaded.report), html, prob_bars(result.labels, result.probs, "Class probabilities")
+
+
+def qa(spec: str, question: str, context: str, progress=gr.Progress()):
+    _progress(progress, spec)
+    loaded = st.task_model(spec, Capability.QUESTION_ANSWERING)
+    result = st.answer(loaded, question, context)
+    warn = head_warning(loaded.report.trained, result.head_trained, "question-answering", result.newly_initialized)
+    if warn:
+        return weights_badge(loaded.report), warn, None
+    if not result.text:
+        html = (f'<div class="pt-result">The model finds <b>no answer</b> in the context (no-answer score '
+                f'{result.no_answer_score:.3f} ≥ best span {result.score:.3f}).</div>')
+    else:
+        html = (f'<div class="pt-result">Answer: <b>{escape(result.text)}</b> (score {result.score:.3f})</div>'
+                f'<div class="note">{escape(context[:result.start])}<mark>{escape(result.text)}</mark>'
+                f'{escape(context[result.end:])}</div>')
+    return weights_badge(loaded.report), html, None
+
+
+# ---------------------------------------------------------------------------------------------------- layout
+EXPLANATIONS = {
+    "electra": "ELECTRA's pretraining task, replaced-token detection, has its own section in this tab; the generator "
+               "that proposes the replacements is an ordinary masked LM (see Fill-mask).",
+    "xlnet": "XLNet's pretraining task, permutation language modelling, has its own section in this tab; Fill-mask "
+             "shows the same query stream predicting masked positions from all the others.",
+}
+
+
+def _pair_boxes(key: str):
+    with gr.Row():
+        a = gr.Textbox(value=PAIR_A, label="Sentence A", elem_id=f"{key}-pt-a")
+        b = gr.Textbox(value=PAIR_B, label="Sentence B", elem_id=f"{key}-pt-b")
+    return a, b
+
+
+def build_tasks(ctx) -> None:
+    key = ctx.family.key
+    if key not in st.TASK_DEFAULTS:
+        return
+    task, default = st.TASK_DEFAULTS[key]
+    gr.Markdown("#### Tasks\nA checkpoint fine-tuned for the task (offline it must be in your cache or a folder). "
+                "Type a base checkpoint instead and its task head is newly initialised: the app says so and shows no "
+                "answer, as tutorials that load a base model into a pipeline should.")
+    model = gr.Textbox(value=default, label="Task checkpoint (registry key, Hub id or folder)",
+                       elem_id=f"{key}-task-model")
+    if task == Capability.QUESTION_ANSWERING:
+        question = gr.Textbox(value=QA_QUESTION, label="Question", elem_id=f"{key}-task-question")
+        context = gr.Textbox(value=QA_CONTEXT, label="Context", lines=3, elem_id=f"{key}-task-context")
+        inputs, handler = [model, question, context], qa
+    else:
+        text = gr.Textbox(value=TASK_TEXT, label="Text to classify", elem_id=f"{key}-task-text")
+        inputs, handler = [model, text], classify
+    run = gr.Button("Run the task", elem_id=f"{key}-task-run")
+    out = gr.HTML(elem_id=f"{key}-task-out")
+    plot = gr.Plot(label="Probabilities", elem_id=f"{key}-task-plot")
+    run.click(guarded(handler), inputs, [ctx.status, out, plot], api_name=f"{key}_task")
+
+
+def build(ctx) -> None:
+    key = ctx.family.key
+    with gr.Tab("Pretraining task"):
+        if key == "bert":
+            gr.Markdown("**Next-sentence prediction.** BERT was also trained to tell whether B really follows A "
+                        "(its `seq_relationship` head on the [CLS] token).")
+            a, b = _pair_boxes(key)
+            run = gr.Button("Does B follow A?", variant="primary", elem_id="bert-pt-run")
+            out, plot = gr.HTML(elem_id="bert-pt-out"), gr.Plot(elem_id="bert-pt-plot")
+            run.click(guarded(nsp), [ctx.model, a, b], [ctx.status, out, plot], api_name="bert_nsp")
+        elif key == "albert":
+            gr.Markdown("**Sentence-order prediction.** ALBERT was trained to tell two consecutive segments in order "
+                        "from the same two swapped; both orders are scored.")
+            a, b = _pair_boxes(key)
+            run = gr.Button("Score A-B and B-A", variant="primary", elem_id="albert-pt-run")
+            out, plot = gr.HTML(elem_id="albert-pt-out"), gr.Plot(elem_id="albert-pt-plot")
+            run.click(guarded(sop), [ctx.model, a, b], [ctx.status, out, plot], api_name="albert_sop")
+        elif key == "roberta":
+            gr.Markdown("**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
+                        "positions; RoBERTa draws a new mask each time a sequence is seen. Same rule each time: "
+                        "15% of tokens chosen; of those 80% become &lt;mask&gt;, 10% a random token, 10% stay. "
+                        "Uses the tab's text.")
+            with gr.Row():
+                epochs = gr.Slider(1, 10, value=4, step=1, label="Epochs to show", elem_id="roberta-pt-epochs")
+                seed = gr.Number(value=0, precision=0, label="Seed", elem_id="roberta-pt-seed")
+            run = gr.Button("Draw the masks", variant="primary", elem_id="roberta-pt-run")
+            out = gr.HTML(elem_id="roberta-pt-out")
+            run.click(guarded(dynamic), [ctx.model, ctx.text, epochs, seed], [ctx.status, out],
+                      api_name="roberta_dynamic_masking")
+        elif key == "distilbert":
+            gr.Markdown("**Distillation.** DistilBERT learned to imitate BERT's output distribution with half the "
+                        "layers. Both guess the same masked text; agreement and the measured speed are shown.")
+            with gr.Row():
+                text = gr.Textbox(value="The capital of France is [MASK].", label="Text with masks", scale=3,
+                                  elem_id="distilbert-pt-text")
+                teacher = gr.Textbox(value=st.teacher_of(ctx.model.value), label="Teacher (a BERT)", scale=2,
+                                     elem_id="distilbert-pt-teacher")
+                k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
+            run = gr.Button("Compare student and teacher", variant="primary", elem_id="distilbert-pt-run")
+            out = gr.HTML(elem_id="distilbert-pt-out")
+            run.click(guarded(versus_teacher), [ctx.model, teacher, text, k], [ctx.status, out],
+                      api_name="distilbert_vs_teacher")
+            ctx.model.change(st.teacher_of, [ctx.model], [teacher], api_visibility="private")
+        else:
+            gr.Markdown(EXPLANATIONS.get(key, "This family has no sentence-level pretraining task."))
+        build_tasks(ctx)

@@ -1,0 +1,202 @@
+"""The "XLNet: permutation orders" section of the XLNet tab: orders, the permutation mask, two-stream predictions,
+per-order sentence scores, and Transformer-XL memory. Renders model_zoo.permutation's dataclasses (plotly / HTML);
+wires `xlnet_permutation`, `xlnet_score_orders` and `xlnet_memory`.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+from components.common import escape, guarded, load_with_progress, weights_badge
+from model_zoo import permutation
+from model_zoo.registry import Capability
+
+PREDICTION_HEADERS = ["target #", "token", "step in order", "may see", "top predictions", "P(true token)",
+                      "rank of true token"]
+SCORE_HEADERS = ["order", "sequence (token numbers)", "log p(sentence)", "mean log p per token", "perplexity"]
+MEMORY_HEADERS = ["segment", "tokens", "log p without memory", "log p with memory", "gain from memory"]
+_TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
+LONG_TEXT = ("Marie Curie was born in Warsaw in 1867. She moved to Paris to study physics and mathematics at the "
+             "Sorbonne. There she met Pierre Curie, and together they discovered two new elements, polonium and "
+             "radium. Curie was the first woman to win a Nobel Prize, and the only person to win Nobel Prizes in two "
+             "different sciences. Her notebooks are still radioactive today.")
+
+STREAMS = """**Two streams.** XLNet runs two copies of every layer. The **content stream** of a token sees the tokens
+before it in the order *and itself* (it is the context later tokens read). The **query stream** of a target sees the
+tokens before it in the order and its own *position*, never its own token: it starts from a learned vector and asks
+"which token belongs here?". The heatmap is the query stream's mask; the content stream's adds the diagonal
+(amber). Special tokens (`<sep>`, `<cls>`) are always visible and are never predicted; they come first in every order.
+
+**Why BERT cannot do this.** BERT predicts masked tokens independently of each other from a corrupted input
+(`[MASK]` tokens it never sees at fine-tuning time), so it gives no probability for a whole sentence: the masked
+tokens' joint probability is not defined by its outputs. XLNet factorises the sentence, p(x) = Π p(x_t | x_before t
+in the order), so every order gives an exact sentence log-probability and all of them train the same model,
+which sees context on both sides without ever corrupting the input."""
+
+
+def _labels(view: permutation.OrderView) -> list[str]:
+    labels = []
+    numbers = {int(p): k + 1 for k, p in enumerate(view.content)}
+    for i, token in enumerate(view.tokens):
+        tag = f"#{numbers[i]}·step {view.step_of(numbers[i])}" if i in numbers else "special"
+        labels.append(escape(f"{token} ({tag})"))
+    return labels
+
+
+def mask_figure(view: permutation.OrderView) -> go.Figure:
+    """Which token may see which: 1 = visible to both streams, 0.5 = itself (content stream only), 0 = hidden."""
+    visible = 1.0 - view.perm_mask                                       # (T, T)
+    real = np.flatnonzero(~view.special)
+    visible[real, real] = 0.5
+    labels = _labels(view)
+    hover = [[f"{labels[i]} → {labels[j]}: " + {1.0: "may see", 0.5: "itself: content stream only",
+                                                0.0: "hidden (later in the order)"}[float(visible[i, j])]
+              for j in range(len(labels))] for i in range(len(labels))]
+    figure = go.Figure(go.Heatmap(z=visible, x=labels, y=labels, zmin=0, zmax=1, text=hover, hoverinfo="text",
+                                  colorscale=[[0, "#f1f5f9"], [0.5, "#f59e0b"], [1, "#2563eb"]], showscale=False,
+                                  xgap=1, ygap=1))
+    figure.update_layout(title=f"Permutation mask ({escape(view.name)}): row = the token predicting, column = what it "
+                               f"may see (blue; amber = itself, content stream only)",
+                         yaxis=dict(autorange="reversed"), height=420 + 12 * len(labels),
+                         margin=dict(l=10, r=10, t=50, b=10), xaxis=dict(tickangle=-45))
+    return figure
+
+
+def render_order(view: permutation.OrderView, targets=()) -> str:
+    """The sentence numbered, then the order as a sequence of steps (targets outlined)."""
+    def outline(number: int) -> str:
+        return "border:2px solid #f59e0b;" if number in targets else ""
+    steps = " → ".join(f'<span style="{_TOK}{outline(number)}background:#dbeafe" title="token #{number}">'
+                       f'<sup>{step}</sup>{escape(token)}<sub>#{number}</sub></span>'
+                       for step, number, token in view.sequence())
+    number_of = {int(p): k + 1 for k, p in enumerate(view.content)}
+    numbered = " ".join(f'<span style="{_TOK}background:{"#eee" if view.special[i] else "#f8fafc"}">{escape(tok)}'
+                        f'{"" if view.special[i] else f"<sub>#{number_of[i]}</sub>"}</span>'
+                        for i, tok in enumerate(view.tokens))
+    return (f'<div class="note">The sentence, numbered (special tokens are not numbered):</div><div>{numbered}</div>'
+            f'<div class="note">Factorization order ({escape(view.name)}): superscript = step, #n = token '
+            f'number{", outlined = target" if len(targets) else ""}</div><div class="xlnet-order">{steps}</div>')
+
+
+def prediction_rows(result: permutation.PermutationResult) -> list[list]:
+    return [[p.number, p.token, f"{p.step} of {result.view.n}", " ".join(p.visible) or "(only the special tokens)",
+             ", ".join(f"{t} ({100 * q:.1f}%)" for t, q in zip(p.top_tokens, p.top_probs)),
+             f"{100 * p.true_prob:.2f}%", p.true_rank] for p in result.predictions]
+
+
+def score_rows(scores: list[permutation.OrderScore]) -> list[list]:
+    return [[s.name, " ".join(map(str, s.order)), round(s.total, 3), round(float(s.logprobs.mean()), 3),
+             round(s.perplexity, 2)] for s in scores]
+
+
+def score_figure(scores: list[permutation.OrderScore]) -> go.Figure:
+    figure = go.Figure()
+    for s in scores:
+        figure.add_trace(go.Scatter(x=list(range(1, len(s.logprobs) + 1)), y=np.cumsum(s.logprobs),
+                                    mode="lines+markers",
+                                    name=escape(f"{s.name}: {s.total:.2f}"),
+                                    text=[escape(t) for t in s.tokens], hovertemplate="step %{x}: %{text}<br>"
+                                    "cumulative log p %{y:.2f}<extra></extra>"))
+    figure.update_layout(title="Cumulative log-probability of the sentence, step by step, per order",
+                         xaxis_title="step in the order", yaxis_title="cumulative log p", height=420,
+                         margin=dict(l=10, r=10, t=50, b=10))
+    return figure
+
+
+def memory_rows(result: permutation.MemoryResult) -> list[list]:
+    rows = []
+    for k, (tokens, with_m, without_m) in enumerate(zip(result.segments, result.with_memory, result.without_memory)):
+        shown = " ".join(tokens[:12]) + (" …" if len(tokens) > 12 else "")
+        rows.append([k + 1, shown, round(float(without_m.sum()), 3),
+                     round(float(with_m.sum()), 3), round(float(with_m.sum() - without_m.sum()), 3)])
+    total_with, total_without = result.totals()
+    rows.append(["all", f"{sum(map(len, result.segments))} tokens", round(total_without, 3), round(total_with, 3),
+                 round(total_with - total_without, 3)])
+    return rows
+
+
+def memory_figure(result: permutation.MemoryResult) -> go.Figure:
+    tokens = [escape(t) for seg in result.segments for t in seg]
+    x = list(range(1, len(tokens) + 1))
+    figure = go.Figure([go.Scatter(x=x, y=np.concatenate(result.without_memory), name="without memory",
+                                   mode="lines+markers", text=tokens),
+                        go.Scatter(x=x, y=np.concatenate(result.with_memory), name="with memory (mems)",
+                                   mode="lines+markers", text=tokens)])
+    for k in range(1, len(result.segments)):
+        figure.add_vline(x=k * result.segment_len + 0.5, line_dash="dot", line_color="#999")
+    figure.update_layout(title=f"log p(token | earlier tokens), segments of {result.segment_len} tokens (dotted)",
+                         xaxis_title="token", yaxis_title="log p", height=380, margin=dict(l=10, r=10, t=50, b=10))
+    return figure
+
+
+def _badge(loaded) -> str:
+    html = weights_badge(loaded.report)
+    if loaded.report.trained and not loaded.report.head_is_trained(Capability.PERMUTATION_LM):
+        html += ('<div class="weights-badge warn">The LM head of this checkpoint is newly initialised (random): '
+                 'its predictions and scores mean nothing.</div>')
+    return html
+
+
+def show_order(spec: str, text: str, kind: str, seed: float, typed: str, targets: str, progress=gr.Progress()):
+    loaded = load_with_progress(spec, progress)
+    result = permutation.predict_targets(loaded, text, kind, int(seed or 0), typed or "", targets or "")
+    targets_shown = {p.number for p in result.predictions}
+    return _badge(loaded), render_order(result.view, targets_shown), mask_figure(result.view), prediction_rows(result)
+
+
+def score_orders(spec: str, text: str, random_orders: float, seed: float, typed: str, progress=gr.Progress()):
+    loaded = load_with_progress(spec, progress)
+    scores = permutation.score_orders(loaded, text, int(random_orders), int(seed or 0), typed or "")
+    return _badge(loaded), score_rows(scores), score_figure(scores)
+
+
+def memory(spec: str, text: str, segment_len: float, progress=gr.Progress()):
+    loaded = load_with_progress(spec, progress)
+    result = permutation.memory_demo(loaded, text, int(segment_len))
+    return _badge(loaded), memory_rows(result), memory_figure(result)
+
+
+def build(ctx) -> None:
+    if ctx.family.key != "xlnet":
+        return
+    with gr.Tab("XLNet: permutation orders"):
+        gr.Markdown("The first text box's tokens are numbered 1..n (special tokens excluded); pick an order in "
+                    f"which XLNet predicts them, and see what each target may look at. At most "
+                    f"{permutation.MAX_ORDER_TOKENS} tokens.")
+        with gr.Row():
+            kind = gr.Radio(list(permutation.ORDER_KINDS), value="random", label="Factorization order",
+                            elem_id="xlnet-order-kind")
+            seed = gr.Number(value=0, precision=0, label="Seed (random order)")
+            typed = gr.Textbox(label="Typed order (1-based token numbers)", placeholder="e.g. 3 1 4 2",
+                               elem_id="xlnet-typed-order")
+            targets = gr.Textbox(value="2 3", label="Targets (token numbers)", elem_id="xlnet-targets")
+        run = gr.Button("Show the order and predict the targets", variant="primary", elem_id="xlnet-run")
+        order_html = gr.HTML(elem_id="xlnet-order")
+        mask_plot = gr.Plot(label="Permutation mask", elem_id="xlnet-mask")
+        predictions = gr.Dataframe(headers=PREDICTION_HEADERS, label="Predictions for the targets under this order "
+                                   "(query stream)", interactive=False, wrap=True)
+        gr.Markdown(STREAMS)
+        gr.Markdown("#### Score the whole sentence under several orders")
+        with gr.Row():
+            random_orders = gr.Slider(0, 8, value=3, step=1, label="Random orders (seeds from the seed above)")
+            score = gr.Button("Score the orders", elem_id="xlnet-score")
+        score_table = gr.Dataframe(headers=SCORE_HEADERS, label="Sentence log-probability per order",
+                                   interactive=False, wrap=True)
+        score_plot = gr.Plot(label="Per-order scores", elem_id="xlnet-score-plot")
+        gr.Markdown("#### Transformer-XL memory: a text longer than one segment\nThe text is cut into segments and "
+                    "scored left to right. *Without memory* each segment starts from nothing; *with memory* each "
+                    "segment also attends to the cached hidden states (`mems`) of the segment before.")
+        with gr.Row():
+            long_text = gr.Textbox(value=LONG_TEXT, label="Long text", lines=4, scale=3, elem_id="xlnet-long-text")
+            segment_len = gr.Slider(4, 128, value=16, step=1, label="Segment length (tokens)", scale=1)
+        run_memory = gr.Button("Score with and without memory", elem_id="xlnet-memory")
+        memory_table = gr.Dataframe(headers=MEMORY_HEADERS, label="With and without memory", interactive=False,
+                                    wrap=True)
+        memory_plot = gr.Plot(label="Per-token log-probability", elem_id="xlnet-memory-plot")
+    run.click(guarded(show_order), [ctx.model, ctx.text, kind, seed, typed, targets],
+              [ctx.status, order_html, mask_plot, predictions], api_name="xlnet_permutation")
+    score.click(guarded(score_orders), [ctx.model, ctx.text, random_orders, seed, typed],
+                [ctx.status, score_table, score_plot], api_name="xlnet_score_orders")
+    run_memory.click(guarded(memory), [ctx.model, long_text, segment_len], [ctx.status, memory_table, memory_plot],
+                     api_name="xlnet_memory")

@@ -1,0 +1,280 @@
+"""Masked-token guessing for every family that can guess: placeholders mapped to the family's own mask token, top-k per
+mask (probabilities over the whole vocabulary), the sentence with the top guesses filled in, and clicking a word to mask
+it. XLNet has no BERT-style mask head: its masked positions are predicted by the query stream with `perm_mask` and
+`target_mapping`, so that each target sees every non-target token and no target sees another.
+
+    >>> lm = fill_mask_model("bert-base-uncased")                       # doctest: +SKIP
+    >>> result = fill_mask(lm, "The capital of France is ___.", k=3)    # doctest: +SKIP
+    >>> result.masks[0].readable          # e.g. ['paris', 'lyon', 'lille']
+    >>> result.filled                     # 'The capital of France is paris.'
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from model_zoo import loading
+from model_zoo.facts import max_tokens
+from model_zoo.registry import CHECKPOINTS, Capability, Checkpoint
+from model_zoo.tokenization import InputError, TokenizedText, is_byte_level, readable_token, tokenize
+
+PLACEHOLDER = re.compile(r"\[mask\]|<mask>|_{3,}", re.IGNORECASE)  # what the user may write, whatever the family
+PLACEHOLDER_HELP = "[MASK], <mask> or ___"
+MAX_MASKS = 10
+MLM_CLASS = {"bert": "BertForMaskedLM", "roberta": "RobertaForMaskedLM", "albert": "AlbertForMaskedLM",
+             "distilbert": "DistilBertForMaskedLM", "electra": "ElectraForMaskedLM", "xlnet": "XLNetLMHeadModel"}
+# ELECTRA's discriminator cannot guess tokens: its generator (same tokenizer) does.
+GENERATOR_OF = {"electra-small-discriminator": "electra-small-generator",
+                "mini-electra-discriminator": "mini-electra-generator"}
+XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every masked position is a prediction target: "
+              "`perm_mask` hides the targets from every position (so no target sees another, as in a factorisation "
+              "order where the targets come last) and `target_mapping` asks the query stream, which knows a target's "
+              "position but not its content, to predict it from all the non-target tokens.")
+
+
+# ---------------------------------------------------------------------------------------------------- the model
+def guess_capability(family: str) -> Capability:
+    return Capability.PERMUTATION_LM if family == "xlnet" else Capability.FILL_MASK
+
+
+def fill_mask_checkpoint(spec: str | Checkpoint) -> Checkpoint:
+    """The checkpoint that answers fill-mask for `spec`: itself when it has a mask head; ELECTRA's generator for its
+    discriminator; otherwise the same weights through the family's MLM class (its head then newly initialised, which
+    the load report says)."""
+    checkpoint = spec if isinstance(spec, Checkpoint) else loading.resolve(spec)
+    if guess_capability(checkpoint.family) in checkpoint.capabilities:
+        return checkpoint
+    if checkpoint.key in GENERATOR_OF and GENERATOR_OF[checkpoint.key] in CHECKPOINTS:
+        return CHECKPOINTS[GENERATOR_OF[checkpoint.key]]
+    return loading.with_class(checkpoint, MLM_CLASS[checkpoint.family])
+
+
+def fill_mask_model(spec: str | Checkpoint) -> loading.LoadedModel:
+    return loading.load(fill_mask_checkpoint(spec))
+
+
+def head_trained(loaded: loading.LoadedModel) -> bool:
+    """Are the guesses worth reading? False for random weights and for a newly initialised mask head."""
+    return loaded.report.head_is_trained(guess_capability(loaded.checkpoint.family))
+
+
+# ---------------------------------------------------------------------------------------------------- placeholders
+@dataclass(frozen=True)
+class Prepared:
+    user_text: str
+    text: str                                 # what the tokenizer gets: placeholders replaced by the native mask
+    placeholders: list[tuple[int, int]]       # (start, end) of each placeholder in user_text
+    pieces: list[tuple[int, int, int]]        # (text_start, text_end, user_start) of verbatim pieces of user_text
+
+
+def drop_space_before_mask(tokenizer) -> bool:
+    """Byte-level BPE (RoBERTa): the mask token takes the space before it ('is <mask>' -> 'Ġis', '<mask>'). The real
+    tokenizer's `<mask>` does so itself (lstrip); for one whose mask does not, the space is dropped from the text."""
+    if not is_byte_level(tokenizer):
+        return False
+    added = getattr(tokenizer, "added_tokens_decoder", {}).get(tokenizer.mask_token_id)
+    return not getattr(added, "lstrip", False)
+
+
+def substitute(tokenizer, text: str) -> Prepared:
+    """Replace every placeholder by tokenizer.mask_token, building the text the fill-mask pipeline would see.
+
+    For byte-level BPE whose mask token does not strip the space before it (the real RoBERTa's does), that space is
+    dropped, else a lone 'Ġ' would precede the mask: either way the tokens are RoBERTa's ('Ġis', '<mask>')."""
+    mask = tokenizer.mask_token
+    pieces, placeholders, out, cursor = [], [], "", 0
+    for match in PLACEHOLDER.finditer(text):
+        before = text[cursor:match.start()]
+        if drop_space_before_mask(tokenizer):
+            before = before.rstrip(" ")
+        pieces.append((len(out), len(out) + len(before), cursor))
+        out += before + mask
+        placeholders.append((match.start(), match.end()))
+        cursor = match.end()
+    pieces.append((len(out), len(out) + len(text) - cursor, cursor))
+    out += text[cursor:]
+    return Prepared(user_text=text, text=out, placeholders=placeholders, pieces=pieces)
+
+
+def _in_word(char: str) -> bool:
+    """A letter or digit of a script that separates words by spaces (CJK text has no spaces to ask for)."""
+    return char.isalnum() and unicodedata.east_asian_width(char) not in ("W", "F")
+
+
+def prepare(tokenizer, config, text: str) -> tuple[Prepared, TokenizedText, np.ndarray]:
+    """Validate the user's text and tokenize it with native masks: (prepared, tokens, mask positions (M,))."""
+    text = text or ""
+    if not text.strip():
+        raise InputError("The text is empty: type a sentence with [MASK] (or <mask>, or ___) where a word should be "
+                         "guessed.")
+    prepared = substitute(tokenizer, text)
+    count = len(prepared.placeholders)
+    if count == 0:
+        raise InputError(f"No mask in the text: write {PLACEHOLDER_HELP} where a word should be guessed, or click a "
+                         f"word of the sentence to mask it.")
+    for start, end in prepared.placeholders:
+        if (start > 0 and _in_word(text[start - 1])) or (end < len(text) and _in_word(text[end])):
+            word = re.search(r"\S*$", text[:start]).group() + text[start:end] + re.match(r"\S*", text[end:]).group()
+            raise InputError(f"A mask sits inside a word ('{word}'): a mask stands for a whole token, so put spaces "
+                             f"around it (the model may still guess a word piece).")
+    if count > MAX_MASKS:
+        raise InputError(f"The text has {count} masks; at most {MAX_MASKS} are allowed at once.")
+    limit = max_tokens(config)
+    length = len(tokenizer(prepared.text)["input_ids"])
+    if length > limit:
+        raise InputError(f"The text is {length} tokens long; this model takes at most {limit}. Shorten it.")
+    tokens = tokenize(tokenizer, prepared.text, max_length=limit)
+    positions = np.flatnonzero(tokens.ids == tokenizer.mask_token_id)
+    if len(positions) != count:  # e.g. a tokenizer that splits its own mask string
+        raise InputError(f"The tokenizer kept {len(positions)} of the {count} masks; this model cannot guess here.")
+    return prepared, tokens, positions
+
+
+# ---------------------------------------------------------------------------------------------------- clicking words
+@dataclass(frozen=True)
+class Word:
+    index: int
+    text: str           # as written in the user's text
+    start: int          # character span in the user's text
+    end: int
+    is_mask: bool
+
+
+def words(tokenizer, text: str) -> list[Word]:
+    """The words of the tokenized text (the tokenizer's own word split), with their spans in the user's text."""
+    prepared = substitute(tokenizer, text)
+    tokens = tokenize(tokenizer, prepared.text)
+    spans: dict[int, list[int]] = {}
+    masks = set()
+    for i in range(len(tokens)):
+        if tokens.special[i] and tokens.ids[i] != tokenizer.mask_token_id:
+            continue
+        key = int(tokens.word_index[i]) if tokens.word_index[i] >= 0 else -1000 - i
+        start, end = (int(x) for x in tokens.offsets[i])
+        if start == end:
+            continue
+        span = spans.setdefault(key, [start, end])
+        span[0], span[1] = min(span[0], start), max(span[1], end)
+        if tokens.ids[i] == tokenizer.mask_token_id:
+            masks.add(key)
+    found = []
+    for key, (start, end) in sorted(spans.items(), key=lambda item: item[1][0]):
+        user_start, user_end = _to_user(prepared, start), _to_user(prepared, end, closing=True)
+        while user_start < user_end and text[user_start].isspace():
+            user_start += 1
+        while user_end > user_start and text[user_end - 1].isspace():
+            user_end -= 1
+        if user_end <= user_start:
+            continue
+        found.append(Word(len(found), text[user_start:user_end], user_start, user_end, key in masks))
+    return found
+
+
+def _to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
+    """A character position of prepared.text mapped back to the user's text."""
+    for text_start, text_end, user_start in prepared.pieces:
+        if text_start <= position < text_end or (closing and text_start < position <= text_end):
+            return user_start + position - text_start
+    # inside a mask token: map to its placeholder
+    mask_length = len(prepared.text) - sum(e - s for s, e, _ in prepared.pieces)
+    mask_length //= max(1, len(prepared.placeholders))
+    for (_, mask_start, _), (p_start, p_end) in zip(prepared.pieces, prepared.placeholders):
+        if mask_start <= position <= mask_start + mask_length:
+            return p_end if closing else p_start
+    return len(prepared.user_text)
+
+
+def mask_word(tokenizer, text: str, index: int) -> str:
+    """The user's text with word `index` of the tokenized text replaced by the family's mask token (a masked word is
+    restored to nothing: clicking it again does nothing)."""
+    found = words(tokenizer, text)
+    if not 0 <= index < len(found):
+        raise InputError(f"There is no word {index}: the text has {len(found)} words.")
+    word = found[index]
+    if word.is_mask:
+        return text
+    return text[:word.start] + tokenizer.mask_token + text[word.end:]
+
+
+# ---------------------------------------------------------------------------------------------------- guessing
+@dataclass(frozen=True)
+class MaskGuess:
+    position: int            # token index of the mask in the model's input
+    ids: np.ndarray          # (k,) int64, best first
+    tokens: list[str]        # (k,) the tokenizer's strings
+    readable: list[str]      # (k,) as a person reads them
+    probs: np.ndarray        # (k,) float32: softmax over the whole vocabulary
+
+
+@dataclass(frozen=True)
+class FillMaskResult:
+    model_text: str                  # the text the tokenizer got (native mask tokens)
+    tokens: list[str]                # readable tokens of the input
+    masks: list[MaskGuess]
+    filled: str                      # the user's text with every mask replaced by its top guess
+    filled_parts: list[tuple[str, int]]  # (piece, mask index or -1) to render the filled sentence
+    method: str                      # "masked LM" or "XLNet query stream (perm_mask + target_mapping)"
+    head_trained: bool               # False: random weights or a newly initialised head (never present as answers)
+    vocab_size: int
+
+
+def model_inputs(loaded: loading.LoadedModel, ids: np.ndarray, positions: np.ndarray) -> dict:
+    """Tensors for one forward; for XLNet, perm_mask/target_mapping that make every mask a target."""
+    import torch
+    input_ids = torch.as_tensor(ids, device=loaded.device)[None]  # (1, T)
+    inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    if loaded.checkpoint.family == "xlnet":
+        T, M = input_ids.shape[1], len(positions)
+        targets = torch.as_tensor(positions, device=loaded.device)
+        perm_mask = torch.zeros(1, T, T, dtype=loaded.model.dtype, device=loaded.device)  # (1, T, T): 1 = may not see
+        perm_mask[0, :, targets] = 1.0
+        target_mapping = torch.zeros(1, M, T, dtype=loaded.model.dtype, device=loaded.device)  # (1, M, T) one-hot
+        target_mapping[0, torch.arange(M), targets] = 1.0
+        inputs.update(perm_mask=perm_mask, target_mapping=target_mapping)
+    return inputs
+
+
+def mask_logits(loaded: loading.LoadedModel, output, positions: np.ndarray):
+    """(M, V) logits at the masks from a model output (XLNet's are already per target)."""
+    logits = output["logits"] if "logits" in output else output["prediction_logits"]  # (1, T or M, V)
+    if loaded.checkpoint.family == "xlnet":
+        return logits[0]  # (M, V)
+    return logits[0, positions]  # (M, V)
+
+
+def _guesses(tokenizer, probs, positions: np.ndarray, k: int) -> list[MaskGuess]:
+    import torch
+    top = torch.topk(probs, min(k, probs.shape[-1]), dim=-1)  # values, indices: (M, k)
+    values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
+    guesses = []
+    for m, position in enumerate(positions):
+        raw = tokenizer.convert_ids_to_tokens(indices[m].tolist())
+        guesses.append(MaskGuess(position=int(position), ids=indices[m].astype(np.int64), tokens=raw,
+                                 readable=[readable_token(tokenizer, t) for t in raw],
+                                 probs=values[m].astype(np.float32)))
+    return guesses
+
+
+def fill_mask(loaded: loading.LoadedModel, text: str, k: int = 5) -> FillMaskResult:
+    """Top-k guesses for every mask of `text` (placeholders [MASK], <mask> or ___, whatever the family)."""
+    import torch
+    k = max(1, int(k))  # the UI offers 1-20; topk stops at the vocabulary size
+    prepared, tokens, positions = prepare(loaded.tokenizer, loaded.config, text)
+    with torch.inference_mode():
+        output = loaded.model(**model_inputs(loaded, tokens.ids, positions))
+        probs = mask_logits(loaded, output, positions).float().softmax(dim=-1)  # (M, V)
+    guesses = _guesses(loaded.tokenizer, probs, positions, k)
+    parts: list[tuple[str, int]] = []
+    cursor = 0
+    for m, (start, end) in enumerate(prepared.placeholders):
+        parts += [(text[cursor:start], -1), (guesses[m].readable[0], m)]
+        cursor = end
+    parts.append((text[cursor:], -1))
+    xlnet = loaded.checkpoint.family == "xlnet"
+    return FillMaskResult(model_text=prepared.text, tokens=tokens.readable, masks=guesses,
+                          filled="".join(p for p, _ in parts), filled_parts=[p for p in parts if p[0]],
+                          method="XLNet query stream (perm_mask + target_mapping)" if xlnet else "masked LM",
+                          head_trained=head_trained(loaded), vocab_size=int(probs.shape[-1]))

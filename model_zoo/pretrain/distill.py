@@ -1,0 +1,153 @@
+"""mini-DistilBERT: distilled from mini-BERT with the triple loss of Sanh et al. (2019).
+
+Student: half the teacher's layers, initialised from every other teacher layer (0, 2, ...), the teacher's word and
+position embeddings and MLM head; no token types, no pooler. Data: full 128-token rows of the WordPiece stream with
+dynamic masking (15%, 80/10/10). Loss (the authors' weights) = 5.0 * KL(teacher || student) of soft targets at
+temperature 2 (times T^2) + 2.0 * MLM cross-entropy + 1.0 * (1 - cosine) between last hidden states. The soft-target
+term is taken at the masked positions only (the authors' `--restrict_ce_to_mask` option), to save CPU.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from model_zoo.pretrain import data as D
+from model_zoo.pretrain import evaluate as E
+from model_zoo.pretrain import train as T
+from model_zoo.pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
+
+TEMPERATURE = 2.0
+ALPHA_CE, ALPHA_MLM, ALPHA_COS = 5.0, 2.0, 1.0
+
+
+def packed_rows(tok, kind: str, split: str, body_len: int = 126) -> np.ndarray:
+    """(n, body_len + 2) rows [CLS] ... [SEP] (or <s> ... </s>) of the packed stream, documents separated by [SEP]."""
+    rows = D.pack(D.tokenised(tok, kind, split), body_len, E.doc_separator(tok))
+    prefix, suffix = E.specials(tok)
+    return np.concatenate([np.tile(prefix, (len(rows), 1)), rows, np.tile(suffix, (len(rows), 1))], 1)
+
+
+class PackedMLMData:
+    """Mixin: batch(step) = a shuffled slice of packed rows with a dynamic mask keyed by (step, row)."""
+    mask_kw: dict = {}
+
+    def init_rows(self):
+        self.rows = packed_rows(self.tok, self.tokenizer_kind, "train")
+        self.special = np.isin(self.rows, self.tok.all_special_ids)
+        self._epoch, self._order = -1, None
+
+    def batch(self, step: int) -> dict:
+        per_epoch = len(self.rows) // self.batch_size
+        epoch, k = divmod(step, per_epoch)
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, np.random.default_rng([self.seed, 7, epoch]).permutation(len(self.rows))
+        index = self._order[k * self.batch_size:(k + 1) * self.batch_size]
+        ids = self.rows[index].astype(np.int64)
+        inputs, labels = mask_rows(ids, self.special[index], rows_rng(self.seed, [(step, r) for r in range(len(ids))]),
+                                   mask_id=self.tok.mask_token_id, vocab_size=len(self.tok), **self.mask_kw)
+        return {"input_ids": torch.tensor(inputs), "labels": torch.tensor(labels), "original": torch.tensor(ids),
+                "n_tokens": int(ids.size)}
+
+
+def student_from_teacher(teacher, tok):
+    """A DistilBertForMaskedLM with half the teacher's layers, copied from teacher layers 0, 2, 4, ..."""
+    from transformers import DistilBertConfig, DistilBertForMaskedLM
+    tc = teacher.config
+    config = DistilBertConfig(vocab_size=tc.vocab_size, dim=tc.hidden_size, n_layers=tc.num_hidden_layers // 2,
+                              n_heads=tc.num_attention_heads, hidden_dim=tc.intermediate_size,
+                              max_position_embeddings=tc.max_position_embeddings, activation="gelu",
+                              pad_token_id=tok.pad_token_id, dropout=0.0, attention_dropout=0.0)
+    student = DistilBertForMaskedLM(config)
+    s, t = student.distilbert, teacher.bert
+    with torch.no_grad():
+        s.embeddings.word_embeddings.weight.copy_(t.embeddings.word_embeddings.weight)
+        s.embeddings.position_embeddings.weight.copy_(t.embeddings.position_embeddings.weight)
+        # BERT adds token-type 0's embedding to every token; DistilBERT has none, so fold it into the positions
+        s.embeddings.position_embeddings.weight.add_(t.embeddings.token_type_embeddings.weight[0])
+        s.embeddings.LayerNorm.load_state_dict(t.embeddings.LayerNorm.state_dict())
+        for i, block in enumerate(s.transformer.layer):
+            src = t.encoder.layer[2 * i]
+            block.attention.q_lin.load_state_dict(src.attention.self.query.state_dict())
+            block.attention.k_lin.load_state_dict(src.attention.self.key.state_dict())
+            block.attention.v_lin.load_state_dict(src.attention.self.value.state_dict())
+            block.attention.out_lin.load_state_dict(src.attention.output.dense.state_dict())
+            block.sa_layer_norm.load_state_dict(src.attention.output.LayerNorm.state_dict())
+            block.ffn.lin1.load_state_dict(src.intermediate.dense.state_dict())
+            block.ffn.lin2.load_state_dict(src.output.dense.state_dict())
+            block.output_layer_norm.load_state_dict(src.output.LayerNorm.state_dict())
+        head = teacher.cls.predictions
+        student.vocab_transform.load_state_dict(head.transform.dense.state_dict())
+        student.vocab_layer_norm.load_state_dict(head.transform.LayerNorm.state_dict())
+        student.vocab_projector.bias.copy_(head.bias if getattr(head, "bias", None) is not None
+                                           else head.decoder.bias)
+    return student
+
+
+def student_mlm_logits(student, hidden: torch.Tensor) -> torch.Tensor:
+    """DistilBertForMaskedLM's head on (n, H) rows."""
+    x = student.vocab_layer_norm(student.activation(student.vocab_transform(hidden)))
+    return student.vocab_projector(x)
+
+
+class DistilObjective(PackedMLMData, T.Objective):
+    family, folders, tokenizer_kind = "distilbert", ("distilbert",), "wordpiece"
+    batch_size, lr, warmup = 16, 5e-4, 100
+
+    def __init__(self, seed: int, device: str):
+        from transformers import BertForPreTraining
+        super().__init__(seed, device)
+        teacher_dir = T.MINI / "bert"
+        if not (teacher_dir / "config.json").exists():
+            raise FileNotFoundError(f"mini-DistilBERT needs its teacher first: {teacher_dir} (train --family bert)")
+        self.teacher = BertForPreTraining.from_pretrained(teacher_dir, dtype=torch.float32).eval()
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+        self.student = student_from_teacher(self.teacher, self.tok)
+        self.init_rows()
+
+    def modules(self):
+        return {"student": self.student}
+
+    def loss(self, b):
+        attention = (b["input_ids"] != self.tok.pad_token_id).long()
+        with torch.no_grad():
+            t_out = self.teacher.bert(input_ids=b["input_ids"], attention_mask=attention)
+        t_hidden = t_out[0]                                                          # (B, T, H)
+        s_hidden = self.student.distilbert(input_ids=b["input_ids"], attention_mask=attention)[0]  # (B, T, H)
+        where, y = masked_positions(b["labels"])
+        s_logits = student_mlm_logits(self.student, gather(s_hidden, where))        # (n, V)
+        with torch.no_grad():
+            t_logits = self.teacher.cls.predictions(gather(t_hidden, where))         # (n, V)
+        kl = F.kl_div(F.log_softmax(s_logits / TEMPERATURE, -1), F.softmax(t_logits / TEMPERATURE, -1),
+                      reduction="batchmean") * TEMPERATURE ** 2
+        mlm = F.cross_entropy(s_logits, y)
+        keep = attention.reshape(-1).bool()
+        s_flat, t_flat = s_hidden.reshape(-1, s_hidden.shape[-1])[keep], t_hidden.reshape(-1, t_hidden.shape[-1])[keep]
+        cos = (1 - F.cosine_similarity(s_flat, t_flat, dim=-1)).mean()
+        total = ALPHA_CE * kl + ALPHA_MLM * mlm + ALPHA_COS * cos
+        return total, {"loss": float(total.detach()), "kl": float(kl.detach()), "mlm": float(mlm.detach()),
+                       "cos": float(cos.detach())}
+
+    def export(self):
+        return [T.save_folder(self.student, self.tok, T.MINI / "distilbert")]
+
+    def evaluate(self):
+        from transformers import BertForMaskedLM, DistilBertForMaskedLM
+        student = DistilBertForMaskedLM.from_pretrained(T.MINI / "distilbert", dtype=torch.float32).eval()
+        teacher = BertForMaskedLM.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
+        return {"fill_mask": E.fill_mask_accuracy(student, self.tok, "wordpiece"),
+                "teacher_fill_mask": E.fill_mask_accuracy(teacher, self.tok, "wordpiece"),
+                "distillation": E.distil_agreement(student, teacher, self.tok)}
+
+    def card(self):
+        return {"objective": "Distillation from mini-BERT (the teacher in assets/mini/bert): loss = 5.0 x KL divergence "
+                             "of the student's from the teacher's soft targets at temperature 2 (x T^2, at masked "
+                             "positions) + 2.0 x masked-LM cross-entropy (dynamic 15% masking, 80/10/10) + 1.0 x "
+                             "(1 - cosine) between the last hidden states. Student initialised from teacher layers "
+                             "0 and 2, the teacher's embeddings and MLM head.",
+                "architecture": f"DistilBertForMaskedLM: dim {self.student.config.dim}, "
+                                f"{self.student.config.n_layers} layers (teacher: 4), "
+                                f"{self.student.config.n_heads} heads, no token types, no pooler.",
+                "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
+                         "distillation": "top-1 agreement with the teacher >= 70% and forward >= 1.5x faster"}}

@@ -1,0 +1,87 @@
+"""Fill-mask and pretraining sections in the real app: named endpoints through gradio_client, and the BERT tab in a
+headless Chromium (masks guessed, a random head called random, a clicked word masked, hostile text inert)."""
+import pytest
+from gradio_client import Client
+
+from tests.conftest import ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_named_endpoints_exist(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for family in ["bert", "roberta", "albert", "distilbert", "electra", "xlnet"]:
+        assert f"/{family}_fill_mask" in endpoints and f"/{family}_logit_lens" in endpoints
+    for name in ["bert_nsp", "albert_sop", "roberta_dynamic_masking", "distilbert_vs_teacher", "roberta_task",
+                 "distilbert_task", "albert_task"]:
+        assert f"/{name}" in endpoints, name
+
+
+def test_endpoints_give_results_and_messages(client, tiny_path):
+    badge, warning, filled, _, _ = client.predict(tiny_path("xlnet"), "Paris is the ___ of France.", 3,
+                                                  api_name="/xlnet_fill_mask")
+    assert "RANDOM weights" in badge and "perm_mask" in warning and 'class="fm-guess"' in filled
+    _, table = client.predict(tiny_path("xlnet"), "Paris is the ___ of France.", 3, api_name="/xlnet_logit_lens")
+    assert [row[1] for row in table["data"]] == ["embeddings", "layer 1", "layer 2"]
+    _, grid = client.predict(tiny_path("roberta"), "A new mask every epoch, drawn again and again.", 3, 5,
+                             api_name="/roberta_dynamic_masking")
+    assert "RoBERTa, epoch 3" in grid and "15%" in grid
+    masked = client.predict(tiny_path("bert"), "Paris is lovely.", 2, api_name="/bert_mask_word")
+    assert masked == "Paris is [MASK]."  # word 2 of the tokenized text
+    with pytest.raises(Exception, match="No mask") as error:
+        client.predict(tiny_path("bert"), "Nothing hidden here.", 5, api_name="/bert_fill_mask")
+    assert "Traceback" not in str(error.value)
+    with pytest.raises(Exception, match="not available"):
+        client.predict("roberta-sentiment", "I love it", api_name="/roberta_task")
+
+
+def _section(page, family: str, tab: str, section: str):
+    page.get_by_role("tab", name=tab).first.click()
+    page.locator("button[role=tab]:visible", has_text=section).first.click()
+
+
+def test_bert_fill_mask_in_the_browser(page, app_url):
+    page.goto(app_url)
+    _section(page, "bert", "BERT", "Fill-mask")
+    box = page.locator("#bert-fm-text textarea")
+    assert "[MASK]" in box.input_value()  # a sensible example is there when the tab opens
+    box.fill("The capital of France is [MASK], and <img src=x onerror=\"window.__xss=1\"> is ___ 🙂.")
+    page.locator("#bert-fm-run").click()
+    page.wait_for_selector("#bert-fm-filled .fm-guess", timeout=90_000)
+    page.wait_for_function("(document.querySelector('#bert-fm-lens-table')?.innerText || '').includes('layer 1')",
+                           timeout=90_000)
+    page.wait_for_timeout(800)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#bert-fm-filled .fm-guess").count() == 2
+    # Offline the BERT tab opens on real MiniLM weights, which have no MLM head: the app must say so.
+    warning = page.locator("#bert-fm-warning").inner_text()
+    assert "NEWLY INITIALISED" in warning or "RANDOM" in warning or page.locator("#bert-model input").input_value(
+    ).startswith("mini-bert")
+    assert page.locator("#bert-fm-bars .js-plotly-plot").count() == 1
+    assert page.locator("#bert-fm-lens-plot .js-plotly-plot").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "fill_mask_bert.png"), full_page=True)
+    # Click a word: it becomes a mask and the guesses are redone.
+    page.locator("#bert-fm-words label", has_text="capital").first.click()
+    page.wait_for_function("document.querySelector('#bert-fm-text textarea').value.startsWith('The [MASK] of')",
+                           timeout=30_000)
+    page.wait_for_function("document.querySelectorAll('#bert-fm-filled .fm-guess').length === 3", timeout=60_000)
+    assert not page.blocked, page.blocked
+    assert not [e for e in page.console_errors if "favicon" not in e], page.console_errors
+
+
+def test_roberta_dynamic_masking_in_the_browser(page, app_url, tiny_path):
+    page.goto(app_url)
+    page.get_by_role("tab", name="RoBERTa").first.click()
+    model = page.locator("#roberta-model input")
+    model.fill(tiny_path("roberta"))
+    model.press("Enter")
+    page.locator("button[role=tab]:visible", has_text="Pretraining task").first.click()
+    page.locator("#roberta-pt-run").click()
+    page.wait_for_selector("#roberta-pt-out table.dm-grid", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#roberta-pt-out table.dm-grid tr").count() == 6  # original, BERT static, 4 epochs
+    page.screenshot(path=str(ARTIFACTS / "pretraining_roberta.png"), full_page=True)
+    assert not page.blocked, page.blocked

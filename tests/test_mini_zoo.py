@@ -1,0 +1,179 @@
+"""The mini zoo (assets/mini/): every bundled checkpoint loads through the registry, fits the size bound, and shows
+behaviour only trained weights can have, on the committed held-out sample. A folder not built yet is skipped."""
+from __future__ import annotations
+
+import json
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from model_zoo import loading  # noqa: E402
+from model_zoo.registry import MINI_ROOT  # noqa: E402
+
+NAMES = ("bert", "roberta", "albert", "distilbert", "electra-generator", "electra-discriminator", "xlnet")
+TOKENIZER_CLASS = {"bert": "BertTokenizer", "distilbert": "BertTokenizer", "electra-generator": "BertTokenizer",
+                   "electra-discriminator": "BertTokenizer", "roberta": "RobertaTokenizer",
+                   "albert": "AlbertTokenizer", "xlnet": "XLNetTokenizer"}
+SAMPLE = MINI_ROOT / "heldout_sample.json"
+MAX_BUNDLE_BYTES = 40 * 1024 ** 2
+
+
+def mini(name: str) -> loading.LoadedModel:
+    if not (MINI_ROOT / name / "config.json").exists():
+        pytest.skip(f"assets/mini/{name} is not built yet (python -m model_zoo.pretrain --family ...)")
+    return loading.load(f"mini-{name}")
+
+
+def sample_texts() -> list[str]:
+    if not SAMPLE.exists():
+        pytest.skip("assets/mini/heldout_sample.json is missing (python -m model_zoo.pretrain.corpus)")
+    return [s for doc in json.loads(SAMPLE.read_text()) for s in doc["segments"]]
+
+
+def sample_docs() -> list[list[str]]:
+    sample_texts()
+    return [doc["segments"] for doc in json.loads(SAMPLE.read_text())]
+
+
+def masked_batch(tok, texts, max_len=64, prob=0.15, seed=0):
+    """Held-out texts with ~15% of real tokens replaced by the mask token. -> (inputs, labels (-100 = not masked))"""
+    enc = tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+    ids = enc["input_ids"]
+    special = torch.isin(ids, torch.tensor(tok.all_special_ids))
+    chosen = (torch.rand(ids.shape, generator=torch.Generator().manual_seed(seed)) < prob) & ~special
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    inputs = ids.masked_fill(chosen, tok.mask_token_id)
+    return inputs, enc["attention_mask"], labels
+
+
+def most_frequent(name: str, tok) -> int:
+    """The most frequent training token, recorded by the evaluation in metrics/<family>.json ('the' otherwise)."""
+    family = "electra" if name.startswith("electra") else name
+    path = MINI_ROOT / "metrics" / f"{family}.json"
+    token = None
+    if path.exists():
+        ev = json.loads(path.read_text())["evaluation"]
+        block = ev.get("fill_mask") or ev.get("generator_fill_mask") or {}
+        token = block.get("most_frequent_token")
+    return tok.convert_tokens_to_ids(token) if token else tok("the", add_special_tokens=False)["input_ids"][0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loads_through_registry_as_trained(name):
+    lm = mini(name)
+    assert lm.checkpoint.bundled
+    assert lm.report.trained and not lm.report.untrained_capabilities, lm.report.summary()
+    assert type(lm.tokenizer).__name__ == TOKENIZER_CLASS[name]
+    assert (MINI_ROOT / name / "README.md").exists() and (MINI_ROOT / name / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tokenizer_round_trip_and_specials(name):
+    tok = mini(name).tokenizer
+    text = "The quick brown fox jumps over the lazy dog."
+    ids = tok(text)["input_ids"]
+    expected = text if name in ("roberta", "xlnet") else text.lower()
+    assert tok.decode(ids, skip_special_tokens=True).strip() == expected
+    assert len(tok(tok.mask_token, add_special_tokens=False)["input_ids"]) == 1
+    if name == "xlnet":
+        assert ids[-2:] == [tok.sep_token_id, tok.cls_token_id] and tok.padding_side == "left"
+    else:
+        assert ids[0] == tok.cls_token_id and ids[-1] == tok.sep_token_id
+
+
+def test_bundle_size_bound():
+    folders = [MINI_ROOT / n for n in NAMES if (MINI_ROOT / n).exists()]
+    if not folders:
+        pytest.skip("no mini checkpoint built yet")
+    total = sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file())
+    assert total <= MAX_BUNDLE_BYTES, f"mini zoo is {total / 1e6:.1f} MB, above 40 MB"
+
+
+@pytest.mark.parametrize("name", ["bert", "roberta", "albert", "distilbert", "electra-generator"])
+def test_fill_mask_beats_most_frequent_token(name):
+    lm = mini(name)
+    tok = lm.tokenizer
+    inputs, attention, labels = masked_batch(tok, sample_texts())
+    with torch.no_grad():
+        out = lm.model(input_ids=inputs, attention_mask=attention)
+    logits = out.prediction_logits if getattr(out, "prediction_logits", None) is not None else out.logits
+    keep = labels != -100
+    accuracy = (logits.argmax(-1)[keep] == labels[keep]).float().mean().item()
+    baseline = (labels[keep] == most_frequent(name, tok)).float().mean().item()
+    assert accuracy > baseline, f"top-1 {accuracy:.3f} <= most-frequent-token baseline {baseline:.3f}"
+
+
+def test_electra_discriminator_flags_generator_replacements():
+    gen, disc = mini("electra-generator"), mini("electra-discriminator")
+    tok = gen.tokenizer
+    inputs, attention, labels = masked_batch(tok, sample_texts())
+    original = torch.where(labels != -100, labels, inputs)
+    with torch.no_grad():
+        probs = torch.softmax(gen.model(input_ids=inputs, attention_mask=attention).logits, -1)   # (B, T, V)
+        sampled = torch.multinomial(probs[labels != -100], 1, generator=torch.Generator().manual_seed(0)).squeeze(1)
+        corrupted = original.clone()
+        corrupted[labels != -100] = sampled
+        scores = disc.model(input_ids=corrupted, attention_mask=attention).logits                 # (B, T)
+    real = attention.bool() & ~torch.isin(original, torch.tensor(tok.all_special_ids))
+    replaced = real & (corrupted != original)
+    kept = real & (corrupted == original)
+    assert replaced.sum() > 10
+    assert scores[replaced].mean() > scores[kept].mean() + 0.5, "replaced tokens do not score above originals"
+
+
+def _pairs(docs, swap: bool, seed: int = 0):
+    """(a, b, label): consecutive segments (label 0) vs B from another document (NSP) or swapped (SOP) (label 1)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, doc in enumerate(docs):
+        for a, b in zip(doc, doc[1:]):
+            if rng.random() < 0.5:
+                out.append((a, b, 0))
+            elif swap:
+                out.append((b, a, 1))
+            else:
+                other = docs[(i + 1 + int(rng.integers(len(docs) - 1))) % len(docs)]
+                out.append((a, other[int(rng.integers(len(other)))], 1))
+    return out
+
+
+@pytest.mark.parametrize("name,swap", [("bert", False), ("albert", True)])
+def test_sentence_pair_head_above_chance(name, swap):
+    lm = mini(name)
+    pairs = _pairs(sample_docs(), swap)[:80]
+    enc = lm.tokenizer([a for a, _, _ in pairs], [b for _, b, _ in pairs], padding=True, truncation=True,
+                       max_length=128, return_tensors="pt")
+    with torch.no_grad():
+        out = lm.model(**enc)
+    logits = out.sop_logits if swap else out.seq_relationship_logits
+    accuracy = (logits.argmax(-1) == torch.tensor([p[2] for p in pairs])).float().mean().item()
+    assert accuracy >= 0.6, f"{'SOP' if swap else 'NSP'} accuracy {accuracy:.2f} on {len(pairs)} held-out pairs"
+
+
+def test_xlnet_permutation_lm_beats_most_frequent_token():
+    lm = mini("xlnet")
+    tok, model = lm.tokenizer, lm.model
+    enc = tok(sample_texts()[:64], padding=True, truncation=True, max_length=48, return_tensors="pt")
+    ids, attention = enc["input_ids"], enc["attention_mask"]
+    rng = np.random.default_rng(0)
+    b, t = ids.shape
+    perm_mask = torch.zeros(b, t, t)
+    target = torch.zeros(b, 1, t)
+    labels = torch.zeros(b, 1, dtype=torch.long)
+    special = torch.isin(ids, torch.tensor(tok.all_special_ids))
+    for row in range(b):
+        real = np.flatnonzero(~special[row].numpy())
+        position = int(rng.choice(real))        # one target per row: the last of its order, seeing every other token
+        perm_mask[row, :, position] = 1.0
+        target[row, 0, position] = 1.0
+        labels[row, 0] = ids[row, position]
+    with torch.no_grad():
+        logits = model(input_ids=ids, attention_mask=attention, perm_mask=perm_mask, target_mapping=target,
+                       token_type_ids=enc.get("token_type_ids")).logits                           # (B, 1, V)
+    accuracy = (logits.argmax(-1) == labels).float().mean().item()
+    baseline = (labels == most_frequent("xlnet", tok)).float().mean().item()
+    assert accuracy > baseline, f"top-1 {accuracy:.3f} <= most-frequent-token baseline {baseline:.3f}"
