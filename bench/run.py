@@ -67,7 +67,7 @@ def measure_overhead(handler_name: str, spec: str, text: str, runs: int) -> dict
 
     from model_zoo import loading
     handler, target = resolve_handler(handler_name)
-    kwargs = {"progress": None} if "progress" in inspect.signature(handler).parameters else {}
+    kwargs = {"progress": lambda *a, **k: None} if "progress" in inspect.signature(handler).parameters else {}
     handler(spec, text, **kwargs)  # loads the model into the app's cache: loading is not what we time
     loaded = loading.load(spec)
 

@@ -264,7 +264,7 @@ def render_map(maps: list[ModelMap], colour_by: str = "word", target: str = "") 
         axis = "PC" if proj.method == "PCA" else "UMAP "
         figure.update_xaxes(title_text=f"{axis}1", showticklabels=False, row=row, col=col)
         figure.update_yaxes(title_text=f"{axis}2", showticklabels=False, row=row, col=col)
-    figure.update_layout(height=480 * rows, margin=dict(l=30, r=10, t=70, b=30), template="plotly_white",
+    figure.update_layout(height=480 * rows, margin=dict(l=30, r=10, t=70, b=30),
                          legend=dict(font=dict(size=11)), hoverlabel=dict(align="left"))
     return figure
 

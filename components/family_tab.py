@@ -52,13 +52,16 @@ def choice_label(checkpoint) -> str:
     return f"{checkpoint.key}  ({origin})"
 
 
-def initial_badge(checkpoint) -> str:
+def initial_badge(checkpoint, offered) -> str:
     """What the status says before anything loads: whether the default model can be had here at all."""
     if loading.is_available(checkpoint):
         return '<div class="weights-badge">Nothing loaded yet: models load on first use.</div>'
+    usable = [c.key for c in offered if c is not checkpoint and loading.is_available(c)]
+    other = f"Pick one that works here ({', '.join(usable)}), or provide it" if usable else "Provide it"
     return ('<div class="weights-badge warn">' + escape(checkpoint.hub_id) + " cannot be loaded here: the Hugging "
-            "Face Hub is unreachable and it is not in the local cache. Pick another model from the list (the bundled "
-            "mini one works offline), or provide it: run once online, set HF_HOME, or type a local folder.</div>")
+            "Face Hub is unreachable and it is not in the local cache. " + escape(other) + ": run once online, set "
+            "HF_HOME, or type a local folder (e.g. one written by `python -m model_zoo.tiny DIR`, random weights)."
+            "</div>")
 
 
 def build(family: Family, models_mode: str = "auto") -> TabContext:
@@ -69,7 +72,7 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
             model = gr.Dropdown(choices=[(choice_label(c), c.key) for c in offered], value=default.key,
                                 allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",
                                 scale=3, elem_id=f"{family.key}-model")
-            status = gr.HTML(initial_badge(default))
+            status = gr.HTML(initial_badge(default, offered))
         with gr.Row():
             text = gr.Textbox(value=EXAMPLE_TEXT[family.key], label="Text", lines=2, max_lines=8, scale=3,
                               elem_id=f"{family.key}-text")

@@ -56,7 +56,7 @@ def prob_bars(labels, probs, title: str) -> go.Figure:
                            text=[f"{p:.3f}" for p in probs], textposition="auto",
                            marker_color=["#4f46e5", "#94a3b8", "#0891b2", "#d97706"][:len(labels)]))
     fig.update_layout(title=escape(title), height=90 + 40 * len(labels), margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(range=[0, 1], title="probability"), template="plotly_white")
+                      xaxis=dict(range=[0, 1], title="probability"))
     return fig
 
 
@@ -96,7 +96,7 @@ def sop(spec: str, a: str, b: str, progress=gr.Progress()):
         fig.add_trace(go.Bar(name=name, x=list(score.labels), y=[float(p) for p in score.probs], marker_color=color,
                              text=[f"{p:.3f}" for p in score.probs], textposition="auto"))
     fig.update_layout(barmode="group", height=280, yaxis=dict(range=[0, 1], title="probability"),
-                      margin=dict(l=10, r=10, t=40, b=10), title="Sentence-order prediction", template="plotly_white")
+                      margin=dict(l=10, r=10, t=40, b=10), title="Sentence-order prediction")
     return weights_badge(loaded.report), html, fig
 
 

@@ -105,6 +105,8 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
         log(f"resumed {family} at step {state['step']} ({state['elapsed_s'] / 60:.1f} min)")
         if steps:
             state["total_steps"] = steps
+        elif minutes:
+            state["total_steps"] = None  # a time budget: re-fit the schedule to it from the measured speed
 
     def save():
         CKPT_DIR.mkdir(parents=True, exist_ok=True)

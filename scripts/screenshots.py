@@ -1,0 +1,61 @@
+"""Screenshots of the app as a user sees it (offline, default models), for the README and for looking at by eye.
+
+    python scripts/screenshots.py [out_dir]      # default: assets/screenshots
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# (file, tab name, section tab name or None, button selector, wait-for selector)
+SHOTS = [
+    ("bert_tokens.png", "BERT", "Tokens & facts", "text=Tokenize", ".tokens .tok"),
+    ("bert_fill_mask.png", "BERT", "Fill-mask", "#bert-fm-run", "#bert-fm-bars .js-plotly-plot"),
+    ("bert_attention.png", "BERT", "Attention", "#bert-attention-run", "#bert-attention-heatmap .js-plotly-plot"),
+    ("electra_rtd.png", "ELECTRA", "ELECTRA: replaced-token detection", "#electra-run", "#electra-heat .tok, #electra-heat span"),
+    ("xlnet_permutation.png", "XLNet", "XLNet: permutation orders", "#xlnet-run", "#xlnet-mask .js-plotly-plot"),
+    ("embeddings.png", "Embeddings", None, "#emb-run", "#emb-plot .js-plotly-plot"),
+    ("compare.png", "Compare", None, None, "#compare-params table"),
+]
+
+
+def main(out: Path) -> None:
+    import app
+    from model_zoo import loading
+    from playwright.sync_api import sync_playwright
+    from tests.conftest import free_port
+
+    loading.configure(loading.Settings(device="cpu", offline=True))
+    demo = app.build_app("auto")
+    app.configure_queue(demo)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        for name, tab, section, button, ready in SHOTS:
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_role("tab", name=tab, exact=True).first.click()
+            if section:
+                page.get_by_role("tab", name=section, exact=True).first.click()
+            if button:
+                page.locator(button).first.click()
+            try:
+                page.wait_for_selector(ready, timeout=120_000)
+            except Exception as error:  # keep going: the screenshot shows what went wrong
+                print(f"{name}: {error}".splitlines()[0])
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / name), full_page=True)
+            print("wrote", out / name)
+        browser.close()
+    demo.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots")
