@@ -7,6 +7,8 @@ views (the XLNet permutation view) can call `compute` with a permutation and reu
 from __future__ import annotations
 
 import html
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -150,6 +152,17 @@ def change_head(state, layer: float, head: float):
     return heatmap_figure(result, int(layer or 0), int(head or 0), stream)
 
 
+def download_views(state, layers_spec: str = ""):
+    """The bertviz views of the last result as one standalone HTML file (every script inlined: works offline)."""
+    if not state:
+        raise ValueError("Press “Show attention” first.")
+    result, stream = state
+    payload = bertviz_payload.build_document(result, bertviz_payload.parse_layers(layers_spec, result.n_layers), stream)
+    path = Path(tempfile.mkdtemp(prefix="attention-")) / "attention_views.html"
+    path.write_text(bertviz_payload.standalone(payload.document), encoding="utf-8")
+    return str(path)
+
+
 def build(ctx) -> None:
     key = ctx.family.key
     with gr.Tab("Attention"):
@@ -169,6 +182,12 @@ def build(ctx) -> None:
         stats = gr.Plot(label="Head statistics", show_label=False, elem_id=f"{key}-attention-stats")
         roll = gr.Plot(label="Attention rollout", show_label=False, elem_id=f"{key}-attention-rollout")
         state = gr.State(None)
+        with gr.Row():
+            export = gr.Button("Download the head and model views as a standalone HTML file", size="sm", scale=1,
+                               elem_id=f"{key}-attention-export")
+            exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
+                               elem_id=f"{key}-attention-file")
+    export.click(guarded(download_views), [state, layers_box], [exported], api_visibility="private")
     inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
     outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]
     run.click(guarded(show_attention), inputs, outputs, api_name=f"{key}_attention")

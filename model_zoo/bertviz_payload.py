@@ -264,3 +264,20 @@ runHeadView();
 </script>
 </body></html>
 """
+
+
+def standalone(document: str) -> str:
+    """The same document with every script inlined, to download and open offline anywhere (no app, no CDN).
+
+    d3 and jQuery load as plain scripts first (setting window.d3 / window.jQuery), require.js after them, and the
+    two are registered as named modules, so bertviz's `requirejs(['jquery', 'd3'], ...)` needs no file."""
+    scripts = "".join(f"<script>{(JS_DIR / name).read_text(encoding='utf-8')}</script>"
+                      for name in ("d3.min.js", "jquery.min.js", "require.js"))
+    scripts += ("<script>define('d3', [], function () { return window.d3; });"
+                "define('jquery', [], function () { return window.jQuery; });</script>")
+    head, found, rest = document.partition(f'<script src="{html.escape(served_url(JS_DIR), quote=True)}/require.js">'
+                                           f'</script>')
+    rest, configs = re.subn(r"require\.config\(\{ paths: \{[^}]*\} \}\);\n", "", rest, count=1)
+    if not found or configs != 1:
+        raise RuntimeError("the bertviz document no longer loads require.js where standalone() expects it")
+    return head + scripts + rest

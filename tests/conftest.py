@@ -83,7 +83,7 @@ def page(browser):
 
     def route(r):
         url = r.request.url
-        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:")):
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "file://")):
             return r.continue_()
         page.blocked.append(url)
         return r.abort()

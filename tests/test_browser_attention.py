@@ -97,3 +97,23 @@ def test_xlnet_shows_trailing_specials_where_they_are_and_both_streams(page, app
     page.screenshot(path=str(ARTIFACTS / "attention_xlnet_query.png"), full_page=True)
     assert page.blocked == [], page.blocked
     assert page.console_errors == [], page.console_errors
+
+
+def test_the_standalone_download_renders_with_no_server_and_no_network(page, tiny_path, tmp_path):
+    from components.attention_view import download_views
+    from model_zoo import attention as attn
+    from model_zoo import loading
+    loaded = loading.load(tiny_path("bert"))
+    result = attn.compute(loaded, "A <b>bold</b> <img src=x onerror=window.__xss=1> test.", None)
+    path = download_views((result, "content"), "")
+    document = open(path, encoding="utf-8").read()
+    assert "gradio_api/file=" not in document and "cdnjs" not in document and "<script src=" not in document
+    page.goto(f"file://{path}")
+    page.wait_for_selector("#bv-head #vis svg line", state="attached", timeout=30_000)
+    n = len(result.labels)
+    assert page.locator("#bv-head #attention line").count() == result.n_heads * n * n
+    page.click("#show-model")
+    page.wait_for_selector("#bv-model #vis svg", state="attached", timeout=30_000)
+    assert page.evaluate("window.__xss") is None
+    assert page.blocked == [] and page.console_errors == [], (page.blocked, page.console_errors)
+    page.screenshot(path=str(ARTIFACTS / "attention_standalone.png"))
