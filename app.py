@@ -35,7 +35,7 @@ def build_app(models_mode: str = "auto"):
     """The whole Blocks app (importable by tests and by a Space's runtime)."""
     import gradio as gr
 
-    from components import family_tab, placeholder_tabs, share
+    from components import compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share
     from model_zoo import loading
     from model_zoo.registry import FAMILIES
 
@@ -49,13 +49,12 @@ def build_app(models_mode: str = "auto"):
         with gr.Tabs() as tabs:
             for family in FAMILIES.values():
                 contexts.append(family_tab.build(family, models_mode))
-            from components import embeddings_tab
             embeddings_tab.build(models_mode)
-            from components import compare_tab
             compare_tab.build(models_mode)
+            pretraining_lab_tab.build(models_mode)
         family_keys = [ctx.family.key for ctx in contexts]
         link_targets = [c for ctx in contexts for c in (ctx.model, ctx.text, ctx.text_pair)]
-        demo.load(share.link_opener(family_keys, ["embeddings", "compare"]), None, [tabs] + link_targets, api_visibility="private")
+        demo.load(share.link_opener(family_keys, ["embeddings", "compare", "lab"]), None, [tabs] + link_targets, api_visibility="private")
         for ctx in contexts:
             for fn, inputs, outputs in ctx.on_load:
                 demo.load(fn, inputs, outputs, api_visibility="private")

@@ -117,11 +117,9 @@ def breakdown_of_model(model, key: str, family: str, config: dict, config_source
 
 
 def meta_model(config: dict, model_class: str):
-    """`model_class` built from `config` on the meta device: shapes without memory."""
-    import torch
-    import transformers
-    with torch.device("meta"):
-        return getattr(transformers, model_class)(loading.config_object(config))
+    """`model_class` built from `config` on the meta device: shapes without memory (under the loader's
+    construction lock: a meta-device build racing a real load would leave that model on the meta device)."""
+    return loading.build_on_meta(config, model_class)
 
 
 @lru_cache(maxsize=64)

@@ -21,6 +21,7 @@ SHOTS = [
     ("xlnet_permutation.png", "XLNet", "XLNet: permutation orders", "#xlnet-run", "#xlnet-mask .js-plotly-plot"),
     ("embeddings.png", "Embeddings", None, "#emb-run", "#emb-plot .js-plotly-plot"),
     ("compare.png", "Compare", None, None, "#compare-params table"),
+    ("pretraining_lab.png", "Pretraining lab", None, "#lab-run", "#lab-electra .js-plotly-plot"),
 ]
 
 

@@ -1,0 +1,73 @@
+"""The "Pretraining lab" tab: how the mini zoo's families trained (loss against compute) and what they reached."""
+from __future__ import annotations
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from components.common import guarded
+from model_zoo import pretraining_lab as lab
+from model_zoo.registry import FAMILIES
+
+_COLORS = {"bert": "#4f46e5", "roberta": "#dc2626", "albert": "#059669", "distilbert": "#d97706",
+           "electra": "#db2777", "xlnet": "#0891b2"}
+_DASH = {0: "solid", 1: "dot", 2: "dash"}
+
+
+def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Figure:
+    """Every objective term of every family against compute (one CPU core) or tokens seen."""
+    fig = go.Figure()
+    for curve in curves:
+        x = curve.cpu_minutes if x_axis == "CPU minutes" else curve.tokens
+        for i, (term, values) in enumerate(curve.series.items()):
+            fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=f"{FAMILIES[curve.family].name} · {term}",
+                                     line=dict(color=_COLORS[curve.family], dash=_DASH.get(i, "solid"), width=2)))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=50, b=10), yaxis_type="log",
+                      title="Training losses of the mini checkpoints (log scale)",
+                      xaxis_title=x_axis if x_axis == "CPU minutes" else "tokens seen", yaxis_title="loss",
+                      legend=dict(font=dict(size=11)))
+    return fig
+
+
+def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
+    """ELECTRA against BERT at equal compute: the MLM loss of BERT and of ELECTRA's generator, and the
+    discriminator's loss (which learns from every token), all against the same CPU minutes."""
+    fig = go.Figure()
+    by_family = {c.family: c for c in curves}
+    for family, terms in (("bert", ("mlm",)), ("electra", ("mlm", "rtd"))):
+        if family in by_family:
+            curve = by_family[family]
+            for term in terms:
+                label = {"mlm": "masked-LM loss", "rtd": "replaced-token detection loss"}[term]
+                fig.add_trace(go.Scatter(x=curve.cpu_minutes, y=curve.series[term], mode="lines",
+                                         name=f"{FAMILIES[family].name}: {label}",
+                                         line=dict(color=_COLORS[family], dash="solid" if term == "mlm" else "dot")))
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=50, b=10), title="ELECTRA against BERT at equal compute",
+                      xaxis_title="CPU minutes (one core)", yaxis_title="loss", yaxis_type="log")
+    return fig
+
+
+def show_lab(x_axis: str = "CPU minutes"):
+    curves = lab.load_curves()
+    if not curves:
+        raise ValueError("No mini checkpoint has been trained yet (python -m model_zoo.pretrain --family bert).")
+    rows = [[FAMILIES[r.family].name, r.measure, r.measured, r.bar, "met" if r.met else "NOT met"]
+            for r in lab.quality_table()]
+    return curves_figure(curves, x_axis), electra_vs_bert_figure(curves), rows
+
+
+def build(models_mode: str = "auto") -> None:
+    with gr.Tab("Pretraining lab", id="lab"):
+        gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
+                    "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
+                    "distillation, replaced-token detection, permutation LM). Below: their losses against the same "
+                    "compute, and what each reached on held-out text against the bar we set. They are toys, and the "
+                    "table says plainly where a bar was not met. Each family tab's *Pretraining task* section shows "
+                    "what its objective sees.")
+        x_axis = gr.Radio(["CPU minutes", "tokens seen"], value="CPU minutes", label="x axis")
+        run = gr.Button("Show the training records", variant="primary", elem_id="lab-run")
+        curves = gr.Plot(show_label=False, elem_id="lab-curves")
+        electra = gr.Plot(show_label=False, elem_id="lab-electra")
+        table = gr.Dataframe(headers=["family", "measure", "measured (held-out)", "bar", "verdict"], wrap=True,
+                             interactive=False, label="Quality against the bars", elem_id="lab-quality")
+    run.click(guarded(show_lab), [x_axis], [curves, electra, table], api_name="pretraining_lab")
+    x_axis.change(guarded(show_lab), [x_axis], [curves, electra, table], api_visibility="private")

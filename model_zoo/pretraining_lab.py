@@ -1,0 +1,104 @@
+"""The mini zoo's committed training records: loss curves per family and held-out quality against each bar.
+
+Reads assets/mini/metrics/<family>.json (written by model_zoo.pretrain); no model is loaded.
+
+    >>> curves = load_curves()            # doctest: +SKIP
+    >>> curves[0].family, curves[0].series["mlm"][:3]
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+METRICS = Path(__file__).resolve().parent.parent / "assets" / "mini" / "metrics"
+# The objective terms each family's curve records (the total "loss" is weighted differently per family).
+OBJECTIVE_TERMS = {"bert": ("mlm", "nsp"), "roberta": ("mlm",), "albert": ("mlm", "sop"),
+                   "distilbert": ("kl", "mlm", "cos"), "electra": ("mlm", "rtd"), "xlnet": ("loss",)}
+
+
+@dataclass(frozen=True)
+class Curve:
+    family: str
+    cpu_minutes: np.ndarray    # (N,) compute spent, single-threaded CPU minutes
+    tokens: np.ndarray         # (N,) tokens seen
+    series: dict               # term -> (N,) loss values
+    finished: bool             # the run completed its schedule
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    family: str
+    measure: str
+    measured: str
+    bar: str
+    met: bool
+
+
+def load_curves(folder: Path = METRICS) -> list[Curve]:
+    curves = []
+    for family, terms in OBJECTIVE_TERMS.items():
+        path = folder / f"{family}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        points = _effective(record.get("curve", []))
+        curves.append(Curve(family=family,
+                            cpu_minutes=np.asarray([p["minutes"] for p in points], dtype=float),
+                            tokens=np.asarray([p["tokens"] for p in points], dtype=float),
+                            series={t: np.asarray([p.get(t, np.nan) for p in points], dtype=float) for t in terms},
+                            finished=bool(record.get("finished_schedule"))))
+    return curves
+
+
+def _effective(points: list[dict]) -> list[dict]:
+    """The curve the weights actually followed. A resumed run restarts from its last checkpoint, so the points the
+    first run logged after it are superseded (dropped); and where a resumed run restarted its CPU-minute counter
+    (seen once in mini-bert's record), its minutes are shifted to continue from the point before."""
+    kept: list[dict] = []
+    offset = 0.0
+    for raw in points:
+        point = dict(raw)
+        while kept and kept[-1]["step"] >= point["step"]:
+            kept.pop()
+        point["minutes"] = point["minutes"] + offset
+        if kept and point["minutes"] < kept[-1]["minutes"]:
+            shift = kept[-1]["minutes"] - point["minutes"]
+            offset += shift
+            point["minutes"] += shift
+        kept.append(point)
+    return kept
+
+
+def _describe(name: str, value: dict) -> tuple[str, str] | None:
+    if "ratio_to_baseline" in value:
+        return (f"top-1 {value['top1_accuracy']:.1%} = {value['ratio_to_baseline']:.2f}x the most-frequent-token "
+                f"baseline", f">= {value['bar_ratio']:g}x")
+    if "roc_auc" in value:
+        return f"ROC AUC {value['roc_auc']:.3f}", f">= {value.get('bar', 0.85)}"
+    if "accuracy" in value and "bar" in value:
+        return f"{value['accuracy']:.1%} on {value.get('pairs', '?')} pairs", f">= {value['bar']:.0%}"
+    if "top1_agreement_with_teacher" in value:
+        return (f"agreement {value['top1_agreement_with_teacher']:.1%}, {value['speedup']:.2f}x faster",
+                f">= {value['agreement_bar']:.0%}, >= {value['speedup_bar']:g}x")
+    if "perplexity" in value:
+        return (f"perplexity {value['perplexity']:.0f} = {value['ratio']:.2f} x unigram "
+                f"{value['unigram_perplexity']:.0f}", "<= 0.33 x unigram")
+    return None
+
+
+def quality_table(folder: Path = METRICS) -> list[QualityRow]:
+    """Every evaluation of every family, with its bar and whether it was met (as the model cards state)."""
+    rows = []
+    for family in OBJECTIVE_TERMS:
+        path = folder / f"{family}.json"
+        if not path.exists():
+            continue
+        for name, value in json.loads(path.read_text()).get("evaluation", {}).items():
+            described = _describe(name, value) if isinstance(value, dict) else None
+            if described and "meets_bar" in value:
+                rows.append(QualityRow(family, name.replace("_", " "), described[0], described[1],
+                                       bool(value["meets_bar"])))
+    return rows

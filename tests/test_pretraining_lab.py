@@ -1,0 +1,48 @@
+"""The Pretraining lab reads the committed training records faithfully and shows them in the app."""
+import json
+
+import numpy as np
+import pytest
+from gradio_client import Client
+
+from components import pretraining_lab_tab
+from model_zoo import pretraining_lab as lab
+
+pytestmark = pytest.mark.skipif(not lab.METRICS.exists(), reason="no mini checkpoint trained yet")
+
+
+def test_curves_equal_the_committed_records():
+    curves = lab.load_curves()
+    assert {c.family for c in curves} == {p.stem for p in lab.METRICS.glob("*.json")} & set(lab.OBJECTIVE_TERMS)
+    for curve in curves:
+        raw = json.loads((lab.METRICS / f"{curve.family}.json").read_text())["curve"]
+        # a resumed run supersedes the points logged after its checkpoint: keep a point only if no later one
+        # restarts at or before its step
+        record = [p for i, p in enumerate(raw) if all(q["step"] > p["step"] for q in raw[i + 1:])]
+        assert np.array_equal(curve.tokens, [p["tokens"] for p in record])
+        for term, values in curve.series.items():
+            assert np.allclose(values, [p[term] for p in record], equal_nan=True)
+        assert np.all(np.diff(curve.cpu_minutes) >= 0)  # compute only grows
+
+
+def test_quality_rows_state_each_bar_and_verdict_as_recorded():
+    rows = lab.quality_table()
+    recorded = [(family, name, value["meets_bar"])
+                for family in lab.OBJECTIVE_TERMS if (lab.METRICS / f"{family}.json").exists()
+                for name, value in json.loads((lab.METRICS / f"{family}.json").read_text())["evaluation"].items()
+                if isinstance(value, dict) and "meets_bar" in value]
+    assert [(r.family, r.measure, r.met) for r in rows] == [(f, n.replace("_", " "), m) for f, n, m in recorded]
+
+
+def test_figures_put_electra_and_bert_on_the_same_compute_axis():
+    curves_fig, electra_fig, rows = pretraining_lab_tab.show_lab("CPU minutes")
+    names = [trace.name for trace in electra_fig.data]
+    assert any(n.startswith("BERT") for n in names) and any("replaced-token" in n for n in names)
+    assert len(curves_fig.data) == sum(len(c.series) for c in lab.load_curves())
+    assert all(row[4] in ("met", "NOT met") for row in rows)
+
+
+def test_the_lab_endpoint_in_the_app(app_url):
+    client = Client(app_url, verbose=False)
+    _, _, table = client.predict("tokens seen", api_name="/pretraining_lab")
+    assert len(table["data"]) == len(lab.quality_table())
