@@ -99,16 +99,25 @@ def _series(result: profiling.CompareResult):
     return {k: sorted(v, key=lambda m: m.length) for k, v in groups.items()}
 
 
+def _add_lines(figure: go.Figure, result, value, hover: str, error=None) -> None:
+    """One line per (model, batch) of `value` against sequence length (dashed for batches above 1)."""
+    if result is None:
+        return
+    for (key, batch), points in _series(result).items():
+        extra = {}
+        if error is not None:
+            extra["error_y"] = dict(type="data", symmetric=False, thickness=1, arrayminus=[0] * len(points),
+                                    array=[error(m) for m in points])
+        figure.add_scatter(x=[m.length for m in points], y=[value(m) for m in points], mode="lines+markers",
+                           name=f"{_display_name(key)} · batch {batch}",
+                           line=dict(dash="solid" if batch == 1 else "dash"),
+                           hovertemplate=hover + "<extra></extra>", **extra)
+
+
 def latency_figure(result: profiling.CompareResult | None) -> go.Figure:
     figure = go.Figure()
-    if result is not None:
-        for (key, batch), points in _series(result).items():
-            figure.add_scatter(x=[m.length for m in points], y=[m.median_ms for m in points], mode="lines+markers",
-                               name=f"{_display_name(key)} · batch {batch}",
-                               line=dict(dash="solid" if batch == 1 else "dash"),
-                               error_y=dict(type="data", symmetric=False, thickness=1, arrayminus=[0] * len(points),
-                                            array=[m.p90_ms - m.median_ms for m in points]),
-                               hovertemplate="%{x} tokens: %{y:.1f} ms (median; bar to p90)<extra></extra>")
+    _add_lines(figure, result, lambda m: m.median_ms, "%{x} tokens: %{y:.1f} ms (median; bar to p90)",
+               error=lambda m: m.p90_ms - m.median_ms)
     figure.update_layout(title="Latency against sequence length (median, bar to p90)", height=420,
                          xaxis=dict(type="log", title="tokens per sequence"),
                          yaxis=dict(type="log", title="ms per forward pass"), margin=dict(l=60, r=20, t=50, b=50))
@@ -135,12 +144,7 @@ def memory_figure(result: profiling.CompareResult | None) -> go.Figure:
 
 def gflops_figure(result: profiling.CompareResult | None) -> go.Figure:
     figure = go.Figure()
-    if result is not None:
-        for (key, batch), points in _series(result).items():
-            figure.add_scatter(x=[m.length for m in points], y=[m.gflops_per_s for m in points], mode="lines+markers",
-                               name=f"{_display_name(key)} · batch {batch}",
-                               line=dict(dash="solid" if batch == 1 else "dash"),
-                               hovertemplate="%{x} tokens: %{y:.2f} GFLOP/s<extra></extra>")
+    _add_lines(figure, result, lambda m: m.gflops_per_s, "%{x} tokens: %{y:.2f} GFLOP/s")
     figure.update_layout(title="Achieved GFLOP/s (analytic FLOPs / median time)", height=380,
                          xaxis=dict(type="log", title="tokens per sequence"), yaxis_title="GFLOP/s",
                          margin=dict(l=60, r=20, t=50, b=50))

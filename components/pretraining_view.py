@@ -240,23 +240,25 @@ def build_tasks(ctx) -> None:
     run.click(guarded(handler), inputs, [ctx.status, out, plot], api_name=f"{key}_task")
 
 
+# The sentence-pair heads: family -> (introduction, button, handler, endpoint).
+PAIR_TASKS = {
+    "bert": ("**Next-sentence prediction.** BERT was also trained to tell whether B really follows A "
+             "(its `seq_relationship` head on the [CLS] token).", "Does B follow A?", nsp, "bert_nsp"),
+    "albert": ("**Sentence-order prediction.** ALBERT was trained to tell two consecutive segments in order "
+               "from the same two swapped; both orders are scored.", "Score A-B and B-A", sop, "albert_sop"),
+}
+
+
 def build(ctx) -> None:
     key = ctx.family.key
     with gr.Tab("Pretraining task"):
-        if key == "bert":
-            gr.Markdown("**Next-sentence prediction.** BERT was also trained to tell whether B really follows A "
-                        "(its `seq_relationship` head on the [CLS] token).")
+        if key in PAIR_TASKS:
+            intro, button, handler, api_name = PAIR_TASKS[key]
+            gr.Markdown(intro)
             a, b = _pair_boxes(key)
-            run = gr.Button("Does B follow A?", variant="primary", elem_id="bert-pt-run")
-            out, plot = gr.HTML(elem_id="bert-pt-out"), gr.Plot(elem_id="bert-pt-plot")
-            run.click(guarded(nsp), [ctx.model, a, b], [ctx.status, out, plot], api_name="bert_nsp")
-        elif key == "albert":
-            gr.Markdown("**Sentence-order prediction.** ALBERT was trained to tell two consecutive segments in order "
-                        "from the same two swapped; both orders are scored.")
-            a, b = _pair_boxes(key)
-            run = gr.Button("Score A-B and B-A", variant="primary", elem_id="albert-pt-run")
-            out, plot = gr.HTML(elem_id="albert-pt-out"), gr.Plot(elem_id="albert-pt-plot")
-            run.click(guarded(sop), [ctx.model, a, b], [ctx.status, out, plot], api_name="albert_sop")
+            run = gr.Button(button, variant="primary", elem_id=f"{key}-pt-run")
+            out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(elem_id=f"{key}-pt-plot")
+            run.click(guarded(handler), [ctx.model, a, b], [ctx.status, out, plot], api_name=api_name)
         elif key == "roberta":
             gr.Markdown("**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
                         "positions; RoBERTa draws a new mask each time a sequence is seen. Same rule each time: "

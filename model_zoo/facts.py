@@ -60,8 +60,9 @@ def _field(config: dict, name: str, default=None):
 
 def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
     """The checkpoint's config dict and where it came from; offline, the bundled copy for default checkpoints."""
+    source = loading.source_of(checkpoint)
     try:
-        return loading.read_config_dict(loading.source_of(checkpoint)), loading.source_of(checkpoint)
+        return loading.read_config_dict(source), source
     except loading.ModelUnavailable:
         bundled = loading.bundled_config_dict(checkpoint)
         if bundled is None:

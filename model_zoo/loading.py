@@ -282,8 +282,10 @@ def build_on_meta(config: dict, model_class: str):
     """`model_class` built from `config` on the meta device: shapes and parameter counts, no memory, no weights."""
     import torch
     import transformers
-    with CONSTRUCTION_LOCK, torch.device("meta"):
-        return getattr(transformers, model_class)(config_object(config))
+    with CONSTRUCTION_LOCK:
+        import_model_classes()
+        with torch.device("meta"):
+            return getattr(transformers, model_class)(config_object(config))
 
 
 def count_parameters(config: dict, model_class: str) -> int:
@@ -308,7 +310,6 @@ def _untrained_capabilities(family_key: str, missing: list[str]) -> tuple[str, .
 
 
 def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> LoadedModel:
-    import torch
     import transformers
     from transformers import AutoTokenizer
 
@@ -316,7 +317,9 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     source = source_of(checkpoint)
     local = is_folder(source)
     local_only = local or not hub_reachable()
-    model_class = getattr(transformers, checkpoint.model_class)
+    with CONSTRUCTION_LOCK:
+        import_model_classes()  # once per process, in one thread (see import_model_classes)
+        model_class = getattr(transformers, checkpoint.model_class)
     dtype = choose_dtype(device, checkpoint.family, dtype_name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
@@ -451,9 +454,11 @@ def model_choices(family: str, mode: str = "auto") -> tuple[list[Checkpoint], Ch
     return offered, (offline_real or defaults or offered)[0]
 
 
+@lru_cache(maxsize=1)
 def import_model_classes() -> None:
-    """Import every supported transformers class now, in one thread: transformers' lazy module is not safe when
-    several request threads trigger its first imports at once (seen as AttributeError under load)."""
+    """Import every supported transformers class, once, in one thread: transformers' lazy module is not safe when
+    several request threads trigger its first imports at once (seen as AttributeError under load). The loader calls
+    it under its lock; app.py calls it at start-up so the first request does not pay for it."""
     import transformers
     for classes in SUPPORTED_CLASSES.values():
         for name in classes:

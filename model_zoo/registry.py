@@ -196,6 +196,14 @@ for _classes in SUPPORTED_CLASSES.values():
             CLASS_CAPABILITIES.setdefault(_cls, frozenset())
 
 
+def task_class(family: str, capability: Capability) -> str:
+    """The supported class of `family` whose head serves `capability` alone (e.g. sequence classification)."""
+    for name in SUPPORTED_CLASSES[family]:
+        if CLASS_CAPABILITIES.get(name) == frozenset({capability}):
+            return name
+    raise KeyError(f"no {family} class serves {capability.value}")
+
+
 def family_of_model_type(model_type: str) -> Family | None:
     return next((f for f in FAMILIES.values() if model_type in f.model_types), None)
 

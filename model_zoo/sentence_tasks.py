@@ -20,26 +20,12 @@ from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.fill_mask import FillMaskResult, fill_mask, fill_mask_model, model_inputs, prepare
 from model_zoo.masking import KEEP, MASK, RANDOM, Masking, bert_masking, dynamic_masking
-from model_zoo.registry import Capability, Checkpoint
+from model_zoo.registry import Capability, Checkpoint, task_class
 from model_zoo.tokenization import InputError, readable_token, tokenize
 
 C = Capability
 NSP_LABELS = ("B follows A", "B is a random sentence")     # BertForPreTraining seq_relationship: index 0 = is next
 SOP_LABELS = ("in order", "swapped")                        # AlbertForPreTraining sop_logits: index 0 = in order
-TASK_CLASS = {  # (family, task) -> transformers class that carries the task's head
-    ("bert", C.SEQUENCE_CLASSIFICATION): "BertForSequenceClassification",
-    ("roberta", C.SEQUENCE_CLASSIFICATION): "RobertaForSequenceClassification",
-    ("albert", C.SEQUENCE_CLASSIFICATION): "AlbertForSequenceClassification",
-    ("distilbert", C.SEQUENCE_CLASSIFICATION): "DistilBertForSequenceClassification",
-    ("electra", C.SEQUENCE_CLASSIFICATION): "ElectraForSequenceClassification",
-    ("xlnet", C.SEQUENCE_CLASSIFICATION): "XLNetForSequenceClassification",
-    ("bert", C.QUESTION_ANSWERING): "BertForQuestionAnswering",
-    ("roberta", C.QUESTION_ANSWERING): "RobertaForQuestionAnswering",
-    ("albert", C.QUESTION_ANSWERING): "AlbertForQuestionAnswering",
-    ("distilbert", C.QUESTION_ANSWERING): "DistilBertForQuestionAnswering",
-    ("electra", C.QUESTION_ANSWERING): "ElectraForQuestionAnswering",
-    ("xlnet", C.QUESTION_ANSWERING): "XLNetForQuestionAnsweringSimple",
-}
 TEACHER_OF = {"distilbert-base-uncased": "bert-base-uncased", "mini-distilbert": "mini-bert"}
 
 
@@ -232,7 +218,7 @@ def task_model(spec: str | Checkpoint, task: Capability) -> loading.LoadedModel:
     checkpoint = spec if isinstance(spec, Checkpoint) else loading.resolve(spec)
     if task in checkpoint.capabilities:
         return loading.load(checkpoint)
-    return loading.load(loading.with_class(checkpoint, TASK_CLASS[(checkpoint.family, task)]))
+    return loading.load(loading.with_class(checkpoint, task_class(checkpoint.family, task)))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model_zoo import loading, tiny
+from model_zoo import loading
 from model_zoo.tokenization import InputError, tokenize
 
 FAMILY_FIXTURES = ["bert", "roberta", "albert", "distilbert", "electra-discriminator", "xlnet"]

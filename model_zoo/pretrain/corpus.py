@@ -12,7 +12,6 @@ About 1 in 50 documents (chosen by a hash of its id, so the split never changes)
 """
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import json
