@@ -236,7 +236,7 @@ def build_tasks(ctx) -> None:
         inputs, handler = [model, text], classify
     run = gr.Button("Run the task", elem_id=f"{key}-task-run")
     out = gr.HTML(elem_id=f"{key}-task-out")
-    plot = gr.Plot(label="Probabilities", elem_id=f"{key}-task-plot")
+    plot = gr.Plot(label="Probabilities", show_label=False, elem_id=f"{key}-task-plot")
     run.click(guarded(handler), inputs, [ctx.status, out, plot], api_name=f"{key}_task")
 
 
@@ -257,7 +257,7 @@ def build(ctx) -> None:
             gr.Markdown(intro)
             a, b = _pair_boxes(key)
             run = gr.Button(button, variant="primary", elem_id=f"{key}-pt-run")
-            out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(elem_id=f"{key}-pt-plot")
+            out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(show_label=False, elem_id=f"{key}-pt-plot")
             run.click(guarded(handler), [ctx.model, a, b], [ctx.status, out, plot], api_name=api_name)
         elif key == "roberta":
             gr.Markdown("**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
