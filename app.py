@@ -61,10 +61,13 @@ def build_app(models_mode: str = "auto"):
     return demo
 
 
-def configure_queue(demo) -> None:
-    """One queue for everyone: model work runs two at a time (2 cores; GPU work serialises anyway), the rest is cheap.
-    max_size bounds waiting users; per-event time limits are set where events are wired."""
+def configure_queue(demo) -> dict[str, int]:
+    """One queue for everyone, in groups by kind of work (components.common.WORK_KINDS): forward passes run a few at a
+    time (EXPLORER_MODEL_CONCURRENCY, 2 for 2 cores; GPU work serialises anyway), cheap rendering never waits behind
+    them, latency measurement runs alone. max_size bounds waiting users; each kind has its own time limit."""
+    from components.common import assign_queue_groups
     demo.queue(default_concurrency_limit=2, max_size=64)
+    return assign_queue_groups(demo)
 
 
 def launch_kwargs() -> dict:

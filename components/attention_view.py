@@ -187,10 +187,10 @@ def build(ctx) -> None:
                                elem_id=f"{key}-attention-export")
             exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
                                elem_id=f"{key}-attention-file")
-    export.click(guarded(download_views), [state, layers_box], [exported], api_visibility="private")
+    export.click(guarded(download_views, kind="light"), [state, layers_box], [exported], api_visibility="private")
     inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
     outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]
     run.click(guarded(show_attention), inputs, outputs, api_name=f"{key}_attention")
     stream.change(guarded(show_attention), inputs, outputs, api_visibility="private")
     for slider in (layer, head):
-        slider.release(guarded(change_head), [state, layer, head], [heatmap], api_visibility="private")
+        slider.release(guarded(change_head, kind="light"), [state, layer, head], [heatmap], api_visibility="private")

@@ -35,7 +35,17 @@ def gpu_if_available(handler, duration: int = 60):
 
 
 TIME_LIMIT_S = float(os.environ.get("EXPLORER_TIME_LIMIT_S", 180))
-_workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="explorer-handler")
+# Kinds of work, each one queue group (gradio's concurrency_id) with its own concurrency and time limit:
+#   model  forward passes: they share the cores (or the GPU), so only a few run at once; the rest wait in the queue;
+#   light  rendering from state, configs, tokenizers, links: never waits behind a forward pass.
+WORK_KINDS = {
+    "model": {"concurrency_limit": int(os.environ.get("EXPLORER_MODEL_CONCURRENCY", 2)), "time_limit_s": TIME_LIMIT_S},
+    "light": {"concurrency_limit": int(os.environ.get("EXPLORER_LIGHT_CONCURRENCY", 8)),
+              "time_limit_s": min(TIME_LIMIT_S, 60.0)},
+}
+# Enough workers for every group at its limit, plus room for abandoned (timed-out) work still finishing.
+_workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,
+                              thread_name_prefix="explorer-handler")
 
 
 def _with_time_limit(run, name: str, limit_s: float):
@@ -54,10 +64,12 @@ def _with_time_limit(run, name: str, limit_s: float):
     return limited
 
 
-def guarded(handler, time_limit_s: float | None = None):
+def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
     """Wrap an event handler so that every failure reaches the user as a message, never as a traceback, and a request
-    never holds its user past a time limit. On ZeroGPU the handler also gets a GPU for its duration."""
-    run = _with_time_limit(gpu_if_available(handler), handler.__name__, time_limit_s or TIME_LIMIT_S)
+    never holds its user past a time limit. `kind` (a WORK_KINDS key) picks its queue group and default time limit;
+    on ZeroGPU model work also gets a GPU for its duration."""
+    limit = time_limit_s or WORK_KINDS[kind]["time_limit_s"]
+    run = _with_time_limit(gpu_if_available(handler) if kind == "model" else handler, handler.__name__, limit)
     text_params = [name for name, p in inspect.signature(handler).parameters.items() if p.annotation in ("str", str)]
     positions = list(inspect.signature(handler).parameters)
 
@@ -80,7 +92,25 @@ def guarded(handler, time_limit_s: float | None = None):
             log.exception("handler %s failed", handler.__name__)
             raise gr.Error(f"Something went wrong ({type(error).__name__}). The app keeps running; try another "
                            f"input or model.", print_exception=False) from None
+    wrapper.work_kind = kind
     return wrapper
+
+
+def work_kind(fn) -> str:
+    """The kind of work an event handler does: what `guarded` marked, else light (unguarded handlers are trivial)."""
+    return getattr(fn, "work_kind", "light")
+
+
+def assign_queue_groups(demo) -> dict[str, int]:
+    """Put every event of `demo` that did not choose its own group into its kind's group; {group: events}."""
+    counts: dict[str, int] = {}
+    for block_fn in demo.fns.values():
+        if block_fn.concurrency_id == str(id(block_fn.fn)):  # gradio's default: a group of its own
+            kind = work_kind(block_fn.fn)
+            block_fn.concurrency_id = kind
+            block_fn.concurrency_limit = WORK_KINDS[kind]["concurrency_limit"]
+        counts[block_fn.concurrency_id] = counts.get(block_fn.concurrency_id, 0) + 1
+    return counts
 
 
 def load_with_progress(spec: str, progress: gr.Progress | None = None) -> loading.LoadedModel:

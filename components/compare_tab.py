@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.common import escape, guarded
+from components.export import csv_table
 from model_zoo import loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
 
@@ -327,7 +328,8 @@ def build(models_mode: str = "auto") -> None:
             models = gr.CheckboxGroup(choices, value=ticked, label="Models", elem_id="compare-models", scale=3)
             custom = gr.Textbox(label="Also (Hub ids or local folders, comma-separated)", elem_id="compare-custom",
                                 placeholder="e.g. ./my-bert, prajjwal1/bert-tiny", scale=2)
-        param_table = gr.Dataframe(headers=PARAMETER_HEADERS, label="Parameters (exact, from each config)",
+        param_table = csv_table("parameters", headers=PARAMETER_HEADERS,
+                                label="Parameters (exact, from each config)",
                                    interactive=False, wrap=True, elem_id="compare-params")
         param_plot = gr.Plot(label="Where the parameters sit", elem_id="compare-param-plot")
         with gr.Row():
@@ -338,7 +340,7 @@ def build(models_mode: str = "auto") -> None:
             run = gr.Button("Measure", variant="primary", elem_id="compare-measure", scale=1)
             stop = gr.Button("Stop", variant="stop", elem_id="compare-stop", scale=1)
         status = gr.HTML(status_html(None), elem_id="compare-status")
-        results_table = gr.Dataframe(headers=MEASUREMENT_HEADERS, label="Measurements", interactive=False, wrap=True,
+        results_table = csv_table("measurements", headers=MEASUREMENT_HEADERS, label="Measurements", wrap=True,
                                      elem_id="compare-results")
         with gr.Row():
             latency_plot = gr.Plot(label="Latency", elem_id="compare-latency")
@@ -349,12 +351,14 @@ def build(models_mode: str = "auto") -> None:
 
     measured = [status, results_table, latency_plot, memory_plot, gflops_plot, claims_table, download]
     selection = [models, custom]
-    tab.select(guarded(lambda: loaded_choices(models_mode)), None, [models], api_visibility="private") \
-        .then(guarded(show_parameters), selection, [param_table, param_plot], api_name="compare_parameters") \
-        .then(guarded(show_cached), selection, measured, api_name="compare_cached")
-    models.input(guarded(show_parameters), selection, [param_table, param_plot], api_visibility="private")
-    custom.submit(guarded(show_parameters), selection, [param_table, param_plot], api_visibility="private")
+    tab.select(guarded(lambda: loaded_choices(models_mode), kind="light"), None, [models], api_visibility="private") \
+        .then(guarded(show_parameters, kind="light"), selection, [param_table, param_plot],
+              api_name="compare_parameters") \
+        .then(guarded(show_cached, kind="light"), selection, measured, api_name="compare_cached")
+    models.input(guarded(show_parameters, kind="light"), selection, [param_table, param_plot], api_visibility="private")
+    custom.submit(guarded(show_parameters, kind="light"), selection, [param_table, param_plot],
+                  api_visibility="private")
     run.click(_guarded_stream(measure), [models, custom, lengths, batches], measured,
                           api_name="compare_measure", concurrency_limit=1, concurrency_id="compare-measure")
     # The Stop flag is read between timed runs, so what was measured until then is kept, shown and cached.
-    stop.click(guarded(stop_measuring), None, [status], api_name="compare_stop")
+    stop.click(guarded(stop_measuring, kind="light"), None, [status], api_name="compare_stop")

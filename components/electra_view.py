@@ -8,6 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from components.common import escape, guarded, load_with_progress, weights_badge
+from components.export import csv_table
 from model_zoo import electra, loading
 
 METRIC_HEADERS = ["measure", "value"]
@@ -157,9 +158,10 @@ def build(ctx) -> None:
         corrupted = gr.HTML(elem_id="electra-corrupted")
         heat = gr.HTML(elem_id="electra-heat")
         with gr.Row():
-            metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Detection quality on this sample", interactive=False,
+            metrics = csv_table("electra-detection-quality", headers=METRIC_HEADERS,
+                                label="Detection quality on this sample",
                                    scale=1)
-            replacements = gr.Dataframe(headers=REPLACEMENT_HEADERS, interactive=False, wrap=True, scale=2,
+            replacements = csv_table("electra-replacements", headers=REPLACEMENT_HEADERS, wrap=True, scale=2,
                                         label="What the generator sampled (probabilities at the chosen temperature)")
         gr.Markdown("#### 100% training signal")
         signal = gr.HTML(elem_id="electra-signal")
@@ -171,7 +173,8 @@ def build(ctx) -> None:
                                 elem_id="electra-edited")
         run_edit = gr.Button("Detect my edit", elem_id="electra-run-edit")
         edit_heat = gr.HTML(elem_id="electra-edit-heat")
-        edit_metrics = gr.Dataframe(headers=METRIC_HEADERS, label="Detection quality on your edit", interactive=False)
+        edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS,
+                                 label="Detection quality on your edit")
     run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words],
               [ctx.status, corrupted, heat, metrics, replacements, signal], api_name="electra_replace_and_detect")
     run_edit.click(guarded(edit_mode), [discriminator, original, edited], [ctx.status, edit_heat, edit_metrics],

@@ -17,6 +17,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from components.common import escape, guarded, weights_badge
+from components.export import csv_table
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
 from model_zoo.registry import CHECKPOINTS, Capability
@@ -401,12 +402,12 @@ def build(models_mode: str = "auto") -> None:
                                 elem_id="emb-query")
             k = gr.Slider(1, 20, value=5, step=1, label="Neighbours", scale=1)
             find = gr.Button("Find neighbours", scale=1, elem_id="emb-find")
-        table = gr.Dataframe(headers=NEIGHBOUR_HEADERS, interactive=False, wrap=True, elem_id="emb-neighbours",
+        table = csv_table("embedding-neighbours", headers=NEIGHBOUR_HEADERS, wrap=True, elem_id="emb-neighbours",
                              column_widths=["24%", "7%", "10%", "10%", "41%", "8%"])
 
     example.change(lambda name: sets.get(name, ""), [example], [sentences], api_visibility="private")
     for source in (sentences.blur, level.change):
-        source(guarded(update_queries), [sentences, level], [query], api_visibility="private")
+        source(guarded(update_queries, kind="light"), [sentences, level], [query], api_visibility="private")
     run.click(guarded(embeddings_map), [sentences, models, level, layer, pooling, method, seed, target],
               [plot, notes, csv_file, query], api_name="embeddings_map")
     find.click(guarded(embeddings_neighbours), [sentences, models, level, layer, pooling, query, k], [table],

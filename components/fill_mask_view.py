@@ -13,6 +13,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components.common import escape, guarded, weights_badge
+from components.export import csv_table
 from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.logit_lens import LensResult, logit_lens
@@ -198,15 +199,16 @@ def build(ctx) -> None:
                     "layer is exactly the prediction above." +
                     (" For XLNet the head reads the query stream." if key == "xlnet" else ""))
         lens_plot = gr.Plot(label="P(final answer) per layer", elem_id=f"{key}-fm-lens-plot")
-        lens_table = gr.Dataframe(headers=LENS_HEADERS, label="Each layer's top guesses", interactive=False,
+        lens_table = csv_table(f"{key}-logit-lens", headers=LENS_HEADERS, label="Each layer's top guesses",
                                   wrap=True, elem_id=f"{key}-fm-lens-table")
-        gr.api(guarded(mask_word_api), api_name=f"{key}_mask_word")  # the click, for API users: index -> new text
+        # the click, for API users: index -> new text
+        gr.api(guarded(mask_word_api, kind="light"), api_name=f"{key}_mask_word")
     inputs = [ctx.model, text, k]
     outputs = [ctx.status, warning, filled, words, bars]
     run.click(guarded(guess), inputs, outputs, api_name=f"{key}_fill_mask").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_name=f"{key}_logit_lens")
     text.submit(guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
-    words.input(guarded(click_word), [ctx.model, text, words], [text], api_visibility="private").success(
+    words.input(guarded(click_word, kind="light"), [ctx.model, text, words], [text], api_visibility="private").success(
         guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")

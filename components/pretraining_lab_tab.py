@@ -4,7 +4,10 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
+from components import corruption_view
 from components.common import guarded
+from components.export import csv_table
+from model_zoo import corruption
 from model_zoo import pretraining_lab as lab
 from model_zoo.registry import FAMILIES
 
@@ -55,19 +58,44 @@ def show_lab(x_axis: str = "CPU minutes"):
     return curves_figure(curves, x_axis), electra_vs_bert_figure(curves), rows
 
 
+CORRUPTION_EXAMPLE = "In the beginning God created the heaven and the earth. And the earth was without form, and void."
+
+
+def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
+    """Every family's objective on the same text: what it sees, what it must predict, what its mini model said."""
+    rows, skipped = corruption.corruptions(text, int(seed or 0), progress)
+    return corruption_view.render(rows, skipped)
+
+
 def build(models_mode: str = "auto") -> None:
-    with gr.Tab("Pretraining lab", id="lab"):
+    with gr.Tab("Pretraining lab", id="lab") as tab:
         gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
                     "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
                     "distillation, replaced-token detection, permutation LM). Below: their losses against the same "
                     "compute, and what each reached on held-out text against the bar we set. They are toys, and the "
                     "table says plainly where a bar was not met. Each family tab's *Pretraining task* section shows "
                     "what its objective sees.")
+        gr.Markdown("#### Each family's corruption of the same input\nType a sentence or two: masked LM with "
+                    "static and dynamic masking, next-sentence and sentence-order prediction, replaced-token "
+                    "detection and permutation LM each turn it into their own training example. Each row shows what "
+                    "the model sees, where the loss is, and what the family's mini checkpoint answers.")
+        with gr.Row():
+            corruption_text = gr.Textbox(CORRUPTION_EXAMPLE, label="Text", lines=2, scale=4, elem_id="lab-text",
+                                         max_length=corruption.MAX_CHARS)
+            corruption_seed = gr.Number(0, label="Seed (masks, samples, orders)", precision=0, minimum=0, scale=1)
+        corrupt = gr.Button("Corrupt it with every objective", variant="primary", elem_id="lab-corrupt")
+        corrupted = gr.HTML(elem_id="lab-corruptions")
+        gr.Markdown("#### Training records")
         x_axis = gr.Radio(["CPU minutes", "tokens seen"], value="CPU minutes", label="x axis")
         run = gr.Button("Show the training records", variant="primary", elem_id="lab-run")
         curves = gr.Plot(show_label=False, elem_id="lab-curves")
         electra = gr.Plot(show_label=False, elem_id="lab-electra")
-        table = gr.Dataframe(headers=["family", "measure", "measured (held-out)", "bar", "verdict"], wrap=True,
-                             interactive=False, label="Quality against the bars", elem_id="lab-quality")
-    run.click(guarded(show_lab), [x_axis], [curves, electra, table], api_name="pretraining_lab")
-    x_axis.change(guarded(show_lab), [x_axis], [curves, electra, table], api_visibility="private")
+        table = csv_table("mini-zoo-quality", headers=["family", "measure", "measured (held-out)", "bar", "verdict"],
+                          wrap=True, label="Quality against the bars", elem_id="lab-quality")
+    corrupt.click(guarded(show_corruptions), [corruption_text, corruption_seed], [corrupted],
+                  api_name="pretraining_corruptions")
+    corruption_text.submit(guarded(show_corruptions), [corruption_text, corruption_seed], [corrupted],
+                           api_visibility="private")
+    run.click(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_name="pretraining_lab")
+    tab.select(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_visibility="private")
+    x_axis.change(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_visibility="private")

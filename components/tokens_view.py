@@ -4,6 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from components.common import escape, guarded, load_with_progress, weights_badge
+from components.export import csv_table
 from model_zoo import facts as model_facts
 from model_zoo import loading
 from model_zoo.facts import max_tokens
@@ -63,13 +64,15 @@ def build(ctx) -> None:
         run = gr.Button("Tokenize", variant="primary")
         tokens_html = gr.HTML()
         with gr.Row():
-            table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False, wrap=True)
-            facts_table = gr.Dataframe(headers=["fact", "value"], label="Model facts (from its config)",
+            table = csv_table(f"{ctx.family.key}-tokens", headers=TOKEN_HEADERS, label="Tokens", wrap=True)
+            facts_table = csv_table(f"{ctx.family.key}-facts", headers=["fact", "value"],
+                                    label="Model facts (from its config)",
                                        interactive=False, wrap=True)
     inputs = [ctx.model, ctx.text, ctx.text_pair]
     outputs = [ctx.status, tokens_html, table, facts_table]
     handler = guarded(tokenize_and_describe)
     run.click(handler, inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
     ctx.text.submit(handler, inputs, outputs, api_visibility="private")
-    ctx.model.change(guarded(describe_only), [ctx.model], [facts_table], api_name=f"{ctx.family.key}_facts")
-    ctx.on_load.append((guarded(describe_only), [ctx.model], [facts_table]))
+    ctx.model.change(guarded(describe_only, kind="light"), [ctx.model], [facts_table],
+                     api_name=f"{ctx.family.key}_facts")
+    ctx.on_load.append((guarded(describe_only, kind="light"), [ctx.model], [facts_table]))

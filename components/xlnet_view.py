@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from components.common import escape, guarded, load_with_progress, weights_badge
+from components.export import csv_table
 from model_zoo import permutation
 from model_zoo.registry import Capability
 
@@ -174,14 +175,15 @@ def build(ctx) -> None:
         run = gr.Button("Show the order and predict the targets", variant="primary", elem_id="xlnet-run")
         order_html = gr.HTML(elem_id="xlnet-order")
         mask_plot = gr.Plot(label="Permutation mask", elem_id="xlnet-mask")
-        predictions = gr.Dataframe(headers=PREDICTION_HEADERS, label="Predictions for the targets under this order "
+        predictions = csv_table("xlnet-order-predictions", headers=PREDICTION_HEADERS,
+                                label="Predictions for the targets under this order "
                                    "(query stream)", interactive=False, wrap=True)
         gr.Markdown(STREAMS)
         gr.Markdown("#### Score the whole sentence under several orders")
         with gr.Row():
             random_orders = gr.Slider(0, 8, value=3, step=1, label="Random orders (seeds from the seed above)")
             score = gr.Button("Score the orders", elem_id="xlnet-score")
-        score_table = gr.Dataframe(headers=SCORE_HEADERS, label="Sentence log-probability per order",
+        score_table = csv_table("xlnet-order-scores", headers=SCORE_HEADERS, label="Sentence log-probability per order",
                                    interactive=False, wrap=True)
         score_plot = gr.Plot(label="Per-order scores", elem_id="xlnet-score-plot")
         gr.Markdown("#### Transformer-XL memory: a text longer than one segment\nThe text is cut into segments and "
@@ -191,7 +193,7 @@ def build(ctx) -> None:
             long_text = gr.Textbox(value=LONG_TEXT, label="Long text", lines=4, scale=3, elem_id="xlnet-long-text")
             segment_len = gr.Slider(4, 128, value=16, step=1, label="Segment length (tokens)", scale=1)
         run_memory = gr.Button("Score with and without memory", elem_id="xlnet-memory")
-        memory_table = gr.Dataframe(headers=MEMORY_HEADERS, label="With and without memory", interactive=False,
+        memory_table = csv_table("xlnet-memory", headers=MEMORY_HEADERS, label="With and without memory",
                                     wrap=True)
         memory_plot = gr.Plot(label="Per-token log-probability", elem_id="xlnet-memory-plot")
     run.click(guarded(show_order), [ctx.model, ctx.text, kind, seed, typed, targets],

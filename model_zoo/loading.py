@@ -330,6 +330,13 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
         if not local and not hub_reachable():
             raise ModelUnavailable(_unavailable_message(checkpoint.hub_id)) from error
         raise ModelUnavailable(f"Could not load '{checkpoint.hub_id}': {str(error).splitlines()[0][:300]}") from error
+    except ModelError:
+        raise
+    except Exception as error:  # corrupt or truncated weights, a tokenizer file that does not parse, ...
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        raise ModelUnavailable(f"The files of '{checkpoint.hub_id}' could not be read ({type(error).__name__}: "
+                               f"{first_line}). They may be incomplete or corrupt: download them again, or pick "
+                               f"another model.") from error
     model.to(device).eval()
     missing = sorted(info.get("missing_keys", ()))
     random_fixture = bool(getattr(model.config, RANDOM_WEIGHTS_MARK, False)) or not checkpoint.trained_weights

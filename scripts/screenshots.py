@@ -22,6 +22,7 @@ SHOTS = [
     ("embeddings.png", "Embeddings", None, "#emb-run", "#emb-plot .js-plotly-plot"),
     ("compare.png", "Compare", None, None, "#compare-params table"),
     ("pretraining_lab.png", "Pretraining lab", None, "#lab-run", "#lab-electra .js-plotly-plot"),
+    ("lab_corruptions.png", "Pretraining lab", None, "#lab-corrupt", "#lab-corruptions .cx-card"),
 ]
 
 

@@ -44,11 +44,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """The real app, launched in this process on a free loopback port."""
+def app_demo():
+    """The real app's Blocks with its real queue (groups by kind of work), not launched."""
     import app
     demo = app.build_app("auto")
-    demo.queue(default_concurrency_limit=2)
+    app.configure_queue(demo)
+    return demo
+
+
+@pytest.fixture(scope="session")
+def app_url(app_demo):
+    """The real app, launched in this process on a free loopback port."""
+    import app
+    demo = app_demo
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                 **app.launch_kwargs())

@@ -21,3 +21,42 @@ def test_shell_tokenizes_and_never_runs_user_html(page, app_url):
     for family in ["RoBERTa", "ALBERT", "DistilBERT", "ELECTRA", "XLNet", "Embeddings", "Compare"]:
         page.get_by_role("tab", name=family).first.click()
     page.screenshot(path=str(ARTIFACTS / "shell_compare.png"))
+
+
+def test_every_table_downloads_as_csv_and_formulas_stay_text(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="BERT").first.click()
+    page.locator("#bert-text textarea").fill('=HYPERLINK("http://x") said, "hi" @once')
+    page.get_by_role("button", name="Tokenize").first.click()
+    page.wait_for_selector(".tokens .tok", timeout=60_000)
+    page.wait_for_timeout(300)
+    buttons = page.locator("button.csv-download:visible")
+    assert buttons.count() == 2                                    # the tokens table and the facts table
+    with page.expect_download(timeout=10_000) as download:
+        buttons.first.click()
+    assert download.value.suggested_filename == "bert-tokens.csv"
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    lines = text.splitlines()
+    assert lines[0] == "#,token,reads as,id,special,continues word,segment"
+    assert lines[1].startswith("0,[CLS],")
+    assert "'=" in text and "\n1,=," not in text               # the formula is prefixed, so it stays text
+    assert '""' in text or '"' not in text.replace('""', "")  # quotes doubled inside quoted cells
+    import csv
+    rows = list(csv.reader(lines))
+    assert all(len(row) == 7 for row in rows) and len(rows) >= 10
+    assert not page.blocked, page.blocked
+
+
+def test_plots_offer_plotlys_png_download(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Pretraining lab").first.click()           # the records load with the tab
+    page.wait_for_selector("#lab-curves .js-plotly-plot", timeout=60_000)
+    page.locator("#lab-curves .js-plotly-plot").hover()
+    button = page.locator('#lab-curves .modebar-btn[data-title="Download plot as a PNG"]')
+    assert button.count() == 1
+    with page.expect_download(timeout=15_000) as download:
+        button.click()
+    assert download.value.suggested_filename.endswith(".png")
+    with open(download.value.path(), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert not page.blocked, page.blocked

@@ -12,7 +12,7 @@ from model_zoo.pretrain.train import run
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m model_zoo.pretrain", description=__doc__)
     parser.add_argument("--family", required=True, choices=FAMILIES)
-    parser.add_argument("--minutes", type=float, default=None, help="wall-time budget (all runs of this family)")
+    parser.add_argument("--minutes", type=float, default=None, help="CPU-time budget in minutes, all runs of this family together (this process, single-threaded)")
     parser.add_argument("--steps", type=int, default=None, help="exact schedule length (deterministic with --seed)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
