@@ -23,7 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 # Endpoints a user runs, in turn (those the app has; any missing are skipped). Each runs on its family's tiny model.
 SCENARIO = ["/bert_fill_mask", "/roberta_attention", "/electra_replace_and_detect", "/xlnet_permutation",
-            "/albert_fill_mask", "/distilbert_attention", "/bert_tokenize", "/xlnet_tokenize"]
+            "/albert_fill_mask", "/distilbert_attention", "/bert_tokenize", "/xlnet_tokenize",
+            "/bert_facts", "/bert_share_link"]
+LIGHT = {"/bert_facts", "/bert_share_link"}  # cheap work: its own queue group, must not wait behind forward passes
 NORMAL_TEXT = "The capital of France is [MASK], and Rome is in Italy."
 
 
@@ -90,8 +92,11 @@ def run_load(url: str, tiny_path, users: int, seconds: float, max_calls_per_user
         return round(statistics.quantiles(values, n=100)[q - 1], 3) if len(values) >= 2 else \
             (round(values[0], 3) if values else None)
     every = [v for values in latencies.values() for v in values]
+    by_kind = {kind: [v for e, values in latencies.items() if (e in LIGHT) == (kind == "light") for v in values]
+               for kind in ("model", "light")}
     return {"users": users, "seconds": seconds, "requests": len(every), "errors": len(errors),
             "error_samples": errors[:5], "p50_s": pct(every, 50), "p95_s": pct(every, 95),
+            "per_kind": {k: {"n": len(v), "p50_s": pct(v, 50), "p95_s": pct(v, 95)} for k, v in by_kind.items()},
             "per_endpoint": {e: {"n": len(v), "p50_s": pct(v, 50), "p95_s": pct(v, 95)} for e, v in latencies.items()},
             "peak_rss_mb": round(peak_rss[0] / 2 ** 20)}
 
