@@ -1,0 +1,58 @@
+"""ZeroGPU wiring, with a stand-in for the `spaces` package (the real one only works on a ZeroGPU Space): `spaces` is
+imported before torch, every forward-pass handler runs inside spaces.GPU(duration=60), cheap handlers do not, and
+half precision is chosen on a GPU only where it is safe."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from model_zoo.loading import choose_dtype
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STAND_IN = '''
+import sys
+TORCH_BEFORE_SPACES = "torch" in sys.modules
+wrapped = []
+def GPU(duration=60):
+    def decorate(fn):
+        wrapped.append((fn.__name__, duration))
+        return fn
+    return decorate
+'''
+
+PROBE = '''
+import json, os, sys
+import app
+import spaces
+app.build_app("mini")
+print(json.dumps({"torch_before_spaces": spaces.TORCH_BEFORE_SPACES, "wrapped": spaces.wrapped}))
+'''
+
+
+def test_on_zero_gpu_model_handlers_get_a_gpu_and_spaces_comes_before_torch(tmp_path):
+    (tmp_path / "spaces.py").write_text(STAND_IN)
+    env = {**os.environ, "SPACES_ZERO_GPU": "1", "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probe["torch_before_spaces"] is False
+    wrapped = {name for name, _ in probe["wrapped"]}
+    assert {name: d for name, d in probe["wrapped"]}.get("guess") == 60
+    for forward in ("guess", "lens", "show_attention", "replace_and_detect", "show_order", "embeddings_map",
+                    "tokenize_and_describe", "show_corruptions", "classify"):
+        assert forward in wrapped, forward
+    for cheap in ("describe_only", "show_lab", "stop_measuring", "change_head", "show_parameters"):
+        assert cheap not in wrapped, cheap
+
+
+def test_half_precision_only_on_a_gpu_and_never_for_xlnet():
+    assert choose_dtype("cuda", "bert") == torch.float16
+    assert choose_dtype("cuda:1", "electra") == torch.float16
+    assert choose_dtype("cuda", "xlnet") == torch.float32      # its -1e30 attention masking overflows in fp16
+    assert choose_dtype("cpu", "bert") == torch.float32
+    assert choose_dtype("cpu", "bert", "bfloat16") == torch.bfloat16   # asked for explicitly
