@@ -52,9 +52,9 @@ def build_app(models_mode: str = "auto"):
             embeddings_tab.build(models_mode)
             compare_tab.build(models_mode)
             pretraining_lab_tab.build(models_mode)
-        family_keys = [ctx.family.key for ctx in contexts]
-        link_targets = [c for ctx in contexts for c in (ctx.model, ctx.text, ctx.text_pair)]
-        demo.load(share.link_opener(family_keys, ["embeddings", "compare", "lab"]), None, [tabs] + link_targets, api_visibility="private")
+        demo.load(share.link_opener(contexts, ["embeddings", "compare", "lab"]), None,
+                  share.link_outputs(tabs, contexts), api_visibility="private") \
+            .then(None, None, None, js=share.run_js(contexts), api_visibility="private")
         for ctx in contexts:
             for fn, inputs, outputs in ctx.on_load:
                 demo.load(fn, inputs, outputs, api_visibility="private")

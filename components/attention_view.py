@@ -165,10 +165,10 @@ def download_views(state, layers_spec: str = ""):
 
 def build(ctx) -> None:
     key = ctx.family.key
-    with gr.Tab("Attention"):
+    with gr.Tab("Attention", id="attention") as tab:
         with gr.Row():
             run = gr.Button("Show attention", variant="primary", scale=1, elem_id=f"{key}-attention-run")
-            layers_box = gr.Textbox(label="Layers for the bertviz views (e.g. 0-3, 11; empty: all)", scale=2,
+            layers_box = gr.Textbox("", label="Layers for the bertviz views (e.g. 0-3, 11; empty: all)", scale=2,
                                     elem_id=f"{key}-attention-layers")
             stream = gr.Radio(list(STREAMS), value="content", label="XLNet stream", visible=key == "xlnet",
                               info="The query stream uses a natural-order permutation: each word after the first "
@@ -187,6 +187,7 @@ def build(ctx) -> None:
                                elem_id=f"{key}-attention-export")
             exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
                                elem_id=f"{key}-attention-file")
+    ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream)
     export.click(guarded(download_views, kind="light"), [state, layers_box], [exported], api_visibility="private")
     inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
     outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]

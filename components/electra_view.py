@@ -137,7 +137,7 @@ def build(ctx) -> None:
     if ctx.family.key != "electra":
         return
     gen_choices, gen_default, disc_choices, disc_default = _defaults(ctx)
-    with gr.Tab("ELECTRA: replaced-token detection"):
+    with gr.Tab("ELECTRA: replaced-token detection", id="electra") as tab:
         gr.Markdown("The **generator** (a small masked LM) fills the chosen positions with tokens it samples; the "
                     "**discriminator** then reads the corrupted sentence and gives every token a probability of "
                     "having been replaced. A sample that equals the original token counts as *original*.")
@@ -152,7 +152,7 @@ def build(ctx) -> None:
             share = gr.Slider(1, 100, value=15, step=1, label="Share of tokens to replace (%)")
             seed = gr.Number(value=0, precision=0, label="Seed")
             temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = most likely token)")
-            words = gr.Textbox(label="Or replace these words (comma-separated; overrides the share)",
+            words = gr.Textbox("", label="Or replace these words (comma-separated; overrides the share)",
                                placeholder="e.g. chef, meal", elem_id="electra-words")
         run = gr.Button("Corrupt and detect", variant="primary", elem_id="electra-run")
         corrupted = gr.HTML(elem_id="electra-corrupted")
@@ -175,6 +175,8 @@ def build(ctx) -> None:
         edit_heat = gr.HTML(elem_id="electra-edit-heat")
         edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS,
                                  label="Detection quality on your edit")
+    ctx.add_section("electra", tab, run, generator=generator, share=share, seed=seed, temperature=temperature,
+                    words=words)
     run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words],
               [ctx.status, corrupted, heat, metrics, replacements, signal], api_name="electra_replace_and_detect")
     run_edit.click(guarded(edit_mode), [discriminator, original, edited], [ctx.status, edit_heat, edit_metrics],

@@ -35,6 +35,15 @@ class TabContext:
     status: gr.HTML
     models_mode: str = "auto"
     on_load: list = field(default_factory=list)  # (fn, inputs, outputs) run when the page opens
+    section_tabs: gr.Tabs | None = None          # the family's inner tabs, one per section
+    sections: dict = field(default_factory=dict)  # section id -> (its gr.Tab, elem_id of the button a link presses)
+    options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
+
+    def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, **options) -> None:
+        """Register a section for share links: a link can select it, set `options` and press `run`."""
+        self.sections[section_id] = (tab, run.elem_id if run is not None else None)
+        for name, component in options.items():
+            self.options[f"{section_id}.{name}"] = component
 
 
 # Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.
@@ -64,6 +73,12 @@ def initial_badge(checkpoint, offered) -> str:
             "</div>")
 
 
+def _constant(value: str):
+    def section_on_show() -> str:
+        return value
+    return section_on_show
+
+
 def build(family: Family, models_mode: str = "auto") -> TabContext:
     offered, default = loading.model_choices(family.key, models_mode)
     with gr.Tab(family.name, id=family.key):
@@ -79,15 +94,22 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
             text_pair = gr.Textbox(value=EXAMPLE_PAIR[family.key], label="Second sentence (optional)", lines=2,
                                    visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
         with gr.Accordion("Share a link to this view", open=False):
-            link_button = gr.Button("Make link", size="sm")
-            link = gr.Textbox(label="Link (opens this tab with this model and text)", buttons=["copy"],
-                              interactive=False, elem_id=f"{family.key}-link")
-
-        def make_link(model_spec: str, text_value: str, pair_value: str, request: gr.Request):
-            return share.link_for(family.key, model_spec, text_value, pair_value, request)
-        link_button.click(make_link, [model, text, text_pair], link, api_name=f"{family.key}_share_link")
+            link_button = gr.Button("Make link", size="sm", elem_id=f"{family.key}-make-link")
+            link = gr.Textbox(label="Link (opens this tab and section with this model, text and options, and runs "
+                                    "it)", buttons=["copy"], interactive=False, elem_id=f"{family.key}-link")
         ctx = TabContext(family, model, text, text_pair, status, models_mode)
-        with gr.Tabs():
+        with gr.Tabs() as ctx.section_tabs:
             for section in SECTIONS:
                 section(ctx)
+        current = gr.State(next(iter(ctx.sections), ""))  # the section on show, for the link
+        for section_id, (tab, _) in ctx.sections.items():
+            tab.select(_constant(section_id), None, current, api_visibility="private")
+        names = list(ctx.options)
+
+        def make_link(request: gr.Request, model_spec: str, text_value: str, pair_value: str, section_id: str,
+                      *values):
+            return share.link_for(family.key, model_spec, text_value, pair_value, section_id,
+                                  dict(zip(names, values)), request)
+        link_button.click(make_link, [model, text, text_pair, current, *ctx.options.values()], link,
+                          api_name=f"{family.key}_share_link")
     return ctx

@@ -177,7 +177,7 @@ def build(ctx) -> None:
     if not offered(ctx.family):
         return
     key = ctx.family.key
-    with gr.Tab("Fill-mask"):
+    with gr.Tab("Fill-mask", id="fill-mask") as tab:
         gr.Markdown("Hide a word and let the model guess. Write **[MASK]**, **&lt;mask&gt;** or **___** (any of them, "
                     "whatever the family: the app maps it to the model's own mask token), up to "
                     f"{fm.MAX_MASKS} masks, or click a word below to mask it."
@@ -203,6 +203,7 @@ def build(ctx) -> None:
                                   wrap=True, elem_id=f"{key}-fm-lens-table")
         # the click, for API users: index -> new text
         gr.api(guarded(mask_word_api, kind="light"), api_name=f"{key}_mask_word")
+    ctx.add_section("fill-mask", tab, run, text=text, k=k)
     inputs = [ctx.model, text, k]
     outputs = [ctx.status, warning, filled, words, bars]
     run.click(guarded(guess), inputs, outputs, api_name=f"{key}_fill_mask").success(

@@ -251,7 +251,7 @@ PAIR_TASKS = {
 
 def build(ctx) -> None:
     key = ctx.family.key
-    with gr.Tab("Pretraining task"):
+    with gr.Tab("Pretraining task", id="pretraining") as tab:
         if key in PAIR_TASKS:
             intro, button, handler, api_name = PAIR_TASKS[key]
             gr.Markdown(intro)
@@ -259,6 +259,7 @@ def build(ctx) -> None:
             run = gr.Button(button, variant="primary", elem_id=f"{key}-pt-run")
             out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(show_label=False, elem_id=f"{key}-pt-plot")
             run.click(guarded(handler), [ctx.model, a, b], [ctx.status, out, plot], api_name=api_name)
+            ctx.add_section("pretraining", tab, run, a=a, b=b)
         elif key == "roberta":
             gr.Markdown("**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
                         "positions; RoBERTa draws a new mask each time a sequence is seen. Same rule each time: "
@@ -269,6 +270,7 @@ def build(ctx) -> None:
                 seed = gr.Number(value=0, precision=0, label="Seed", elem_id="roberta-pt-seed")
             run = gr.Button("Draw the masks", variant="primary", elem_id="roberta-pt-run")
             out = gr.HTML(elem_id="roberta-pt-out")
+            ctx.add_section("pretraining", tab, run, epochs=epochs, seed=seed)
             run.click(guarded(dynamic), [ctx.model, ctx.text, epochs, seed], [ctx.status, out],
                       api_name="roberta_dynamic_masking")
         elif key == "distilbert":
@@ -282,9 +284,11 @@ def build(ctx) -> None:
                 k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
             run = gr.Button("Compare student and teacher", variant="primary", elem_id="distilbert-pt-run")
             out = gr.HTML(elem_id="distilbert-pt-out")
+            ctx.add_section("pretraining", tab, run, text=text, teacher=teacher, k=k)
             run.click(guarded(versus_teacher), [ctx.model, teacher, text, k], [ctx.status, out],
                       api_name="distilbert_vs_teacher")
             ctx.model.change(st.teacher_of, [ctx.model], [teacher], api_visibility="private")
         else:
             gr.Markdown(EXPLANATIONS.get(key, "This family has no sentence-level pretraining task."))
+            ctx.add_section("pretraining", tab, None)
         build_tasks(ctx)

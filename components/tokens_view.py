@@ -60,8 +60,8 @@ def describe_only(spec: str):
 
 
 def build(ctx) -> None:
-    with gr.Tab("Tokens & facts"):
-        run = gr.Button("Tokenize", variant="primary")
+    with gr.Tab("Tokens & facts", id="tokens") as tab:
+        run = gr.Button("Tokenize", variant="primary", elem_id=f"{ctx.family.key}-tokens-run")
         tokens_html = gr.HTML()
         with gr.Row():
             table = csv_table(f"{ctx.family.key}-tokens", headers=TOKEN_HEADERS, label="Tokens", wrap=True)
@@ -70,6 +70,7 @@ def build(ctx) -> None:
                                        interactive=False, wrap=True)
     inputs = [ctx.model, ctx.text, ctx.text_pair]
     outputs = [ctx.status, tokens_html, table, facts_table]
+    ctx.add_section("tokens", tab, run)
     handler = guarded(tokenize_and_describe)
     run.click(handler, inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
     ctx.text.submit(handler, inputs, outputs, api_visibility="private")

@@ -161,7 +161,7 @@ def memory(spec: str, text: str, segment_len: float, progress=gr.Progress()):
 def build(ctx) -> None:
     if ctx.family.key != "xlnet":
         return
-    with gr.Tab("XLNet: permutation orders"):
+    with gr.Tab("XLNet: permutation orders", id="permutation") as tab:
         gr.Markdown("The first text box's tokens are numbered 1..n (special tokens excluded); pick an order in "
                     f"which XLNet predicts them, and see what each target may look at. At most "
                     f"{permutation.MAX_ORDER_TOKENS} tokens.")
@@ -169,7 +169,7 @@ def build(ctx) -> None:
             kind = gr.Radio(list(permutation.ORDER_KINDS), value="random", label="Factorization order",
                             elem_id="xlnet-order-kind")
             seed = gr.Number(value=0, precision=0, label="Seed (random order)")
-            typed = gr.Textbox(label="Typed order (1-based token numbers)", placeholder="e.g. 3 1 4 2",
+            typed = gr.Textbox("", label="Typed order (1-based token numbers)", placeholder="e.g. 3 1 4 2",
                                elem_id="xlnet-typed-order")
             targets = gr.Textbox(value="2 3", label="Targets (token numbers)", elem_id="xlnet-targets")
         run = gr.Button("Show the order and predict the targets", variant="primary", elem_id="xlnet-run")
@@ -196,6 +196,7 @@ def build(ctx) -> None:
         memory_table = csv_table("xlnet-memory", headers=MEMORY_HEADERS, label="With and without memory",
                                     wrap=True)
         memory_plot = gr.Plot(label="Per-token log-probability", elem_id="xlnet-memory-plot")
+    ctx.add_section("permutation", tab, run, order=kind, seed=seed, typed=typed, targets=targets)
     run.click(guarded(show_order), [ctx.model, ctx.text, kind, seed, typed, targets],
               [ctx.status, order_html, mask_plot, predictions], api_name="xlnet_permutation")
     score.click(guarded(score_orders), [ctx.model, ctx.text, random_orders, seed, typed],

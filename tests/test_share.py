@@ -1,7 +1,11 @@
-"""Share links: a link reproduces the tab, model and text; hostile text stays text."""
+"""Share links: a link reproduces the tab, model, text, section and options, and runs the view; values that do not
+fit are ignored; hostile text stays text."""
 from urllib.parse import parse_qs, quote, urlparse
 
+import gradio as gr
 from gradio_client import Client
+
+from components.share import fitting_value, link_for
 
 from tests.conftest import ARTIFACTS
 
@@ -25,3 +29,53 @@ def test_opening_a_link_selects_the_tab_and_fills_the_inputs(page, app_url):
     assert box.input_value() == hostile
     assert page.evaluate("window.__xss") is None
     page.screenshot(path=str(ARTIFACTS / "share_link_albert.png"))
+
+
+def test_values_from_a_link_must_fit_their_component():
+    k = gr.Slider(1, 20, value=5, step=1)
+    assert fitting_value(k, "7") == 7 and isinstance(fitting_value(k, "7"), int)
+    assert fitting_value(k, "999") is None and fitting_value(k, "nan") is None and fitting_value(k, "x") is None
+    temperature = gr.Slider(0, 2, value=1.0, step=0.05)
+    assert fitting_value(temperature, "0.35") == 0.35
+    seed = gr.Number(value=0, precision=0)
+    assert fitting_value(seed, "12") == 12
+    order = gr.Radio(["natural", "random"], value="random")
+    assert fitting_value(order, "natural") == "natural" and fitting_value(order, "<script>") is None
+    typed = gr.Dropdown(choices=[("a label", "mini-bert")], value="mini-bert", allow_custom_value=True)
+    assert fitting_value(typed, "my/model") == "my/model"
+    assert fitting_value(gr.Textbox(), "x" * 5000) == "x" * 2000
+
+
+def test_a_link_keeps_only_the_options_of_its_section():
+    link = link_for("bert", "mini-bert", "text", "", "fill-mask",
+                    {"fill-mask.k": 7, "fill-mask.text": "A [MASK].", "attention.layer": 3, "fill-mask.empty": ""})
+    query = parse_qs(urlparse(link).query)
+    assert query["section"] == ["fill-mask"] and query["fill-mask.k"] == ["7"] and query["run"] == ["1"]
+    assert "attention.layer" not in query and "fill-mask.empty" not in query
+
+
+def test_opening_a_shared_section_sets_its_options_and_runs_it(page, app_url, tiny_path):
+    hostile = "<img src=x onerror=window.__xss=1> is the [MASK] of France."
+    page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&text=hi&section=fill-mask"
+              f"&fill-mask.text={quote(hostile)}&fill-mask.k=7&attention.layer=3&run=1")
+    page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)   # it ran, without a click
+    assert page.locator("#bert-fm-text textarea").input_value() == hostile
+    assert page.locator("#bert-fm-k input[type=number]").input_value() == "7"
+    assert "RANDOM" in page.locator(".weights-badge").first.inner_text()       # the shared (tiny) model answered
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=str(ARTIFACTS / "share_link_fill_mask.png"))
+    assert not page.blocked, page.blocked
+
+
+def test_the_link_button_captures_the_section_on_show_and_its_options(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="XLNet").first.click()
+    page.get_by_role("tab", name="XLNet: permutation orders").first.click()
+    page.locator("#xlnet-targets textarea, #xlnet-targets input").first.fill("1 2")
+    page.locator("text=Share a link to this view >> visible=true").first.click()
+    page.locator("#xlnet-make-link").click()
+    page.wait_for_function("document.querySelector('#xlnet-link textarea').value.includes('section=')",
+                           timeout=30_000)
+    query = parse_qs(urlparse(page.locator("#xlnet-link textarea").input_value()).query)
+    assert query["section"] == ["permutation"] and query["permutation.targets"] == ["1 2"]
+    assert query["permutation.order"] == ["random"] and query["run"] == ["1"]
