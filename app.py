@@ -49,12 +49,12 @@ def build_app(models_mode: str = "auto"):
         with gr.Tabs() as tabs:
             for family in FAMILIES.values():
                 contexts.append(family_tab.build(family, models_mode))
-            embeddings_tab.build(models_mode)
-            compare_tab.build(models_mode)
-            pretraining_lab_tab.build(models_mode)
-        demo.load(share.link_opener(contexts, ["embeddings", "compare", "lab"]), None,
-                  share.link_outputs(tabs, contexts), api_visibility="private") \
-            .then(None, None, None, js=share.run_js(contexts), api_visibility="private")
+            targets = [ctx.link_target() for ctx in contexts]
+            targets.append(embeddings_tab.build(models_mode))
+            targets.append(compare_tab.build(models_mode))
+            targets.append(pretraining_lab_tab.build(models_mode))
+        demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private") \
+            .then(None, None, None, js=share.run_js(targets), api_visibility="private")
         for ctx in contexts:
             for fn, inputs, outputs in ctx.on_load:
                 demo.load(fn, inputs, outputs, api_visibility="private")

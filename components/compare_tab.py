@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.common import escape, guarded
+from components import share
 from components.export import csv_table
 from model_zoo import loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
@@ -317,7 +318,7 @@ def _guarded_stream(fn):
 
 
 # ---------------------------------------------------------------------------------------------------- layout
-def build(models_mode: str = "auto") -> None:
+def build(models_mode: str = "auto") -> share.LinkTarget:
     choices, ticked = model_choices(models_mode)
     with gr.Tab("Compare", id="compare") as tab:
         gr.Markdown("### Compare the family on this machine\nParameters are exact and need no weights (each config "
@@ -328,9 +329,8 @@ def build(models_mode: str = "auto") -> None:
             models = gr.CheckboxGroup(choices, value=ticked, label="Models", elem_id="compare-models", scale=3)
             custom = gr.Textbox(label="Also (Hub ids or local folders, comma-separated)", elem_id="compare-custom",
                                 placeholder="e.g. ./my-bert, prajjwal1/bert-tiny", scale=2)
-        param_table = csv_table("parameters", headers=PARAMETER_HEADERS,
-                                label="Parameters (exact, from each config)",
-                                   interactive=False, wrap=True, elem_id="compare-params")
+        param_table = csv_table("parameters", headers=PARAMETER_HEADERS, label="Parameters (exact, from each config)",
+                                wrap=True, elem_id="compare-params")
         param_plot = gr.Plot(label="Where the parameters sit", elem_id="compare-param-plot")
         with gr.Row():
             lengths = gr.CheckboxGroup(LENGTH_CHOICES, value=list(profiling.DEFAULT_LENGTHS),
@@ -341,13 +341,15 @@ def build(models_mode: str = "auto") -> None:
             stop = gr.Button("Stop", variant="stop", elem_id="compare-stop", scale=1)
         status = gr.HTML(status_html(None), elem_id="compare-status")
         results_table = csv_table("measurements", headers=MEASUREMENT_HEADERS, label="Measurements", wrap=True,
-                                     elem_id="compare-results")
+                                  elem_id="compare-results")
         with gr.Row():
             latency_plot = gr.Plot(label="Latency", elem_id="compare-latency")
             memory_plot = gr.Plot(label="Memory", elem_id="compare-memory")
         gflops_plot = gr.Plot(label="Efficiency", elem_id="compare-gflops")
         claims_table = gr.HTML(elem_id="compare-claims")
         download = gr.File(label="Download the table (CSV)", elem_id="compare-csv", interactive=False)
+        link_button, link = share.link_box("this comparison's models and settings (then press Measure: timings are "
+                                           "taken on the machine that opens it)", "compare")
 
     measured = [status, results_table, latency_plot, memory_plot, gflops_plot, claims_table, download]
     selection = [models, custom]
@@ -359,6 +361,10 @@ def build(models_mode: str = "auto") -> None:
     custom.submit(guarded(show_parameters, kind="light"), selection, [param_table, param_plot],
                   api_visibility="private")
     run.click(_guarded_stream(measure), [models, custom, lengths, batches], measured,
-                          api_name="compare_measure", concurrency_limit=1, concurrency_id="compare-measure")
+              api_name="compare_measure", concurrency_limit=1, concurrency_id="compare-measure")
     # The Stop flag is read between timed runs, so what was measured until then is kept, shown and cached.
     stop.click(guarded(stop_measuring, kind="light"), None, [status], api_name="compare_stop")
+    link_target = share.LinkTarget(tab="compare", options={"models": models, "custom": custom, "lengths": lengths,
+                                                           "batches": batches})
+    share.wire_link(link_button, link, link_target, "compare_share_link")
+    return link_target

@@ -17,6 +17,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from components.common import escape, guarded, weights_badge
+from components import share
 from components.export import csv_table
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
@@ -364,7 +365,7 @@ def update_queries(sentences: str, level: str):
 
 
 # ------------------------------------------------------------------------------------------------- layout
-def build(models_mode: str = "auto") -> None:
+def build(models_mode: str = "auto") -> share.LinkTarget:
     sets = example_sets()
     first_set = next(iter(sets), "")
     choices, default_models = model_options(models_mode)
@@ -392,6 +393,7 @@ def build(models_mode: str = "auto") -> None:
                     method = gr.Radio(list(PROJECTIONS), value="UMAP", label="Projection")
                     seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
                 run = gr.Button("Draw the map", variant="primary", elem_id="emb-run")
+                link_button, link = share.link_box("this map with these sentences, models and options", "emb")
         plot = gr.Plot(label="Embedding map", elem_id="emb-plot")
         notes = gr.HTML(elem_id="emb-notes")
         csv_file = gr.File(label="Coordinates (CSV)", elem_id="emb-csv")
@@ -412,3 +414,8 @@ def build(models_mode: str = "auto") -> None:
               [plot, notes, csv_file, query], api_name="embeddings_map")
     find.click(guarded(embeddings_neighbours), [sentences, models, level, layer, pooling, query, k], [table],
                api_name="embeddings_neighbours")
+    link_target = share.LinkTarget(tab="embeddings", run="emb-run",
+                                   options={"sentences": sentences, "models": models, "level": level, "target": target,
+                                            "layer": layer, "pooling": pooling, "method": method, "seed": seed})
+    share.wire_link(link_button, link, link_target, "embeddings_share_link")
+    return link_target

@@ -45,6 +45,12 @@ class TabContext:
         for name, component in options.items():
             self.options[f"{section_id}.{name}"] = component
 
+    def link_target(self) -> share.LinkTarget:
+        return share.LinkTarget(tab=self.family.key, section_tabs=self.section_tabs,
+                                options={"model": self.model, "text": self.text, "pair": self.text_pair,
+                                         **self.options},
+                                sections={sid: elem for sid, (_, elem) in self.sections.items()})
+
 
 # Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.
 SECTIONS = [tokens_view.build, attention_view.build, electra_view.build, xlnet_view.build, fill_mask_view.build,
@@ -93,10 +99,7 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
                               elem_id=f"{family.key}-text")
             text_pair = gr.Textbox(value=EXAMPLE_PAIR[family.key], label="Second sentence (optional)", lines=2,
                                    visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
-        with gr.Accordion("Share a link to this view", open=False):
-            link_button = gr.Button("Make link", size="sm", elem_id=f"{family.key}-make-link")
-            link = gr.Textbox(label="Link (opens this tab and section with this model, text and options, and runs "
-                                    "it)", buttons=["copy"], interactive=False, elem_id=f"{family.key}-link")
+        link_button, link = share.link_box("this tab and section with this model, text and options", family.key)
         ctx = TabContext(family, model, text, text_pair, status, models_mode)
         with gr.Tabs() as ctx.section_tabs:
             for section in SECTIONS:
@@ -104,12 +107,5 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
         current = gr.State(next(iter(ctx.sections), ""))  # the section on show, for the link
         for section_id, (tab, _) in ctx.sections.items():
             tab.select(_constant(section_id), None, current, api_visibility="private")
-        names = list(ctx.options)
-
-        def make_link(request: gr.Request, model_spec: str, text_value: str, pair_value: str, section_id: str,
-                      *values):
-            return share.link_for(family.key, model_spec, text_value, pair_value, section_id,
-                                  dict(zip(names, values)), request)
-        link_button.click(make_link, [model, text, text_pair, current, *ctx.options.values()], link,
-                          api_name=f"{family.key}_share_link")
+        share.wire_link(link_button, link, ctx.link_target(), f"{family.key}_share_link", current)
     return ctx

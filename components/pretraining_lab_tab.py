@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
-from components import corruption_view
+from components import corruption_view, share
 from components.common import guarded
 from components.export import csv_table
 from model_zoo import corruption
@@ -67,7 +67,7 @@ def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
     return corruption_view.render(rows, skipped)
 
 
-def build(models_mode: str = "auto") -> None:
+def build(models_mode: str = "auto") -> share.LinkTarget:
     with gr.Tab("Pretraining lab", id="lab") as tab:
         gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
                     "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
@@ -84,6 +84,7 @@ def build(models_mode: str = "auto") -> None:
                                          max_length=corruption.MAX_CHARS)
             corruption_seed = gr.Number(0, label="Seed (masks, samples, orders)", precision=0, minimum=0, scale=1)
         corrupt = gr.Button("Corrupt it with every objective", variant="primary", elem_id="lab-corrupt")
+        link_button, link = share.link_box("the lab with this text and seed", "lab")
         corrupted = gr.HTML(elem_id="lab-corruptions")
         gr.Markdown("#### Training records")
         x_axis = gr.Radio(["CPU minutes", "tokens seen"], value="CPU minutes", label="x axis")
@@ -99,3 +100,7 @@ def build(models_mode: str = "auto") -> None:
     run.click(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_name="pretraining_lab")
     tab.select(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_visibility="private")
     x_axis.change(guarded(show_lab, kind="light"), [x_axis], [curves, electra, table], api_visibility="private")
+    link_target = share.LinkTarget(tab="lab", options={"text": corruption_text, "seed": corruption_seed},
+                                   run="lab-corrupt")
+    share.wire_link(link_button, link, link_target, "lab_share_link")
+    return link_target

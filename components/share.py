@@ -2,15 +2,16 @@
 
     ?tab=bert&model=...&text=...&pair=...&section=fill-mask&fill-mask.text=...&fill-mask.k=7&run=1
 
-`link_for` builds the URL from a family tab's inputs, the section on show and that section's options; `apply_link`
-reads the query string when the page opens and returns updates for the tabs, the family's inputs, its section and
-options (a value that does not fit its component, e.g. a slider out of range, is ignored); `RUN_JS` then presses the
-section's button, so the view appears as it was shared. Values are plain strings set as component values, never
-rendered as HTML.
+Each top-level tab describes itself as a LinkTarget (its inputs and options, its sections, the button that runs it).
+`link_for` builds the URL from the current values, the section on show and that section's options; `apply_link`
+reads the query string when the page opens and returns updates for the tabs, the section and the options (a value
+that does not fit its component, e.g. a slider out of range, is ignored); `run_js` then presses the view's button, so
+it appears as it was shared. Values are plain strings set as component values, never rendered as HTML.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import gradio as gr
@@ -18,17 +19,33 @@ import gradio as gr
 MAX_LINK_TEXT = 2_000  # characters of text carried in a link
 
 
-def link_for(family: str, model: str, text: str, pair: str, section: str = "", options: dict | None = None,
-             request: gr.Request | None = None) -> str:
-    """The URL that reopens this family tab and section with this model, text and options, and runs it."""
-    query = {"tab": family, "model": model or "", "text": (text or "")[:MAX_LINK_TEXT]}
-    if pair:
-        query["pair"] = pair[:MAX_LINK_TEXT]
+@dataclass
+class LinkTarget:
+    """What a link can reproduce in one top-level tab: its inputs and options, its sections, the button to press."""
+    tab: str                                      # the tab's id (?tab=...)
+    options: dict                                 # link parameter -> component: "model", "text", or "section.name"
+    section_tabs: object | None = None            # a family's inner gr.Tabs
+    sections: dict = field(default_factory=dict)  # section id -> elem_id of the button a link presses (or None)
+    run: str | None = None                        # a tab without sections: the button a link presses (or None)
+
+    def carries(self, name: str, section: str | None) -> bool:
+        """Whether a link to `section` carries option `name` (tab-wide options always; a section's only its own)."""
+        return "." not in name or bool(section) and name.startswith(f"{section}.")
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def link_for(target: LinkTarget, section: str, values: dict, request: gr.Request | None = None) -> str:
+    """The URL that reopens `target`'s tab (and section) with these values, and runs it where a button is known."""
+    query = {"tab": target.tab}
     if section:
         query["section"] = section
-        for name, value in (options or {}).items():
-            if name.startswith(f"{section}.") and value not in (None, ""):
-                query[name] = str(value)[:MAX_LINK_TEXT]
+    for name, value in values.items():
+        if target.carries(name, section) and value not in (None, "", []):
+            query[name] = _text(value)[:MAX_LINK_TEXT]
+    if (target.sections.get(section) if section else target.run):
         query["run"] = "1"
     base = ""
     if request is not None:
@@ -36,6 +53,27 @@ def link_for(family: str, model: str, text: str, pair: str, section: str = "", o
         scheme = request.headers.get("x-forwarded-proto", "http")
         base = f"{scheme}://{host}/" if host else ""
     return f"{base}?{urlencode(query)}"
+
+
+def link_box(what: str, elem_prefix: str) -> tuple[gr.Button, gr.Textbox]:
+    """The "Share a link" accordion: a button and the read-only link with a copy button."""
+    with gr.Accordion("Share a link to this view", open=False):
+        button = gr.Button("Make link", size="sm", elem_id=f"{elem_prefix}-make-link")
+        box = gr.Textbox(label=f"Link (opens {what} and runs it)", buttons=["copy"], interactive=False,
+                         elem_id=f"{elem_prefix}-link")
+    return button, box
+
+
+def wire_link(button: gr.Button, box: gr.Textbox, target: LinkTarget, api_name: str, section_state=None) -> None:
+    """Clicking `button` writes the link for the current values of `target` (and the section on show) into `box`."""
+    names = list(target.options)
+    has_section = section_state is not None
+
+    def make_link(request: gr.Request, *values):
+        section = values[0] if has_section else ""
+        return link_for(target, section, dict(zip(names, values[1:] if has_section else values)), request)
+    inputs = ([section_state] if has_section else []) + list(target.options.values())
+    button.click(make_link, inputs, box, api_name=api_name)
 
 
 def _choices(component) -> list:
@@ -59,6 +97,13 @@ def fitting_value(component, raw: str):
         return None
     if isinstance(component, gr.Checkbox):
         return {"true": True, "false": False}.get(raw.lower())
+    if isinstance(component, gr.CheckboxGroup) or getattr(component, "multiselect", False):
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        choices = [str(c) for c in _choices(component)]
+        fits = all(item in choices for item in items) or getattr(component, "allow_custom_value", False)
+        if not items or not fits:
+            return None
+        return [_choices(component)[choices.index(item)] if item in choices else item for item in items]
     if isinstance(component, (gr.Radio, gr.Dropdown)):
         return raw if raw in _choices(component) or getattr(component, "allow_custom_value", False) else None
     if isinstance(component, gr.Textbox):
@@ -71,40 +116,41 @@ def _set(component, raw):
     return gr.update() if value is None else gr.update(value=value)
 
 
-def apply_link(contexts: list, extra_tabs: list[str], request: gr.Request | None = None) -> list:
-    """Updates for (tabs, then per family: model, text, pair, section tabs, each option) from the query string."""
+def apply_link(targets: list[LinkTarget], request: gr.Request | None = None) -> list:
+    """Updates for (top-level tabs, then per target: its section tabs, each option) from the page's query string."""
     params = dict(request.query_params) if request is not None else {}
     tab = params.get("tab", "")
-    family_keys = [ctx.family.key for ctx in contexts]
-    updates = [gr.Tabs(selected=tab) if tab in family_keys + extra_tabs else gr.Tabs()]
-    for ctx in contexts:
-        mine = ctx.family.key == tab
-        get = params.get if mine else (lambda name: None)
-        section = get("section")
-        updates += [_set(ctx.model, get("model") or None), _set(ctx.text, get("text")), _set(ctx.text_pair, get("pair")),
-                    gr.Tabs(selected=section) if section in ctx.sections else gr.Tabs()]
-        updates += [_set(component, get(name) if section and name.startswith(f"{section}.") else None)
-                    for name, component in ctx.options.items()]
+    updates = [gr.Tabs(selected=tab) if tab in {t.tab for t in targets} else gr.Tabs()]
+    for target in targets:
+        mine = target.tab == tab
+        section = params.get("section") if mine and params.get("section") in target.sections else None
+        if target.section_tabs is not None:
+            updates.append(gr.Tabs(selected=section) if section else gr.Tabs())
+        updates += [_set(component, params.get(name) if mine and target.carries(name, section) else None)
+                    for name, component in target.options.items()]
     return updates
 
 
-def link_outputs(tabs, contexts: list) -> list:
+def link_outputs(tabs, targets: list[LinkTarget]) -> list:
     """The components apply_link updates, in its order."""
-    return [tabs] + [c for ctx in contexts for c in (ctx.model, ctx.text, ctx.text_pair, ctx.section_tabs,
-                                                       *ctx.options.values())]
+    out = [tabs]
+    for target in targets:
+        out += ([target.section_tabs] if target.section_tabs is not None else []) + list(target.options.values())
+    return out
 
 
-def link_opener(contexts: list, extra_tabs: list[str]):
+def link_opener(targets: list[LinkTarget]):
     """The page-load handler that applies a link's query string (gradio injects the request)."""
     def open_link(request: gr.Request):
-        return apply_link(contexts, extra_tabs, request)
+        return apply_link(targets, request)
     return open_link
 
 
-def run_js(contexts: list) -> str:
-    """After a link is applied: press the shared section's button when the link asks to run (?run=1)."""
-    buttons = {ctx.family.key: {sid: elem for sid, (_, elem) in ctx.sections.items() if elem} for ctx in contexts}
+def run_js(targets: list[LinkTarget]) -> str:
+    """After a link is applied: press the shared view's button when the link asks to run (?run=1)."""
+    buttons = {t.tab: {**{sid: elem for sid, elem in t.sections.items() if elem}, **({"": t.run} if t.run else {})}
+               for t in targets}
     return ("() => { const p = new URLSearchParams(window.location.search); const buttons = " + json.dumps(buttons)
-            + "; const id = p.get('run') === '1' && (buttons[p.get('tab')] || {})[p.get('section')];"
+            + "; const id = p.get('run') === '1' && (buttons[p.get('tab')] || {})[p.get('section') || ''];"
             " if (id) { setTimeout(() => { const b = document.getElementById(id); if (b) b.click(); }, 500); }"
             " return []; }")

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, quote, urlparse
 import gradio as gr
 from gradio_client import Client
 
-from components.share import fitting_value, link_for
+from components.share import LinkTarget, fitting_value, link_for
 
 from tests.conftest import ARTIFACTS
 
@@ -44,14 +44,22 @@ def test_values_from_a_link_must_fit_their_component():
     typed = gr.Dropdown(choices=[("a label", "mini-bert")], value="mini-bert", allow_custom_value=True)
     assert fitting_value(typed, "my/model") == "my/model"
     assert fitting_value(gr.Textbox(), "x" * 5000) == "x" * 2000
+    lengths = gr.CheckboxGroup([8, 32, 128])
+    assert fitting_value(lengths, "8,128") == [8, 128] and fitting_value(lengths, "8,999") is None
 
 
 def test_a_link_keeps_only_the_options_of_its_section():
-    link = link_for("bert", "mini-bert", "text", "", "fill-mask",
-                    {"fill-mask.k": 7, "fill-mask.text": "A [MASK].", "attention.layer": 3, "fill-mask.empty": ""})
+    target = LinkTarget(tab="bert", options={"model": gr.Dropdown(), "fill-mask.k": gr.Slider(),
+                                             "attention.layer": gr.Slider()},
+                        sections={"fill-mask": "bert-fm-run", "attention": "bert-attention-run", "tokens": None})
+    link = link_for(target, "fill-mask", {"model": "mini-bert", "fill-mask.k": 7, "attention.layer": 3,
+                                          "fill-mask.empty": ""})
     query = parse_qs(urlparse(link).query)
-    assert query["section"] == ["fill-mask"] and query["fill-mask.k"] == ["7"] and query["run"] == ["1"]
-    assert "attention.layer" not in query and "fill-mask.empty" not in query
+    assert query == {"tab": ["bert"], "section": ["fill-mask"], "model": ["mini-bert"], "fill-mask.k": ["7"],
+                     "run": ["1"]}
+    assert "run" not in parse_qs(urlparse(link_for(target, "tokens", {})).query)   # no button: nothing to press
+    lists = LinkTarget(tab="embeddings", options={"models": gr.Dropdown(multiselect=True)}, run="emb-run")
+    assert parse_qs(urlparse(link_for(lists, "", {"models": ["a", "b"]})).query)["models"] == ["a,b"]
 
 
 def test_opening_a_shared_section_sets_its_options_and_runs_it(page, app_url, tiny_path):
@@ -79,3 +87,13 @@ def test_the_link_button_captures_the_section_on_show_and_its_options(page, app_
     query = parse_qs(urlparse(page.locator("#xlnet-link textarea").input_value()).query)
     assert query["section"] == ["permutation"] and query["permutation.targets"] == ["1 2"]
     assert query["permutation.order"] == ["random"] and query["run"] == ["1"]
+
+
+def test_an_embeddings_link_reproduces_the_map(page, app_url, tiny_path):
+    sentences = "The bank of the river.\nThe bank lends money.\nA river bank in spring.\nMoney in the bank."
+    page.goto(f"{app_url}?tab=embeddings&sentences={quote(sentences)}&models={quote(tiny_path('bert'))}"
+              f"&level=sentences&method=PCA&seed=3&run=1")
+    page.wait_for_selector("#emb-plot .js-plotly-plot", timeout=90_000)
+    assert page.locator("#emb-sentences textarea").input_value() == sentences
+    assert "RANDOM" in page.locator("#emb-notes").inner_text()
+    assert not page.blocked, page.blocked

@@ -48,6 +48,7 @@ def write_cards(obj, metrics: dict, folders: list[Path]) -> None:
     lines_eval = [f"- {text}: {measured(ev.get(name, {}))}" for name, text in info["bars"].items()]
     unmet = [name for name in info["bars"] if not ev.get(name, {}).get("meets_bar", True)]
     gap_note = (f"\n**Bars not met: {', '.join(unmet)}.** {GAP_NOTE.replace('<family>', obj.family)}\n" if unmet else "")
+    findings = "".join(f"\n{line}\n" for line in obj.findings(ev))
     status = ("Training finished its schedule." if metrics["finished_schedule"] else
               f"**Exported from the latest checkpoint before the schedule finished** (step {metrics['steps']} of "
               f"{metrics['scheduled_steps']}); rerun the command to continue.")
@@ -82,7 +83,7 @@ app works offline and shows how the families differ in training; it is not a use
 
 ## Evaluation (held-out split)
 {chr(10).join(lines_eval)}
-{gap_note}
+{gap_note}{findings}
 ```json
 {json.dumps(ev, indent=1)}
 ```

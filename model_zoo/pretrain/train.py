@@ -62,6 +62,10 @@ class Objective:
     def evaluate(self) -> dict:
         raise NotImplementedError
 
+    def findings(self, evaluation: dict) -> list[str]:
+        """What the measured numbers say beyond pass/fail, for the model card (markdown paragraphs)."""
+        return []
+
     def card(self) -> dict:
         """{'objective': paragraph, 'architecture': line, 'bars': {metric: text}} for the model card."""
         raise NotImplementedError
