@@ -146,12 +146,15 @@ def choose_device(requested: str = "auto") -> str:
 
 
 def choose_dtype(device: str, family: str, requested: str = "auto"):
+    """fp16 on a GPU, fp32 on CPU, or what was asked for; XLNet always fp32: its -1e30 masking overflows in half
+    precision, and transformers' XLNet builds its relative position encodings in fp32 ("expected scalar type Float
+    but found Half" in fp16 or bf16)."""
     import torch
+    if family == "xlnet":
+        return torch.float32
     if requested != "auto":
         return getattr(torch, requested)
-    if device.startswith("cuda") and family != "xlnet":  # XLNet's -1e30 masking is unsafe in half precision
-        return torch.float16
-    return torch.float32
+    return torch.float16 if device.startswith("cuda") else torch.float32
 
 
 # ---------------------------------------------------------------------------------------------------- resolving
