@@ -348,8 +348,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         gflops_plot = gr.Plot(label="Efficiency", elem_id="compare-gflops")
         claims_table = gr.HTML(elem_id="compare-claims")
         download = gr.File(label="Download the table (CSV)", elem_id="compare-csv", interactive=False)
-        link_button, link = share.link_box("this comparison's models and settings (then press Measure: timings are "
-                                           "taken on the machine that opens it)", "compare")
+        link_button, link = share.link_box("this comparison's models and settings; press Measure there: timings are "
+                                           "taken on the machine that serves it", "compare", runs=False)
 
     measured = [status, results_table, latency_plot, memory_plot, gflops_plot, claims_table, download]
     selection = [models, custom]

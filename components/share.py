@@ -55,12 +55,12 @@ def link_for(target: LinkTarget, section: str, values: dict, request: gr.Request
     return f"{base}?{urlencode(query)}"
 
 
-def link_box(what: str, elem_prefix: str) -> tuple[gr.Button, gr.Textbox]:
+def link_box(what: str, elem_prefix: str, runs: bool = True) -> tuple[gr.Button, gr.Textbox]:
     """The "Share a link" accordion: a button and the read-only link with a copy button."""
     with gr.Accordion("Share a link to this view", open=False):
         button = gr.Button("Make link", size="sm", elem_id=f"{elem_prefix}-make-link")
-        box = gr.Textbox(label=f"Link (opens {what} and runs it)", buttons=["copy"], interactive=False,
-                         elem_id=f"{elem_prefix}-link")
+        box = gr.Textbox(label=f"Link (opens {what}{' and runs it' if runs else ''})", buttons=["copy"],
+                         interactive=False, elem_id=f"{elem_prefix}-link")
     return button, box
 
 
