@@ -36,6 +36,7 @@ class TabContext:
     models_mode: str = "auto"
     on_load: list = field(default_factory=list)  # (fn, inputs, outputs) run when the page opens
     section_tabs: gr.Tabs | None = None          # the family's inner tabs, one per section
+    section_state: gr.State | None = None        # the id of the section on show (for the link button)
     sections: dict = field(default_factory=dict)  # section id -> (its gr.Tab, elem_id of the button a link presses)
     options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
 
@@ -46,7 +47,7 @@ class TabContext:
             self.options[f"{section_id}.{name}"] = component
 
     def link_target(self) -> share.LinkTarget:
-        return share.LinkTarget(tab=self.family.key, section_tabs=self.section_tabs,
+        return share.LinkTarget(tab=self.family.key, section_tabs=self.section_tabs, section_state=self.section_state,
                                 options={"model": self.model, "text": self.text, "pair": self.text_pair,
                                          **self.options},
                                 sections={sid: elem for sid, (_, elem) in self.sections.items()})
@@ -104,8 +105,8 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
         with gr.Tabs() as ctx.section_tabs:
             for section in SECTIONS:
                 section(ctx)
-        current = gr.State(next(iter(ctx.sections), ""))  # the section on show, for the link
+        ctx.section_state = gr.State(next(iter(ctx.sections), ""))
         for section_id, (tab, _) in ctx.sections.items():
-            tab.select(_constant(section_id), None, current, api_visibility="private")
-        share.wire_link(link_button, link, ctx.link_target(), f"{family.key}_share_link", current)
+            tab.select(_constant(section_id), None, ctx.section_state, api_visibility="private")
+        share.wire_link(link_button, link, ctx.link_target(), f"{family.key}_share_link")
     return ctx

@@ -25,6 +25,7 @@ class LinkTarget:
     tab: str                                      # the tab's id (?tab=...)
     options: dict                                 # link parameter -> component: "model", "text", or "section.name"
     section_tabs: object | None = None            # a family's inner gr.Tabs
+    section_state: object | None = None           # a gr.State holding the id of the section on show
     sections: dict = field(default_factory=dict)  # section id -> elem_id of the button a link presses (or None)
     run: str | None = None                        # a tab without sections: the button a link presses (or None)
 
@@ -64,9 +65,10 @@ def link_box(what: str, elem_prefix: str, runs: bool = True) -> tuple[gr.Button,
     return button, box
 
 
-def wire_link(button: gr.Button, box: gr.Textbox, target: LinkTarget, api_name: str, section_state=None) -> None:
+def wire_link(button: gr.Button, box: gr.Textbox, target: LinkTarget, api_name: str) -> None:
     """Clicking `button` writes the link for the current values of `target` (and the section on show) into `box`."""
     names = list(target.options)
+    section_state = target.section_state
     has_section = section_state is not None
 
     def make_link(request: gr.Request, *values):
@@ -126,6 +128,8 @@ def apply_link(targets: list[LinkTarget], request: gr.Request | None = None) -> 
         section = params.get("section") if mine and params.get("section") in target.sections else None
         if target.section_tabs is not None:
             updates.append(gr.Tabs(selected=section) if section else gr.Tabs())
+        if target.section_state is not None:  # selecting a tab from code fires no select event: set it here
+            updates.append(section if section else gr.update())
         updates += [_set(component, params.get(name) if mine and target.carries(name, section) else None)
                     for name, component in target.options.items()]
     return updates
@@ -135,7 +139,7 @@ def link_outputs(tabs, targets: list[LinkTarget]) -> list:
     """The components apply_link updates, in its order."""
     out = [tabs]
     for target in targets:
-        out += ([target.section_tabs] if target.section_tabs is not None else []) + list(target.options.values())
+        out += [c for c in (target.section_tabs, target.section_state) if c is not None] + list(target.options.values())
     return out
 
 

@@ -97,3 +97,14 @@ def test_an_embeddings_link_reproduces_the_map(page, app_url, tiny_path):
     assert page.locator("#emb-sentences textarea").input_value() == sentences
     assert "RANDOM" in page.locator("#emb-notes").inner_text()
     assert not page.blocked, page.blocked
+
+
+def test_a_link_made_after_opening_a_link_keeps_its_section(page, app_url, tiny_path):
+    page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&section=attention&attention.layer=1")
+    page.wait_for_function("document.querySelector('#bert-model input') !== null", timeout=30_000)
+    page.locator("text=Share a link to this view >> visible=true").first.click()
+    page.locator("#bert-make-link").click()
+    page.wait_for_function("document.querySelector('#bert-link textarea').value.includes('section=')",
+                           timeout=30_000)
+    query = parse_qs(urlparse(page.locator("#bert-link textarea").input_value()).query)
+    assert query["section"] == ["attention"] and query["attention.layer"] == ["1"]
