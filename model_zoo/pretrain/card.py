@@ -9,10 +9,11 @@ SOURCES = ("WordNet 3.0 glosses and examples (Princeton University, WordNet 3.0 
            "document in 50 held out (by a hash of its id). See assets/mini/SOURCES.md.")
 
 
-GAP_NOTE = ("The budget here was tens of CPU-minutes on one shared core (a few million tokens); at that compute the "
-            "bidirectional encoders have only begun to leave the unigram plateau (predicting frequent tokens). The "
-            "numbers above are what was measured; the run is resumable: `python -m model_zoo.pretrain --family "
-            "<family> --minutes <more>` continues from .mini_work/ckpt/ and re-exports.")
+GAP_NOTE = ("The budget was the CPU-minutes above on one shared core; at that compute the BERT-style encoders (absolute "
+            "positions) have only begun to leave the unigram plateau (predicting frequent tokens): their attention "
+            "is still close to uniform, where mini-XLNet (relative positions) learned previous-token heads within "
+            "minutes. The numbers above are what was measured; the run is resumable: `python -m model_zoo.pretrain "
+            "--family <family> --minutes <more>` continues from .mini_work/ckpt/ and re-exports.")
 
 
 def verdict(ok: bool) -> str:
