@@ -53,22 +53,23 @@ def test_light_work_never_waits_behind_forward_passes_and_model_work_is_capped()
 
     with gr.Blocks() as demo:
         box, out = gr.Textbox(), gr.Textbox()
-        gr.Button("model").click(guarded(forward), box, out, api_name="forward")
+        gr.Button("fill-mask").click(guarded(forward), box, out, api_name="forward")    # two different model
+        gr.Button("attention").click(guarded(forward), box, out, api_name="forward_b")  # events, one group
         gr.Button("light").click(guarded(render, kind="light"), box, out, api_name="render")
     demo.queue(default_concurrency_limit=2, max_size=64)
-    assert assign_queue_groups(demo) == {"model": 1, "light": 1}
+    assert assign_queue_groups(demo) == {"model": 2, "light": 1}
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        jobs = [client.submit(f"x{i}", api_name="/forward") for i in range(5)]
+        jobs = [client.submit(f"x{i}", api_name="/forward" if i % 2 else "/forward_b") for i in range(5)]
         time.sleep(0.5)                                    # the model group is full, three jobs wait
         assert client.predict("hello", api_name="/render") == "HELLO"
         assert not jobs[-1].done()                         # done while forward passes still wait in the queue
         assert seen_running[0] >= 1                        # and while one was running
         limit = WORK_KINDS["model"]["concurrency_limit"]
         assert [job.result(timeout=30) for job in jobs] == [f"x{i}" for i in range(5)]
-        assert peak[0] == limit                            # never more forward passes at once than the limit
+        assert peak[0] == limit      # never more forward passes at once than the limit, whichever event asks
     finally:
         demo.close()
 
