@@ -75,16 +75,21 @@ def test_opening_a_shared_section_sets_its_options_and_runs_it(page, app_url, ti
     assert not page.blocked, page.blocked
 
 
+def made_link(page, key: str) -> dict:
+    """Open the visible "Share a link" accordion, press Make link, and return the link's query."""
+    page.locator("text=Share a link to this view >> visible=true").first.click()
+    page.locator(f"#{key}-make-link").click()
+    page.wait_for_function(f"document.querySelector('#{key}-link textarea').value.includes('section=')",
+                           timeout=30_000)
+    return parse_qs(urlparse(page.locator(f"#{key}-link textarea").input_value()).query)
+
+
 def test_the_link_button_captures_the_section_on_show_and_its_options(page, app_url):
     page.goto(app_url)
     page.get_by_role("tab", name="XLNet").first.click()
     page.get_by_role("tab", name="XLNet: permutation orders").first.click()
     page.locator("#xlnet-targets textarea, #xlnet-targets input").first.fill("1 2")
-    page.locator("text=Share a link to this view >> visible=true").first.click()
-    page.locator("#xlnet-make-link").click()
-    page.wait_for_function("document.querySelector('#xlnet-link textarea').value.includes('section=')",
-                           timeout=30_000)
-    query = parse_qs(urlparse(page.locator("#xlnet-link textarea").input_value()).query)
+    query = made_link(page, "xlnet")
     assert query["section"] == ["permutation"] and query["permutation.targets"] == ["1 2"]
     assert query["permutation.order"] == ["random"] and query["run"] == ["1"]
 
@@ -102,9 +107,5 @@ def test_an_embeddings_link_reproduces_the_map(page, app_url, tiny_path):
 def test_a_link_made_after_opening_a_link_keeps_its_section(page, app_url, tiny_path):
     page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&section=attention&attention.layer=1")
     page.wait_for_function("document.querySelector('#bert-model input') !== null", timeout=30_000)
-    page.locator("text=Share a link to this view >> visible=true").first.click()
-    page.locator("#bert-make-link").click()
-    page.wait_for_function("document.querySelector('#bert-link textarea').value.includes('section=')",
-                           timeout=30_000)
-    query = parse_qs(urlparse(page.locator("#bert-link textarea").input_value()).query)
+    query = made_link(page, "bert")
     assert query["section"] == ["attention"] and query["attention.layer"] == ["1"]
