@@ -103,12 +103,12 @@ def check_text(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------- MLM
 def _mlm_top1(loaded, ids: np.ndarray, positions: np.ndarray) -> list[str]:
+    """The model's first guess at each position of `ids` (fill_mask's own inputs and logits: one forward)."""
     import torch
+    from model_zoo import fill_mask as fm
     with torch.inference_mode():
-        input_ids = torch.as_tensor(ids, device=loaded.device)[None]                            # (1, T)
-        out = loaded.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids))
-        logits = out["logits"] if "logits" in out else out["prediction_logits"]                 # (1, T, V)
-        best = logits[0, torch.as_tensor(positions, device=loaded.device)].argmax(-1).cpu().tolist()
+        output = loaded.model(**fm.model_inputs(loaded, ids, positions))
+        best = fm.mask_logits(loaded, output, positions).argmax(-1).cpu().tolist()
     tok = loaded.tokenizer
     return [readable_token(tok, t) for t in tok.convert_ids_to_tokens(best)]
 
@@ -164,8 +164,9 @@ def pair_objectives(nsp_loaded, sop_loaded, text: str, seed: int) -> list[Corrup
                                                        ["B is a segment of another held-out document: topic alone "
                                                         "can give this away, the weakness ALBERT's SOP fixes."])))
     if sop_loaded is not None:
-        for key, first, second, label in (("sop-order", a, b, "in order"), ("sop-swapped", b, a, "swapped")):
-            pair = st.sentence_order(sop_loaded, first, second).forward
+        both = st.sentence_order(sop_loaded, a, b)  # scores A-B and B-A
+        for key, first, second, label, pair in (("sop-order", a, b, "in order", both.forward),
+                                                ("sop-swapped", b, a, "swapped", both.backward)):
             best = int(np.argmax(pair.probs))
             rows.append(Corruption(
                 key=key, objective=f"Sentence-order prediction: {'A then B' if label == 'in order' else 'B then A'}",
@@ -268,9 +269,8 @@ def corruptions(text: str, seed: int = 0, progress=None) -> tuple[list[Corruptio
 
 def _mlm_rows(text, seed, skipped):
     rows = []
-    bert = _load(CHECKPOINTS["mlm"], skipped)
+    bert = _load(CHECKPOINTS["mlm"], skipped)  # BertForPreTraining: the MLM head here, the NSP head below
     if bert is not None:
-        bert = loading.load(loading.with_class(bert.checkpoint, "BertForMaskedLM"))
         rows.append(masked_lm(bert, text, seed, "mlm", "Masked LM, static masking",
                               ["The same positions are masked in every epoch (BERT's data was masked once, "
                                "duplicated 10 times)."]))
