@@ -39,11 +39,32 @@ def readable_token(tokenizer, token: str) -> str:
     """A token as a person reads it, its subword markers removed; special tokens unchanged."""
     if token in tokenizer.all_special_tokens:
         return token
-    if is_byte_level(tokenizer):  # "Ġthe" -> "the", "Ã©" -> "é"
-        return tokenizer.convert_tokens_to_string([token]).strip() or "␣"
+    if is_byte_level(tokenizer):  # "Ġthe" -> "the", "Ã©" -> "é", a lone byte of a character -> "<0xE6>"
+        text = tokenizer.convert_tokens_to_string([token]).strip()
+        if "\ufffd" in text:
+            raw = bytes(_BYTE_OF.get(char, 0x3F) for char in token).strip(b" ")
+            text = "".join(f"<0x{b:02X}>" for b in raw)
+        return text or "␣"
     if token.startswith("##"):
         return token[2:]
     return token.replace("▁", "") or "␣"
+
+
+def _byte_of_char() -> dict[str, int]:
+    """Byte-level BPE's alphabet: each of the 256 bytes is written as one printable character (GPT-2's table)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[chr(b)] = b
+        else:
+            chars[chr(256 + extra)] = b
+            extra += 1
+    return chars
+
+
+_BYTE_OF = _byte_of_char()
 
 
 def is_byte_level(tokenizer) -> bool:

@@ -1,0 +1,460 @@
+"""Side by side: one text, every chosen model answers it, each in its own way, aligned on the words of that text.
+
+The words are the user's (one split for every model, `split_words`); each tokenizer's pieces are placed under them by
+character offsets, so WordPiece, byte-level BPE and SentencePiece line up. Per model (a `Column`):
+
+- tokens:    the pieces of each word, where the special tokens stand, how many tokens in all;
+- guesses:   top-k per mask from `fill_mask` (MLM head; ELECTRA's discriminator via its generator; XLNet via perm_mask +
+             target_mapping), the same numbers as the Fill-mask section;
+- surprise:  without a mask, how unexpected each word is: pseudo-log-likelihood for a masked LM (the word's pieces
+             masked together, -sum log p of them, one batched forward), -log p under the left-to-right order for a
+             permutation LM, P(replaced) on the original text for a replaced-token detector;
+- attention: the last layer, heads averaged, mapped to words (rows: mean over a word's pieces; columns: sum), and the
+             per-head statistics of the Attention section averaged over layers and heads;
+- similarity: with a second text, the cosine of the two mean-pooled last-layer vectors (`embeddings`);
+- cost:      parameters, and the forward time of this very request.
+
+What a model cannot do is a note in its column, never an error for the view; a model that fails to load is a column
+with an error and the others still run. Which path a model takes is read from the capabilities the registry declares
+for its checkpoint, never from its family's name.
+
+    >>> for partial in run(["mini-bert", "mini-roberta"], "The doctor told the [MASK] that she was late."):
+    ...     pass                                                              # doctest: +SKIP
+    >>> partial.columns[0].guesses[0].readable[:3]                            # e.g. ['patient', 'nurse', 'man']
+"""
+from __future__ import annotations
+
+import math
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from model_zoo import attention as attn
+from model_zoo import fill_mask as fm
+from model_zoo import loading
+from model_zoo.facts import max_tokens
+from model_zoo.registry import Capability, FAMILIES, find_checkpoint
+from model_zoo.tokenization import MAX_INPUT_CHARS, InputError, TokenizedText, tokenize
+
+MAX_MODELS = 10
+MAX_TOKENS = attn.TOKEN_CAP   # per model: this view runs every model on the whole text, at most this many tokens
+PLL_BATCH = 32                # masked copies per forward for the pseudo-log-likelihood
+C = Capability
+
+
+# ---------------------------------------------------------------------------------------------------- words
+@dataclass(frozen=True)
+class WordSpan:
+    index: int
+    text: str          # as written
+    start: int         # character span in the user's text
+    end: int
+    is_mask: bool      # a placeholder: [MASK], <mask> or ___
+
+
+def _joins(char: str) -> bool:
+    """Marks that belong to the character before them: accents, emoji modifiers and joiners, variation selectors."""
+    return unicodedata.category(char) in ("Mn", "Mc", "Me", "Sk", "Cf") or 0xFE00 <= ord(char) <= 0xFE0F
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def split_words(text: str) -> list[WordSpan]:
+    """The user's words, one split for every model: a placeholder; a run of letters and digits (apostrophes inside,
+    accents and combining marks included); one CJK character (those scripts do not separate words by spaces); any
+    other character (punctuation, an emoji with its modifiers) alone.
+
+    >>> [w.text for w in split_words("Don't café, 東京! 👍🏽 [MASK].")]
+    ["Don't", 'café', ',', '東', '京', '!', '👍🏽', '[MASK]', '.']
+    """
+    found, i, n = [], 0, len(text)
+    while i < n:
+        char = text[i]
+        placeholder = fm.PLACEHOLDER.match(text, i)
+        if placeholder:
+            found.append(WordSpan(len(found), placeholder.group(), i, placeholder.end(), True))
+            i = placeholder.end()
+            continue
+        if char.isspace():
+            i += 1
+            continue
+        start, i = i, i + 1
+        if char.isalnum() and not _wide(char):
+            while i < n and ((text[i].isalnum() and not _wide(text[i])) or _joins(text[i])
+                             or (text[i] in "'’" and i + 1 < n and text[i + 1].isalnum())):
+                i += 1
+        else:  # a CJK character, a punctuation mark, an emoji: alone, with whatever joins it
+            while i < n and (_joins(text[i]) or text[i - 1] == "\u200d"):
+                i += 1
+        found.append(WordSpan(len(found), text[start:i], start, i, False))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class Alignment:
+    """One tokenizer's pieces under the user's words."""
+    pieces: list[list[str]]          # (W,) per word: its readable pieces, in order ([] when it has none)
+    positions: list[list[int]]       # (W,) per word: the token positions of those pieces
+    specials_before: list[str]       # special tokens before the first word ([CLS], <s>)
+    specials_after: list[str]        # special tokens after the last word ([SEP], </s>, <sep> <cls>)
+    n_tokens: int                    # everything the model sees, special tokens included
+    tokenizer_kind: str
+
+
+@dataclass(frozen=True)
+class Surprise:
+    scores: np.ndarray               # (W,) float64 per word, NaN for a word not scored (no pieces, a mask)
+    unit: str                        # "nats" (higher = more surprising) or "P(replaced)"
+    method: str
+
+
+@dataclass(frozen=True)
+class AttentionSummary:
+    words: np.ndarray                # (W, W) float32: last layer, heads averaged, mapped to words, rows sum to 1
+    layer: int                       # the layer shown (the last)
+    entropy: float                   # mean over layers and heads of attn.head_statistics (nats)
+    special: float                   # mean share on special tokens
+    previous: float                  # mean share on the previous token
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one model answers. `error` set: it could not run at all (the other columns are unaffected)."""
+    spec: str
+    key: str = ""
+    family: str = ""                 # the family's display name
+    weights: str = ""                # LoadReport.summary(): which weights answered
+    trained: bool = False
+    n_parameters: int = 0
+    device: str = ""
+    dtype: str = ""
+    forward_ms: float = 0.0          # this request's forward passes for this model (loads excluded)
+    tokens: Alignment | None = None
+    guesses: list[fm.MaskGuess] | None = None
+    guess_source: str = ""           # the checkpoint that guessed (ELECTRA: its generator)
+    guess_method: str = ""
+    guess_trained: bool = False      # False: random weights or a newly initialised head (never read as answers)
+    surprise: Surprise | None = None
+    attention: AttentionSummary | None = None
+    similarity: float | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # view -> why it is missing or how it was made
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class MaskAgreement:
+    mask: int
+    top1: dict[str, list[str]]       # top-1 guess (lower-cased) -> models that share it
+    overlap: float | None            # mean pairwise Jaccard of the top-k sets (lower-cased), None with < 2 models
+    models: list[str]                # the models counted (trained heads only)
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    text: str
+    pair: str
+    k: int
+    words: list[WordSpan]
+    columns: list[Column]            # in the order asked; a column not yet run is absent (streaming)
+    pending: list[str]               # specs still to run
+    agreement: list[MaskAgreement]
+
+    @property
+    def n_masks(self) -> int:
+        return sum(w.is_mask for w in self.words)
+
+
+# ---------------------------------------------------------------------------------------------------- alignment
+def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[WordSpan], kind: str) -> Alignment:
+    """Place each piece under the word its characters start in (leading spaces skipped, as BPE and SentencePiece
+    include them); a piece of spaces alone (SentencePiece's lone '▁') goes to the word after it."""
+    text = prepared.user_text
+    pieces: list[list[str]] = [[] for _ in words]
+    positions: list[list[int]] = [[] for _ in words]
+    before, after = [], []
+    starts = [w.start for w in words]
+    mask_id = tokenizer.mask_token_id
+    for i in range(len(tokens)):
+        if tokens.special[i] and tokens.ids[i] != mask_id:
+            (after if any(positions) else before).append(tokens.readable[i])
+            continue
+        start, end = (int(x) for x in tokens.offsets[i])
+        start, end = fm._to_user(prepared, start), fm._to_user(prepared, end, closing=True)
+        while start < end and text[start].isspace():
+            start += 1
+        word = next((w.index for w in words if w.start <= start < w.end), None)
+        if word is None:  # spaces only, or between words: the next word
+            word = next((w.index for w in words if w.start >= start), len(words) - 1)
+        if word < 0:
+            continue
+        pieces[word].append(tokens.readable[i])
+        positions[word].append(i)
+    return Alignment(pieces=pieces, positions=positions, specials_before=before, specials_after=after,
+                     n_tokens=len(tokens), tokenizer_kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------------- surprise
+def _word_sums(per_token: np.ndarray, alignment: Alignment, reduce=np.sum) -> np.ndarray:
+    return np.asarray([float(reduce(per_token[p])) if p else math.nan for p in alignment.positions], dtype=np.float64)
+
+
+def pseudo_log_likelihood(loaded, tokens: TokenizedText, alignment: Alignment) -> np.ndarray:
+    """(W,) -sum log p(piece) for each word with all its pieces masked at once (every other word visible); one batch
+    of masked copies per PLL_BATCH words."""
+    import torch
+    rows = [p for p in alignment.positions if p]
+    mask_id = loaded.tokenizer.mask_token_id
+    nll = np.zeros(len(tokens), dtype=np.float64)
+    for start in range(0, len(rows), PLL_BATCH):
+        chunk = rows[start:start + PLL_BATCH]
+        ids = torch.as_tensor(np.repeat(tokens.ids[None], len(chunk), axis=0), device=loaded.device)  # (B, T)
+        for b, positions in enumerate(chunk):
+            ids[b, positions] = mask_id
+        with torch.inference_mode():
+            output = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids))
+            logits = output["logits"] if "logits" in output else output["prediction_logits"]  # (B, T, V)
+            logprobs = logits.float().log_softmax(-1)                                           # (B, T, V)
+        for b, positions in enumerate(chunk):
+            nll[positions] = -logprobs[b, positions, tokens.ids[positions]].cpu().numpy()
+    return _word_sums(nll, alignment)
+
+
+def _surprise(column_loaded, guess_loaded, text: str, tokens: TokenizedText, alignment: Alignment
+              ) -> tuple[Surprise | None, str]:
+    """How unexpected each word is, by what the checkpoint declares it can do; (None, why) when it cannot."""
+    caps = column_loaded.checkpoint.capabilities
+    if C.REPLACED_TOKEN_DETECTION in caps and column_loaded.report.head_is_trained(C.REPLACED_TOKEN_DETECTION):
+        from model_zoo import electra
+        probs = electra.discriminate(column_loaded, tokens.ids)                              # (T,)
+        return Surprise(_word_sums(probs.astype(np.float64), alignment, np.max), "P(replaced)",
+                        "the discriminator's P(replaced) on the original text (a word: its most suspicious piece)"
+                        ), ""
+    if C.PERMUTATION_LM in caps and column_loaded.report.head_is_trained(C.PERMUTATION_LM):
+        from model_zoo import permutation
+        order_tokens, types = permutation.sentence(column_loaded, text, cap=MAX_TOKENS)
+        if not np.array_equal(order_tokens.ids, tokens.ids):
+            raise RuntimeError("tokenization mismatch between the alignment and the order view")
+        n = int((~order_tokens.special).sum())
+        scored = permutation.score_order(column_loaded, order_tokens, types,
+                                         permutation.make_order("left-to-right", n), "left-to-right")
+        nll = np.zeros(len(tokens), dtype=np.float64)
+        nll[np.flatnonzero(~order_tokens.special)] = -scored.logprobs                        # in left-to-right order
+        return Surprise(_word_sums(nll, alignment), "nats",
+                        "-log p of the word's pieces under the left-to-right order (XLNet's query stream)"), ""
+    if guess_loaded is not None and guess_loaded is column_loaded and fm.head_trained(guess_loaded):
+        return Surprise(pseudo_log_likelihood(column_loaded, tokens, alignment), "nats",
+                        "pseudo-log-likelihood: the word's pieces masked together, -sum of their log p"), ""
+    return None, "no head that scores words here (no masked-LM, permutation-LM or detector head with trained weights)"
+
+
+# ---------------------------------------------------------------------------------------------------- attention
+def summarise_attention(result: attn.AttentionResult, alignment: Alignment) -> AttentionSummary:
+    """Last layer, heads averaged, mapped to words; statistics as the Attention section computes them."""
+    last = result.attention[-1].astype(np.float64).mean(0)                     # (T, T)
+    W = len(alignment.positions)
+    words = np.zeros((W, W), dtype=np.float64)                                   # (W, W)
+    for i, rows in enumerate(alignment.positions):
+        if not rows:
+            continue
+        for j, cols in enumerate(alignment.positions):
+            if cols:
+                words[i, j] = last[np.ix_(rows, cols)].sum(-1).mean()            # mean over i's pieces of mass on j
+    totals = words.sum(-1, keepdims=True)
+    words = np.divide(words, totals, out=np.zeros_like(words), where=totals > 0)
+    stats = attn.head_statistics(result.attention, result.tokens.special)
+    return AttentionSummary(words=words.astype(np.float32), layer=result.n_layers - 1,
+                            entropy=float(np.nanmean(stats["entropy"])), special=float(np.nanmean(stats["special"])),
+                            previous=float(np.nanmean(stats["previous"])))
+
+
+def _attention_from(loaded, tokens: TokenizedText, output) -> attn.AttentionResult:
+    """An AttentionResult from a forward already run with output_attentions (what attn.compute returns for it)."""
+    import torch
+    layers = output.attentions
+    if not layers or isinstance(layers[0], (tuple, list)):
+        raise RuntimeError("expected plain per-layer attention")
+    weights = torch.stack([a[0] for a in layers]).float().cpu().numpy()         # (layers, heads, T, T)
+    return attn.AttentionResult(tokens=tokens, attention=weights.astype(np.float32), query_attention=None,
+                                query_positions=None, truncated=tokens.truncated, cap=MAX_TOKENS,
+                                model_key=loaded.checkpoint.key)
+
+
+# ---------------------------------------------------------------------------------------------------- one model
+def _guessing_model(column_loaded) -> tuple[loading.LoadedModel | None, str]:
+    """The model that guesses for this column, or (None, why not). A checkpoint without a trained mask head is not
+    given a random one: a random head's guesses would mean nothing."""
+    checkpoint = column_loaded.checkpoint
+    capability = fm.guess_capability(checkpoint.family)
+    if capability in checkpoint.capabilities:
+        return column_loaded, ""
+    target = fm.fill_mask_checkpoint(checkpoint)
+    if target.key != checkpoint.key:  # another checkpoint guesses for it (ELECTRA's generator)
+        return loading.load(target), (f"{checkpoint.key} has no masked-LM head; its guesses come from "
+                                      f"{target.key}")
+    return None, f"{checkpoint.key} has no masked-LM head (its class is {checkpoint.model_class}): it cannot guess"
+
+
+def _check_length(loaded, text: str) -> None:
+    limit = min(MAX_TOKENS, max_tokens(loaded.config))
+    length = len(loaded.tokenizer(text)["input_ids"])
+    if length > limit:
+        raise InputError(f"The text is {length} tokens long for this tokenizer; this view takes at most {limit} per "
+                         f"model. Shorten it.")
+
+
+def compare_one(spec: str, text: str, pair: str, k: int, words: list[WordSpan]) -> Column:
+    """Everything one model answers for the text; never raises for the model's own failures (they become the column's
+    error or notes)."""
+    try:
+        loaded = loading.load(spec)
+    except (loading.ModelError, InputError, ValueError, OSError) as error:
+        return Column(spec=spec, error=str(error))
+    checkpoint, report = loaded.checkpoint, loaded.report
+    notes: dict[str, str] = {}
+    has_masks = any(w.is_mask for w in words)
+    base = dict(spec=spec, key=checkpoint.key, family=loaded.family.name, weights=report.summary(),
+                trained=report.trained, n_parameters=report.n_parameters, device=report.device, dtype=report.dtype)
+    if has_masks and loaded.tokenizer.mask_token is None:
+        return Column(**base, error="its tokenizer has no mask token, so the text's masks cannot be given to it")
+    try:
+        prepared = fm.substitute(loaded.tokenizer, text)
+        _check_length(loaded, prepared.text)
+        tokens = tokenize(loaded.tokenizer, prepared.text, max_length=min(MAX_TOKENS, max_tokens(loaded.config)))
+    except InputError as error:
+        return Column(**base, error=str(error))
+    alignment = align(loaded.tokenizer, prepared, tokens, words, loaded.family.tokenizer_kind.value)
+    guesses, guess_source, guess_method, guess_trained, attention_result, surprise = None, "", "", False, None, None
+    try:
+        guess_loaded, why = _guessing_model(loaded)
+    except loading.ModelError as error:
+        guess_loaded, why = None, f"its guessing model could not be loaded: {error}"
+    if why:
+        notes["guesses"] = why
+    started = time.perf_counter()
+    if has_masks and guess_loaded is not None:
+        try:
+            guesses, attention_result = _guess(guess_loaded, loaded, tokens, text, k)
+            guess_source, guess_trained = guess_loaded.checkpoint.key, fm.head_trained(guess_loaded)
+            guess_method = ("query stream (perm_mask + target_mapping)" if fm.guess_capability(
+                guess_loaded.checkpoint.family) is C.PERMUTATION_LM else "masked LM")
+            if not guess_trained:
+                notes["guesses"] = (f"{guess_source}'s guessing head is not trained (random weights or a newly "
+                                    f"initialised head): its guesses are not shown as answers")
+        except InputError as error:
+            notes["guesses"] = str(error)
+    if not has_masks:
+        try:
+            surprise, why = _surprise(loaded, guess_loaded, prepared.text, tokens, alignment)
+            if why:
+                notes["surprise"] = why
+        except InputError as error:
+            notes["surprise"] = str(error)
+    elif guesses is not None or "guesses" not in notes:
+        notes.setdefault("surprise", "scored only for text without masks")
+    if attention_result is None:
+        attention_result = attn.compute(loaded, prepared.text, None, cap=MAX_TOKENS)
+    attention = summarise_attention(attention_result, alignment)
+    similarity = None
+    if pair.strip():
+        from model_zoo import embeddings
+        try:
+            vectors = embeddings.sentence_vectors(loaded, [prepared.text, fm.substitute(loaded.tokenizer, pair).text])
+            a, b = vectors[0].astype(np.float64), vectors[1].astype(np.float64)
+            similarity = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+        except InputError as error:
+            notes["similarity"] = str(error)
+    elapsed = time.perf_counter() - started
+    return Column(**base, forward_ms=elapsed * 1000, tokens=alignment, guesses=guesses, guess_source=guess_source,
+                  guess_method=guess_method, guess_trained=guess_trained, surprise=surprise, attention=attention,
+                  similarity=similarity, notes=notes)
+
+
+def _guess(guess_loaded, column_loaded, tokens: TokenizedText, text: str, k: int):
+    """(guesses, attention or None) for the user's `text`: one forward serves both when the guessing model is the
+    column's own and its guess needs no extra inputs (XLNet's needs perm_mask, ELECTRA's comes from another model)."""
+    import torch
+    _, guess_tokens, positions = fm.prepare(guess_loaded.tokenizer, guess_loaded.config, text)
+    inputs = fm.model_inputs(guess_loaded, guess_tokens.ids, positions)
+    shared = guess_loaded is column_loaded and set(inputs) == {"input_ids", "attention_mask"} \
+        and np.array_equal(guess_tokens.ids, tokens.ids)
+    with torch.inference_mode():
+        output = guess_loaded.model(**inputs, output_attentions=shared)
+        probs = fm.mask_logits(guess_loaded, output, positions).float().softmax(dim=-1)  # (M, V)
+    guesses = fm._guesses(guess_loaded.tokenizer, probs, positions, max(1, int(k)))
+    return guesses, (_attention_from(column_loaded, tokens, output) if shared else None)
+
+
+# ---------------------------------------------------------------------------------------------------- the view
+def agreement(columns: list[Column], n_masks: int) -> list[MaskAgreement]:
+    """Per mask: which models share the top-1 guess, and how much their top-k sets overlap (trained heads only)."""
+    found = []
+    voters = [c for c in columns if c.guesses is not None and c.guess_trained]
+    for m in range(n_masks):
+        top1: dict[str, list[str]] = {}
+        sets = []
+        for column in voters:
+            guess = column.guesses[m]
+            top1.setdefault(guess.readable[0].lower(), []).append(column.key)
+            sets.append({r.lower() for r in guess.readable})
+        pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1:]]
+        overlap = float(np.mean([len(a & b) / len(a | b) for a, b in pairs])) if pairs else None
+        found.append(MaskAgreement(mask=m, top1=dict(sorted(top1.items(), key=lambda kv: -len(kv[1]))),
+                                   overlap=overlap, models=[c.key for c in voters]))
+    return found
+
+
+def default_specs(models_mode: str = "auto") -> list[str]:
+    """Each family's opening checkpoint (the Hub one when it can be had, else the bundled mini one), and the real
+    offline weights when the Hub ones cannot be had."""
+    specs = [loading.model_choices(family, models_mode)[1].key for family in FAMILIES]
+    if any(find_checkpoint(s).bundled for s in specs):
+        specs += [c.key for family in FAMILIES for c in loading.model_choices(family, "hub")[0]
+                  if c.source_package and loading.is_available(c)]
+    return specs
+
+
+def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str], list[WordSpan]]:
+    """Validate what applies to every model: the text, the number of masks, the list of models."""
+    text, pair = text or "", pair or ""
+    if not text.strip():
+        raise InputError("The text is empty: type a sentence (with [MASK], <mask> or ___ to see guesses).")
+    if len(text) + len(pair) > MAX_INPUT_CHARS:
+        raise InputError(f"The text has {len(text) + len(pair):,} characters; the limit is {MAX_INPUT_CHARS:,}.")
+    words = split_words(text)
+    masks = sum(w.is_mask for w in words)
+    if masks > fm.MAX_MASKS:
+        raise InputError(f"The text has {masks} masks; at most {fm.MAX_MASKS} are allowed at once.")
+    specs = list(dict.fromkeys(s.strip() for s in specs if s and s.strip()))
+    if not specs:
+        raise InputError("Choose at least one model.")
+    if len(specs) > MAX_MODELS:
+        raise InputError(f"{len(specs)} models chosen; at most {MAX_MODELS} run side by side.")
+    return specs, words
+
+
+def run(specs: list[str], text: str, pair: str = "", k: int = 5, on_model=None) -> Iterator[SideBySide]:
+    """Run every model on the text, yielding the view after each one (the last yield is complete).
+    on_model(index, spec) is called before each model starts (for progress)."""
+    specs, words = check_input(specs, text, pair)
+    k = min(max(1, int(k)), 20)
+    columns: list[Column] = []
+    for index, spec in enumerate(specs):
+        if on_model is not None:
+            on_model(index, spec)
+        columns.append(compare_one(spec, text, pair or "", k, words))
+        yield SideBySide(text=text, pair=pair or "", k=k, words=words, columns=list(columns),
+                         pending=specs[index + 1:], agreement=agreement(columns, sum(w.is_mask for w in words)))
+
+
+def side_by_side(specs: list[str], text: str, pair: str = "", k: int = 5) -> SideBySide:
+    """The whole view at once."""
+    result = None
+    for result in run(specs, text, pair, k):
+        pass
+    return result
