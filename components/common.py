@@ -48,6 +48,36 @@ _workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WO
                               thread_name_prefix="explorer-handler")
 
 
+# ---------------------------------------------------------------------------------------------------- messages
+# Gradio renders a toast's text (gr.Error, gr.Warning, gr.Info) as sanitised HTML: user text in a message could draw
+# an <img> or a link, and the app's own "<mask>" would vanish as a tag. Every message goes through `message_text`:
+# escaped once, Gradio 6.31 shows it literally (tests/test_browser_messages.py checks what the browser shows).
+# API clients receive the same escaped text.
+def message_text(message) -> str:
+    """A message as a toast must receive it to show it as written: `<mask>` -> `&lt;mask&gt;`, `&` -> `&amp;`."""
+    return html.escape(str(message), quote=False)
+
+
+class UserError(gr.Error):
+    """gr.Error for the UI with its text shown literally (escaped once) and no traceback in the server log.
+
+    >>> UserError("No mask: write <mask>").message
+    'No mask: write &lt;mask&gt;'
+    """
+    def __init__(self, message, duration: float | None = 10, title: str = "Error"):
+        super().__init__(message_text(message), duration=duration, title=title, print_exception=False)
+
+
+def user_error(message) -> UserError:
+    """The error to raise for the user: `raise user_error(f"'{spec}' is not a model")`."""
+    return UserError(message)
+
+
+def inform(message, duration: float | None = 10) -> None:
+    """gr.Info with its text shown literally (the one path to an info toast)."""
+    gr.Info(message_text(message), duration=duration)
+
+
 def _with_time_limit(run, name: str, limit_s: float):
     """Run in a worker thread (keeping gradio's context, for progress bars); past the limit the user gets a message.
     Python cannot kill the thread: the work finishes in the background, its result dropped."""
@@ -59,15 +89,16 @@ def _with_time_limit(run, name: str, limit_s: float):
             return future.result(timeout=limit_s)
         except FutureTimeout:
             log.warning("handler %s exceeded its %.0f s limit", name, limit_s)
-            raise gr.Error(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
-                           f"or a smaller model.", print_exception=False) from None
+            raise user_error(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
+                             f"or a smaller model.") from None
     return limited
 
 
 def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
     """Wrap an event handler so that every failure reaches the user as a message, never as a traceback, and a request
-    never holds its user past a time limit. `kind` (a WORK_KINDS key) picks its queue group and default time limit;
-    on ZeroGPU model work also gets a GPU for its duration."""
+    never holds its user past a time limit. Messages show their text literally, user input included (`UserError`);
+    a handler's own gr.Error is escaped here too. `kind` (a WORK_KINDS key) picks its queue group and default time
+    limit; on ZeroGPU model work also gets a GPU for its duration."""
     limit = time_limit_s or WORK_KINDS[kind]["time_limit_s"]
     run = _with_time_limit(gpu_if_available(handler) if kind == "model" else handler, handler.__name__, limit)
     text_params = [name for name, p in inspect.signature(handler).parameters.items() if p.annotation in ("str", str)]
@@ -81,17 +112,19 @@ def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
                 if args[index] is None:
                     args[index] = ""
                 elif not isinstance(args[index], str):
-                    raise gr.Error(f"'{name}' must be text, not {type(args[index]).__name__}.", print_exception=False)
+                    raise user_error(f"'{name}' must be text, not {type(args[index]).__name__}.")
         try:
             return run(*args, **kwargs)
-        except gr.Error:
+        except UserError:
             raise
+        except gr.Error as error:  # raised by a handler with its own text: escaped like every other message
+            raise UserError(error.message, duration=error.duration, title=error.title) from None
         except (loading.ModelError, InputError, ValueError) as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            raise user_error(error) from None
         except Exception as error:  # an unexpected bug: log it for us, tell the user briefly
             log.exception("handler %s failed", handler.__name__)
-            raise gr.Error(f"Something went wrong ({type(error).__name__}). The app keeps running; try another "
-                           f"input or model.", print_exception=False) from None
+            raise user_error(f"Something went wrong ({type(error).__name__}). The app keeps running; try another "
+                             f"input or model.") from None
     wrapper.work_kind = kind
     return wrapper
 
