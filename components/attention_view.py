@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components import share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from model_zoo import attention as attn
 from model_zoo import bertviz_payload
@@ -187,7 +188,8 @@ def build(ctx) -> None:
                                elem_id=f"{key}-attention-export")
             exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
                                elem_id=f"{key}-attention-file")
-    ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream)
+    ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream,
+                    checks={"layers": share.numbers})
     export.click(guarded(download_views, kind="light"), [state, layers_box], [exported], api_visibility="private")
     inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
     outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]

@@ -365,6 +365,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     # The Stop flag is read between timed runs, so what was measured until then is kept, shown and cached.
     stop.click(guarded(stop_measuring, kind="light"), None, [status], api_name="compare_stop")
     link_target = share.LinkTarget(tab="compare", options={"models": models, "custom": custom, "lengths": lengths,
-                                                           "batches": batches})
+                                                           "batches": batches},
+                                   checks={"models": share.model_spec, "custom": share.model_list})
     share.wire_link(link_button, link, link_target, "compare_share_link")
     return link_target

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from components import share as links
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
 from model_zoo import electra, loading
@@ -176,7 +177,7 @@ def build(ctx) -> None:
         edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS,
                                  label="Detection quality on your edit")
     ctx.add_section("electra", tab, run, generator=generator, share=share, seed=seed, temperature=temperature,
-                    words=words)
+                    words=words, checks={"generator": links.model_spec})
     run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words],
               [ctx.status, corrupted, heat, metrics, replacements, signal], api_name="electra_replace_and_detect")
     run_edit.click(guarded(edit_mode), [discriminator, original, edited], [ctx.status, edit_heat, edit_metrics],

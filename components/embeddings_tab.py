@@ -416,6 +416,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                api_name="embeddings_neighbours")
     link_target = share.LinkTarget(tab="embeddings", run="emb-run",
                                    options={"sentences": sentences, "models": models, "level": level, "target": target,
-                                            "layer": layer, "pooling": pooling, "method": method, "seed": seed})
+                                            "layer": layer, "pooling": pooling, "method": method, "seed": seed},
+                                   checks={"models": share.model_spec})
     share.wire_link(link_button, link, link_target, "embeddings_share_link")
     return link_target

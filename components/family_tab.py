@@ -39,18 +39,24 @@ class TabContext:
     section_state: gr.State | None = None        # the id of the section on show (for the link button)
     sections: dict = field(default_factory=dict)  # section id -> (its gr.Tab, elem_id of the button a link presses)
     options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
+    checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (share.model_spec, ...)
 
-    def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, **options) -> None:
-        """Register a section for share links: a link can select it, set `options` and press `run`."""
+    def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, checks: dict | None = None,
+                    **options) -> None:
+        """Register a section for share links: a link can select it, set `options` and press `run`. `checks` says
+        what an option's value must be beyond what its component takes, e.g. checks={"teacher": share.model_spec}."""
         self.sections[section_id] = (tab, run.elem_id if run is not None else None)
         for name, component in options.items():
             self.options[f"{section_id}.{name}"] = component
+        for name, check in (checks or {}).items():
+            self.checks[f"{section_id}.{name}"] = check
 
     def link_target(self) -> share.LinkTarget:
         return share.LinkTarget(tab=self.family.key, section_tabs=self.section_tabs, section_state=self.section_state,
                                 options={"model": self.model, "text": self.text, "pair": self.text_pair,
                                          **self.options},
-                                sections={sid: elem for sid, (_, elem) in self.sections.items()})
+                                sections={sid: elem for sid, (_, elem) in self.sections.items()},
+                                checks={"model": share.model_spec, **self.checks})
 
 
 # Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.

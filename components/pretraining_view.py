@@ -11,6 +11,7 @@ from __future__ import annotations
 import gradio as gr
 import plotly.graph_objects as go
 
+from components import share
 from components.common import escape, guarded, weights_badge
 from model_zoo import loading
 from model_zoo import sentence_tasks as st
@@ -284,7 +285,8 @@ def build(ctx) -> None:
                 k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
             run = gr.Button("Compare student and teacher", variant="primary", elem_id="distilbert-pt-run")
             out = gr.HTML(elem_id="distilbert-pt-out")
-            ctx.add_section("pretraining", tab, run, text=text, teacher=teacher, k=k)
+            ctx.add_section("pretraining", tab, run, text=text, teacher=teacher, k=k,
+                            checks={"teacher": share.model_spec})
             run.click(guarded(versus_teacher), [ctx.model, teacher, text, k], [ctx.status, out],
                       api_name="distilbert_vs_teacher")
             ctx.model.change(st.teacher_of, [ctx.model], [teacher], api_visibility="private")

@@ -4,19 +4,47 @@
 
 Each top-level tab describes itself as a LinkTarget (its inputs and options, its sections, the button that runs it).
 `link_for` builds the URL from the current values, the section on show and that section's options; `apply_link`
-reads the query string when the page opens and returns updates for the tabs, the section and the options (a value
-that does not fit its component, e.g. a slider out of range, is ignored); `run_js` then presses the view's button, so
-it appears as it was shared. Values are plain strings set as component values, never rendered as HTML.
+reads the query string when the page opens and returns updates for the tabs, the section and the options; `run_js`
+then presses the view's button, so it appears as it was shared. Values are plain strings set as component values,
+never rendered as HTML.
+
+A link is written by anyone, so every value is checked before it is used: against its component (a number in range,
+one of the choices) and, where the target says so, against what the option means (`checks`: a model box takes a
+registry key, a Hub id or an existing folder, `model_spec`; a layers box takes numbers, `numbers`). A value that does
+not fit is dropped, and the user gets a note naming the option, never repeating the value:
+
+    ?tab=bert&model=<a href=...>x</a>  ->  the model box keeps its value; "A value in the link did not fit and was
+                                           ignored: model"
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import gradio as gr
 
+from components.common import inform
+from model_zoo import loading
+
 MAX_LINK_TEXT = 2_000  # characters of text carried in a link
+
+
+# What an option's value means, beyond what its component accepts: a check per value (per item of a list).
+def model_spec(value: str) -> bool:
+    """A model box: a registry key, a Hub id (or its shape) or an existing folder."""
+    return loading.is_model_spec(value)
+
+
+def model_list(value: str) -> bool:
+    """A text box of comma-separated models (Compare's "Also")."""
+    return all(loading.is_model_spec(item) for item in value.split(",") if item.strip())
+
+
+def numbers(value: str) -> bool:
+    """Numbers, ranges and separators ("0-3, 11", "2 3"), or all/auto: layers, token positions, orders."""
+    return re.fullmatch(r"[\d\s,;-]*|all|auto", value.strip(), re.IGNORECASE) is not None
 
 
 @dataclass
@@ -28,6 +56,7 @@ class LinkTarget:
     section_state: object | None = None           # a gr.State holding the id of the section on show
     sections: dict = field(default_factory=dict)  # section id -> elem_id of the button a link presses (or None)
     run: str | None = None                        # a tab without sections: the button a link presses (or None)
+    checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (model_spec, numbers…)
 
     def carries(self, name: str, section: str | None) -> bool:
         """Whether a link to `section` carries option `name` (tab-wide options always; a section's only its own)."""
@@ -82,10 +111,17 @@ def _choices(component) -> list:
     return [c[1] if isinstance(c, (tuple, list)) else c for c in (getattr(component, "choices", None) or [])]
 
 
-def fitting_value(component, raw: str):
+def fitting_value(component, raw: str, check=None):
     """The value a link may set on `component`, or None when `raw` does not fit it (wrong type, out of range, not
-    one of the choices)."""
-    raw = str(raw)[:MAX_LINK_TEXT]
+    one of the choices) or fails `check` (every item of a list must pass it)."""
+    value = _component_value(component, str(raw)[:MAX_LINK_TEXT])
+    if value is None or check is None:
+        return value
+    items = value if isinstance(value, list) else [value]
+    return value if all(check(str(item)) for item in items) else None
+
+
+def _component_value(component, raw: str):
     try:
         if isinstance(component, (gr.Slider, gr.Number)):
             value = float(raw)
@@ -113,25 +149,43 @@ def fitting_value(component, raw: str):
     return None
 
 
-def _set(component, raw):
-    value = None if raw is None else fitting_value(component, raw)
-    return gr.update() if value is None else gr.update(value=value)
-
-
-def apply_link(targets: list[LinkTarget], request: gr.Request | None = None) -> list:
-    """Updates for (top-level tabs, then per target: its section tabs, each option) from the page's query string."""
-    params = dict(request.query_params) if request is not None else {}
+def read_link(targets: list[LinkTarget], params: dict) -> tuple[list, list[str]]:
+    """(updates for the top-level tabs, then per target its section tabs, section state and each option; the names
+    of the parameters whose values did not fit and were dropped). Only our own names are returned, never a value."""
     tab = params.get("tab", "")
-    updates = [gr.Tabs(selected=tab) if tab in {t.tab for t in targets} else gr.Tabs()]
+    known = {t.tab for t in targets}
+    dropped = ["tab"] if tab and tab not in known else []
+    updates = [gr.Tabs(selected=tab) if tab in known else gr.Tabs()]
     for target in targets:
         mine = target.tab == tab
         section = params.get("section") if mine and params.get("section") in target.sections else None
+        if mine and params.get("section") and section is None:
+            dropped.append("section")
         if target.section_tabs is not None:
             updates.append(gr.Tabs(selected=section) if section else gr.Tabs())
         if target.section_state is not None:  # selecting a tab from code fires no select event: set it here
             updates.append(section if section else gr.update())
-        updates += [_set(component, params.get(name) if mine and target.carries(name, section) else None)
-                    for name, component in target.options.items()]
+        for name, component in target.options.items():
+            raw = params.get(name) if mine and target.carries(name, section) else None
+            value = None if raw is None else fitting_value(component, raw, target.checks.get(name))
+            if raw is not None and value is None:
+                dropped.append(name)
+            updates.append(gr.update() if value is None else gr.update(value=value))
+    return updates, dropped
+
+
+def dropped_note(dropped: list[str]) -> str:
+    """The neutral note for values a link carried that did not fit: it names the options, not what they held."""
+    if len(dropped) == 1:
+        return f"A value in the link did not fit and was ignored: {dropped[0]}."
+    return f"Values in the link did not fit and were ignored: {', '.join(dropped)}."
+
+
+def apply_link(targets: list[LinkTarget], request: gr.Request | None = None) -> list:
+    """The updates `read_link` makes from the page's query string; a note tells the user what was dropped."""
+    updates, dropped = read_link(targets, dict(request.query_params) if request is not None else {})
+    if dropped:
+        inform(dropped_note(dropped))
     return updates
 
 

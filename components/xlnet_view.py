@@ -8,6 +8,7 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
+from components import share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
 from model_zoo import permutation
@@ -196,7 +197,8 @@ def build(ctx) -> None:
         memory_table = csv_table("xlnet-memory", headers=MEMORY_HEADERS, label="With and without memory",
                                     wrap=True)
         memory_plot = gr.Plot(label="Per-token log-probability", elem_id="xlnet-memory-plot")
-    ctx.add_section("permutation", tab, run, order=kind, seed=seed, typed=typed, targets=targets)
+    ctx.add_section("permutation", tab, run, order=kind, seed=seed, typed=typed, targets=targets,
+                    checks={"typed": share.numbers, "targets": share.numbers})
     run.click(guarded(show_order), [ctx.model, ctx.text, kind, seed, typed, targets],
               [ctx.status, order_html, mask_plot, predictions], api_name="xlnet_permutation")
     score.click(guarded(score_orders), [ctx.model, ctx.text, random_orders, seed, typed],

@@ -204,6 +204,13 @@ def is_folder(spec: str) -> bool:
         return False
 
 
+def is_model_spec(spec: str) -> bool:
+    """Could `spec` name a model here: a registry key or Hub id, a Hub id's shape ('org/name'), or an existing folder?
+    Says nothing about whether it loads; it is what a model box accepts (share links check their values with it)."""
+    spec = (spec or "").strip()
+    return bool(spec) and bool(find_checkpoint(spec) or _HUB_ID.match(spec) or is_folder(spec))
+
+
 def read_config_dict(source: str) -> dict:
     """config.json of a folder or Hub id, as a dict. Offline and uncached, raises ModelUnavailable fast."""
     folder = Path(source).expanduser()

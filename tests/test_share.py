@@ -5,7 +5,8 @@ from urllib.parse import parse_qs, quote, urlparse
 import gradio as gr
 from gradio_client import Client
 
-from components.share import LinkTarget, fitting_value, link_for
+from components import share
+from components.share import LinkTarget, fitting_value, link_for, read_link
 
 from tests.conftest import ARTIFACTS
 
@@ -46,6 +47,42 @@ def test_values_from_a_link_must_fit_their_component():
     assert fitting_value(gr.Textbox(), "x" * 5000) == "x" * 2000
     lengths = gr.CheckboxGroup([8, 32, 128])
     assert fitting_value(lengths, "8,128") == [8, 128] and fitting_value(lengths, "8,999") is None
+
+
+HOSTILE = '<a href="https://example.invalid/login">Session expired, sign in</a>'
+
+
+def test_a_model_box_takes_a_registry_key_a_hub_id_or_a_folder_from_a_link(tiny_path):
+    model = gr.Dropdown(choices=[("mini", "mini-bert")], value="mini-bert", allow_custom_value=True)
+    for fits in ("mini-bert", "google-bert/bert-base-uncased", "prajjwal1/bert-tiny", tiny_path("bert")):
+        assert fitting_value(model, fits, share.model_spec) == fits
+    for hostile in (HOSTILE, "<img src=x>", "a/b/c", "../no-such-folder", "/no/such/folder", " ", "x" * 300):
+        assert fitting_value(model, hostile, share.model_spec) is None, hostile
+    many = gr.Dropdown(choices=["mini-bert"], multiselect=True, allow_custom_value=True)
+    assert fitting_value(many, f"mini-bert,{tiny_path('bert')}", share.model_spec) == ["mini-bert", tiny_path("bert")]
+    assert fitting_value(many, f"mini-bert,{HOSTILE}", share.model_spec) is None   # one bad item drops the list
+    also = gr.Textbox()
+    assert fitting_value(also, "mini-bert, prajjwal1/bert-tiny", share.model_list) == "mini-bert, prajjwal1/bert-tiny"
+    assert fitting_value(also, f"mini-bert, {HOSTILE}", share.model_list) is None
+    layers = gr.Textbox()
+    assert fitting_value(layers, "0-3, 11", share.numbers) == "0-3, 11" and fitting_value(layers, "all", share.numbers)
+    assert fitting_value(layers, "<img src=x>", share.numbers) is None
+
+
+def test_a_link_drops_what_does_not_fit_and_names_only_the_option():
+    model, k = gr.Dropdown(choices=["mini-bert"], allow_custom_value=True), gr.Slider(1, 20, step=1)
+    target = LinkTarget(tab="bert", options={"model": model, "fill-mask.k": k}, sections={"fill-mask": "bert-fm-run"},
+                        checks={"model": share.model_spec})
+    updates, dropped = read_link([target], {"tab": "bert", "section": "fill-mask", "model": HOSTILE,
+                                            "fill-mask.k": "99"})
+    assert dropped == ["model", "fill-mask.k"]
+    assert updates[1:] == [gr.update(), gr.update()]          # neither box changes
+    note = share.dropped_note(dropped)
+    assert note == "Values in the link did not fit and were ignored: model, fill-mask.k."
+    _, dropped = read_link([target], {"tab": "<b>x</b>", "model": HOSTILE})
+    assert dropped == ["tab"]                                   # another tab's options are not read at all
+    _, dropped = read_link([target], {"tab": "bert", "section": "nope", "model": "mini-bert", "utm": "x"})
+    assert dropped == ["section"]
 
 
 def test_a_link_keeps_only_the_options_of_its_section():
@@ -106,6 +143,8 @@ def test_an_embeddings_link_reproduces_the_map(page, app_url, tiny_path):
 
 def test_a_link_made_after_opening_a_link_keeps_its_section(page, app_url, tiny_path):
     page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&section=attention&attention.layer=1")
-    page.wait_for_function("document.querySelector('#bert-model input') !== null", timeout=30_000)
+    # The state that matters: the opened link has been applied (the slider and the section state come in one update).
+    page.wait_for_function("document.querySelector('#bert-attention-layer input[type=number]')?.value === '1'",
+                           timeout=30_000)
     query = made_link(page, "bert")
     assert query["section"] == ["attention"] and query["attention.layer"] == ["1"]
