@@ -134,7 +134,7 @@ def lens_rows(lens: LensResult) -> list[list]:
 
 
 def word_choices(loaded: loading.LoadedModel, text: str) -> list[tuple[str, int]]:
-    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(loaded.tokenizer, text)]
+    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(text)]
 
 
 # ---------------------------------------------------------------------------------------------------- handlers

@@ -143,33 +143,70 @@ class Word:
     is_mask: bool
 
 
-def words(tokenizer, text: str) -> list[Word]:
-    """The words of the tokenized text (the tokenizer's own word split), with their spans in the user's text."""
-    prepared = substitute(tokenizer, text)
-    tokens = tokenize(tokenizer, prepared.text)
-    spans: dict[int, list[int]] = {}
-    masks = set()
-    for i in range(len(tokens)):
-        if tokens.special[i] and tokens.ids[i] != tokenizer.mask_token_id:
-            continue
-        key = int(tokens.word_index[i]) if tokens.word_index[i] >= 0 else -1000 - i
-        start, end = (int(x) for x in tokens.offsets[i])
-        if start == end:
-            continue
-        span = spans.setdefault(key, [start, end])
-        span[0], span[1] = min(span[0], start), max(span[1], end)
-        if tokens.ids[i] == tokenizer.mask_token_id:
-            masks.add(key)
-    found = []
-    for key, (start, end) in sorted(spans.items(), key=lambda item: item[1][0]):
-        user_start, user_end = _to_user(prepared, start), _to_user(prepared, end, closing=True)
-        while user_start < user_end and text[user_start].isspace():
-            user_start += 1
-        while user_end > user_start and text[user_end - 1].isspace():
-            user_end -= 1
-        if user_end <= user_start:
-            continue
-        found.append(Word(len(found), text[user_start:user_end], user_start, user_end, key in masks))
+# A token's name as a user may type it: kept whole as one word ([CLS], <s>, </s>, <sep>), never cut at its brackets.
+TOKEN_NAME = re.compile(r"\[[A-Za-z0-9_|]+\]|</?[A-Za-z0-9_|]+>")
+
+
+def _joins(char: str) -> bool:
+    """Marks that belong to the character before them: accents, emoji modifiers and joiners, variation selectors."""
+    return unicodedata.category(char) in ("Mn", "Mc", "Me", "Sk", "Cf") or 0xFE00 <= ord(char) <= 0xFE0F
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def _punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
+
+
+def words(text: str) -> list[Word]:
+    """The words a user can click, the same for every family (a tokenizer's own word split differs: byte-level BPE
+    cuts "[CLS]" into "[", "CLS", "]", SentencePiece keeps "Paris," whole). A word is a run of non-space characters,
+    except that a placeholder or a token's name is a word of its own, punctuation at either end of a run stands alone,
+    and each CJK character stands alone (those scripts put no spaces between words).
+
+    >>> [w.text for w in words("[CLS] Don't (Paris), 東京! [MASK].")]
+    ['[CLS]', "Don't", '(', 'Paris', ')', ',', '東', '京', '!', '[MASK]', '.']
+    """
+    found: list[Word] = []
+
+    def add(start: int, end: int, is_mask: bool = False) -> None:
+        found.append(Word(len(found), text[start:end], start, end, is_mask))
+
+    for chunk in re.finditer(r"\S+", text):
+        i, end = chunk.start(), chunk.end()
+        run = i  # start of the current plain run (letters, digits, inner punctuation)
+
+        def close_run(stop: int) -> None:
+            head, tail = run, stop
+            while head < tail and _punctuation(text[head]):
+                head += 1
+            while tail > head and _punctuation(text[tail - 1]):
+                tail -= 1
+            for p in range(run, head):
+                add(p, p + 1)
+            if head < tail:
+                add(head, tail)
+            for p in range(tail, stop):
+                add(p, p + 1)
+
+        while i < end:
+            named = PLACEHOLDER.match(text, i) or TOKEN_NAME.match(text, i)
+            if named and named.end() <= end:
+                close_run(i)
+                add(i, named.end(), bool(PLACEHOLDER.match(text, i)))
+                i = run = named.end()
+            elif _wide(text[i]):
+                close_run(i)
+                stop = i + 1
+                while stop < end and (_joins(text[stop]) or text[stop - 1] == "\u200d"):  # 👍🏽, 👨‍👩‍👧
+                    stop += 1
+                add(i, stop)
+                i = run = stop
+            else:
+                i += 1
+        close_run(end)
     return found
 
 
@@ -188,9 +225,9 @@ def _to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
 
 
 def mask_word(tokenizer, text: str, index: int) -> str:
-    """The user's text with word `index` of the tokenized text replaced by the family's mask token (a masked word is
-    restored to nothing: clicking it again does nothing)."""
-    found = words(tokenizer, text)
+    """The user's text with word `index` (of `words`) replaced, whole, by the family's mask token (a masked word stays
+    as it is: clicking it again does nothing)."""
+    found = words(text)
     if not 0 <= index < len(found):
         raise InputError(f"There is no word {index}: the text has {len(found)} words.")
     word = found[index]

@@ -86,7 +86,7 @@ def test_roberta_mask_absorbs_the_space_before_it(tiny_path, tmp_path):
 def test_clicking_a_word_masks_it(tiny_path, fixture):
     tok = tokenizer_of(tiny_path, fixture)
     text = "Paris is wonderful 🙂 [MASK]."
-    words = fm.words(tok, text)
+    words = fm.words(text)
     assert [w.text for w in words][:3] == ["Paris", "is", "wonderful"]
     assert any(w.is_mask for w in words) and all(text[w.start:w.end] == w.text for w in words)
     masked = fm.mask_word(tok, text, 2)  # a word of several pieces becomes one mask
@@ -94,6 +94,32 @@ def test_clicking_a_word_masks_it(tiny_path, fixture):
     assert fm.mask_word(tok, text, [w.is_mask for w in words].index(True)) == text  # a mask stays a mask
     with pytest.raises(InputError, match="no word"):
         fm.mask_word(tok, text, 99)
+
+
+@pytest.mark.parametrize("fixture", ["bert", "roberta", "albert", "distilbert", "electra-generator", "xlnet"])
+@pytest.mark.parametrize("text,index,masked", [
+    ("[CLS] [SEP]", 0, "{m} [SEP]"),              # RoBERTa's tokenizer cuts this into "[", "CLS", "]"
+    ("<s> hi </s>", 2, "<s> hi {m}"),              # BERT's cuts it into "<", "/", "s", ">"
+    ("Paris, the capital.", 0, "{m}, the capital."),  # SentencePiece keeps "Paris," whole: the comma stays
+    ("I don't know.", 1, "I {m} know."),            # BERT cuts "don", "'", "t"
+    ("(Paris) is [MASK].", 1, "({m}) is [MASK]."),
+    ("東京は首都", 1, "東{m}は首都"),                  # no spaces between words: one character
+])
+def test_masking_takes_the_whole_word_clicked_in_every_family(tiny_path, fixture, text, index, masked):
+    tok = tokenizer_of(tiny_path, fixture)
+    assert fm.mask_word(tok, text, index) == masked.format(m=tok.mask_token)
+    prepared = fm.substitute(tok, masked.format(m=tok.mask_token))   # the result is a text the view can guess on
+    assert len(prepared.placeholders) == masked.count("{m}") + masked.count("[MASK]")
+
+
+def test_the_words_are_the_same_for_every_family_and_cover_the_text():
+    text = "[CLS] Don't (Paris), 東京! 👍🏽 ___ <mask>."
+    found = fm.words(text)
+    assert [w.text for w in found] == ["[CLS]", "Don't", "(", "Paris", ")", ",", "東", "京", "!", "👍🏽", "___",
+                                       "<mask>", "."]
+    assert [w.index for w in found if w.is_mask] == [10, 11]
+    assert all(text[w.start:w.end] == w.text for w in found)
+    assert "".join(text[w.start:w.end] for w in found) == "".join(text.split())   # every character, once
 
 
 # ---------------------------------------------------------------------------------------------------- guessing
