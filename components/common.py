@@ -78,6 +78,16 @@ def inform(message, duration: float | None = 10) -> None:
     gr.Info(message_text(message), duration=duration)
 
 
+class OpenCheckboxGroup(gr.CheckboxGroup):
+    """A gr.CheckboxGroup (drawn as one: a template of it) that leaves checking its values to the handler. Gradio's
+    own check refuses a value outside the choices with an error that prints a traceback in the server log, for what
+    is only bad input from an API caller; the handler refuses it with a message instead."""
+    is_template = True
+
+    def preprocess(self, payload):
+        return payload
+
+
 def _with_time_limit(run, name: str, limit_s: float):
     """Run in a worker thread (keeping gradio's context, for progress bars); past the limit the user gets a message.
     Python cannot kill the thread: the work finishes in the background, its result dropped."""

@@ -14,7 +14,7 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.common import escape, guarded
+from components.common import OpenCheckboxGroup, escape, guarded
 from components import share
 from components.export import csv_table
 from model_zoo import loading, profiling
@@ -44,11 +44,40 @@ def model_choices(models_mode: str = "auto") -> tuple[list[str], list[str]]:
     return defaults + extra, defaults
 
 
+def _listed(values, what: str) -> list:
+    """The checked values of a checkbox group as a list (an API caller may send one value, or something else)."""
+    if values is None:
+        return []
+    if isinstance(values, (str, int, float)):
+        return [values]
+    if not isinstance(values, (list, tuple)):
+        raise ValueError(f"{what} must be a list, not {type(values).__name__}.")
+    return list(values)
+
+
 def chosen_specs(models: list[str] | None, custom: str = "") -> list[str]:
-    specs = list(models or []) + [s.strip() for s in (custom or "").split(",") if s.strip()]
+    """The ticked models and the typed ones. Any spec may come here (the group takes what an API caller sends, and
+    "Also" takes anything): each is resolved later, which refuses what is not a model with a message."""
+    ticked = _listed(models, "Models")
+    if not all(isinstance(m, str) for m in ticked):
+        raise ValueError("Models must be model names, Hub ids or folders.")
+    specs = [m.strip() for m in ticked if m.strip()] + [s.strip() for s in (custom or "").split(",") if s.strip()]
     if not specs:
         raise ValueError("No model is ticked: pick at least one, or type a Hub id or folder.")
     return list(dict.fromkeys(specs))
+
+
+def chosen_sizes(values, allowed: list[int], what: str) -> list[int]:
+    """Sequence lengths or batch sizes from their checkbox group, each one of `allowed`, sorted."""
+    sizes = []
+    for value in _listed(values, what):
+        number = value if isinstance(value, int) and not isinstance(value, bool) else None
+        if isinstance(value, str) and value.strip().isdigit():
+            number = int(value)
+        if number not in allowed:
+            raise ValueError(f"{what} are chosen from {', '.join(map(str, allowed))}; '{value}' is not one of them.")
+        sizes.append(number)
+    return sorted(set(sizes))
 
 
 def _display_name(key: str) -> str:
@@ -254,8 +283,8 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
             request: gr.Request = None):
     """Time each chosen model at each (batch, length), streaming the tables and plots after every model."""
     specs = chosen_specs(models, custom)
-    lengths = sorted(int(x) for x in (lengths or []))
-    batches = sorted(int(x) for x in (batches or []))
+    lengths = chosen_sizes(lengths, LENGTH_CHOICES, "Sequence lengths")
+    batches = chosen_sizes(batches, BATCH_CHOICES, "Batch sizes")
     if not lengths or not batches:
         raise ValueError("Pick at least one sequence length and one batch size.")
     breakdowns = _breakdowns(specs)  # refuses unknown or unsupported models before any timing
@@ -326,16 +355,16 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                     "be had, a model of the same config with random weights is timed and labelled so (latency does "
                     "not depend on the values). FLOPs are analytic (matrix products, 2 per multiply-add).")
         with gr.Row():
-            models = gr.CheckboxGroup(choices, value=ticked, label="Models", elem_id="compare-models", scale=3)
+            models = OpenCheckboxGroup(choices, value=ticked, label="Models", elem_id="compare-models", scale=3)
             custom = gr.Textbox(label="Also (Hub ids or local folders, comma-separated)", elem_id="compare-custom",
                                 placeholder="e.g. ./my-bert, prajjwal1/bert-tiny", scale=2)
         param_table = csv_table("parameters", headers=PARAMETER_HEADERS, label="Parameters (exact, from each config)",
                                 wrap=True, elem_id="compare-params")
         param_plot = gr.Plot(label="Where the parameters sit", elem_id="compare-param-plot")
         with gr.Row():
-            lengths = gr.CheckboxGroup(LENGTH_CHOICES, value=list(profiling.DEFAULT_LENGTHS),
+            lengths = OpenCheckboxGroup(LENGTH_CHOICES, value=list(profiling.DEFAULT_LENGTHS),
                                        label="Sequence lengths (tokens)", elem_id="compare-lengths", scale=3)
-            batches = gr.CheckboxGroup(BATCH_CHOICES, value=list(profiling.DEFAULT_BATCHES), label="Batch sizes",
+            batches = OpenCheckboxGroup(BATCH_CHOICES, value=list(profiling.DEFAULT_BATCHES), label="Batch sizes",
                                        elem_id="compare-batches", scale=1)
             run = gr.Button("Measure", variant="primary", elem_id="compare-measure", scale=1)
             stop = gr.Button("Stop", variant="stop", elem_id="compare-stop", scale=1)
