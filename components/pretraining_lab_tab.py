@@ -72,7 +72,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
                     "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
                     "distillation, replaced-token detection, permutation LM). Below: their losses against the same "
-                    "compute, and what each reached on held-out text against the bar we set. They are toys, and the "
+                    "compute, and what each reached against the bar we set, on plain English written for the project "
+                    "(out of domain, where the bars apply) and on held-out text of its corpus. They are toys, and the "
                     "table says plainly where a bar was not met. Each family tab's *Pretraining task* section shows "
                     "what its objective sees.")
         gr.Markdown("#### Each family's corruption of the same input\nType a sentence or two: masked LM with "
@@ -91,7 +92,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         run = gr.Button("Show the training records", variant="primary", elem_id="lab-run")
         curves = gr.Plot(show_label=False, elem_id="lab-curves")
         electra = gr.Plot(show_label=False, elem_id="lab-electra")
-        table = csv_table("mini-zoo-quality", headers=["family", "measure", "measured (held-out)", "bar", "verdict"],
+        table = csv_table("mini-zoo-quality", headers=["family", "measure (set)", "measured", "bar", "verdict"],
                           wrap=True, label="Quality against the bars", elem_id="lab-quality")
     corrupt.click(guarded(show_corruptions), [corruption_text, corruption_seed], [corrupted],
                   api_name="pretraining_corruptions")

@@ -89,8 +89,16 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
     return None
 
 
+def measure_label(name: str) -> str:
+    """'ood_fill_mask' -> 'fill mask (out of domain)'; 'fill_mask' -> 'fill mask (in-domain held-out)'."""
+    if name.startswith("ood_"):
+        return f"{name[4:].replace('_', ' ')} (out of domain)"
+    return f"{name.replace('_', ' ')} (in-domain held-out)"
+
+
 def quality_table(folder: Path = METRICS) -> list[QualityRow]:
-    """Every evaluation of every family, with its bar and whether it was met (as the model cards state)."""
+    """Every evaluation of every family, out of domain (where the bars apply) and in-domain, with its bar and whether
+    it was met (as the model cards state)."""
     rows = []
     for family in OBJECTIVE_TERMS:
         path = folder / f"{family}.json"
@@ -99,6 +107,6 @@ def quality_table(folder: Path = METRICS) -> list[QualityRow]:
         for name, value in json.loads(path.read_text()).get("evaluation", {}).items():
             described = _describe(name, value) if isinstance(value, dict) else None
             if described and "meets_bar" in value:
-                rows.append(QualityRow(family, name.replace("_", " "), described[0], described[1],
+                rows.append(QualityRow(family, measure_label(name), described[0], described[1],
                                        bool(value["meets_bar"])))
     return rows

@@ -31,7 +31,11 @@ def test_quality_rows_state_each_bar_and_verdict_as_recorded():
                 for family in lab.OBJECTIVE_TERMS if (lab.METRICS / f"{family}.json").exists()
                 for name, value in json.loads((lab.METRICS / f"{family}.json").read_text())["evaluation"].items()
                 if isinstance(value, dict) and "meets_bar" in value]
-    assert [(r.family, r.measure, r.met) for r in rows] == [(f, n.replace("_", " "), m) for f, n, m in recorded]
+    assert [(r.family, r.measure, r.met) for r in rows] == [(f, lab.measure_label(n), m) for f, n, m in recorded]
+    assert lab.measure_label("ood_fill_mask") == "fill mask (out of domain)"
+    assert lab.measure_label("nsp") == "nsp (in-domain held-out)"
+    ood_families = {r.family for r in rows if r.measure.endswith("(out of domain)")}
+    assert ood_families == {r.family for r in rows}  # every family reports its out-of-domain figures
 
 
 def test_figures_put_electra_and_bert_on_the_same_compute_axis():

@@ -1,12 +1,26 @@
-"""Command line: python -m model_zoo.pretrain --family electra --minutes 20 [--steps N] [--seed 0] [--device cpu]."""
+"""Command line: python -m model_zoo.pretrain --family bert --minutes 20 [--steps N] [--until 23:10] [--init-from-shipped]
+[--peak-lr 5e-4] [--seed 0] [--device cpu]; then --promote to ship the candidate if its out-of-domain figures are better.
+
+Training exports to .mini_work/candidates/<folder> and evaluates there; assets/mini/ changes only with --promote.
+"""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 import torch
 
 from model_zoo.pretrain import FAMILIES
-from model_zoo.pretrain.train import run
+
+
+def _deadline(text: str) -> float:
+    """'HH:MM' (UTC, today; tomorrow if already past) -> time.time() seconds."""
+    now = dt.datetime.now(dt.timezone.utc)
+    hour, minute = (int(x) for x in text.split(":"))
+    when = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if when <= now:
+        when += dt.timedelta(days=1)
+    return when.timestamp()
 
 
 def main(argv=None) -> None:
@@ -14,16 +28,30 @@ def main(argv=None) -> None:
     parser.add_argument("--family", required=True, choices=FAMILIES)
     parser.add_argument("--minutes", type=float, default=None, help="CPU-time budget in minutes, all runs of this family together (this process, single-threaded)")
     parser.add_argument("--steps", type=int, default=None, help="exact schedule length (deterministic with --seed)")
+    parser.add_argument("--until", default=None, help="wall-clock deadline HH:MM (UTC); the schedule is fitted to it")
+    parser.add_argument("--init-from-shipped", action="store_true",
+                        help="no checkpoint yet: start from the weights in assets/mini/ (fresh optimizer, new warm-up)")
+    parser.add_argument("--peak-lr", type=float, default=None, help="peak learning rate of a new run or continuation")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the default leaves other cores free)")
     parser.add_argument("--export-only", action="store_true", help="export + evaluate the latest checkpoint")
+    parser.add_argument("--promote", action="store_true",
+                        help="copy the evaluated candidate into assets/mini/ if its out-of-domain figures are better")
+    parser.add_argument("--force", action="store_true", help="with --promote: ship even if not better")
     args = parser.parse_args(argv)
-    if not (args.minutes or args.steps or args.export_only):
-        parser.error("give --minutes or --steps (or --export-only)")
     torch.set_num_threads(args.threads)
+    log = lambda s: print(s, flush=True)  # noqa: E731
+    if args.promote:
+        from model_zoo.pretrain.promote import promote
+        promote(args.family, force=args.force, log=log)
+        return
+    if not (args.minutes or args.steps or args.until or args.export_only):
+        parser.error("give --minutes, --steps or --until (or --export-only, --promote)")
+    from model_zoo.pretrain.train import MINI, run
     run(args.family, minutes=args.minutes, steps=args.steps, seed=args.seed, device=args.device,
-        export_only=args.export_only, log=lambda s: print(s, flush=True))
+        export_only=args.export_only, until=_deadline(args.until) if args.until else None, peak_lr=args.peak_lr,
+        init_from=MINI if args.init_from_shipped else None, log=log)
 
 
 if __name__ == "__main__":

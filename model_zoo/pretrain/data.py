@@ -21,6 +21,7 @@ class Tokenised:
     tokens: np.ndarray     # (n_tokens,) int32
     seg_start: np.ndarray  # (n_segments + 1,) int64
     doc_start: np.ndarray  # (n_docs + 1,) int64
+    doc_source: np.ndarray | None = None  # (n_docs,) int: index into corpus.SOURCES; negative = not prose
 
     def segment(self, s: int) -> np.ndarray:
         return self.tokens[self.seg_start[s]:self.seg_start[s + 1]]
@@ -33,21 +34,35 @@ class Tokenised:
         return len(self.doc_start) - 1
 
 
-def tokenised(tokenizer, kind: str, split: str) -> Tokenised:
-    path = DATA_DIR / f"{kind}-{split}.npz"
-    if path.exists():
-        arrays = np.load(path)
-        return Tokenised(arrays["tokens"], arrays["seg_start"], arrays["doc_start"])
-    docs = corpus.load(split)
+def source_codes(doc_ids: list[str]) -> np.ndarray:
+    """(n_docs,) the index of each document's source in corpus.SOURCES, negated - 1 for sources that are not prose."""
+    names = list(corpus.SOURCES)
+    codes = [names.index(corpus.source_of(d)) for d in doc_ids]
+    return np.array([c if corpus.is_prose(d) else -c - 1 for c, d in zip(codes, doc_ids)], dtype=np.int64)
+
+
+def tokenise_documents(tokenizer, docs: list[list[str]], doc_ids: list[str] | None = None) -> Tokenised:
     flat = [s for doc in docs for s in doc]
     ids = tokenizer(flat, add_special_tokens=False)["input_ids"]
     lengths = np.array([len(x) for x in ids], dtype=np.int64)
     seg_start = np.concatenate([[0], np.cumsum(lengths)])
-    doc_start = np.concatenate([[0], np.cumsum([len(doc) for doc in docs])])
+    doc_start = np.concatenate([[0], np.cumsum([len(doc) for doc in docs])]).astype(np.int64)
     tokens = np.fromiter((t for x in ids for t in x), dtype=np.int32, count=int(lengths.sum()))
+    return Tokenised(tokens, seg_start, doc_start, None if doc_ids is None else source_codes(doc_ids))
+
+
+def tokenised(tokenizer, kind: str, split: str) -> Tokenised:
+    """A corpus split tokenised with `kind`'s tokenizer, cached per built corpus (its digest names the file)."""
+    path = DATA_DIR / f"{kind}-{split}-{corpus.corpus_id()}.npz"
+    if path.exists():
+        arrays = np.load(path)
+        return Tokenised(arrays["tokens"], arrays["seg_start"], arrays["doc_start"], arrays["doc_source"])
+    rows = corpus.load_with_ids(split)
+    data = tokenise_documents(tokenizer, [s for _, s in rows], [d for d, _ in rows])
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez(path, tokens=tokens, seg_start=seg_start, doc_start=doc_start)
-    return Tokenised(tokens, seg_start, doc_start)
+    np.savez(path, tokens=data.tokens, seg_start=data.seg_start, doc_start=data.doc_start,
+             doc_source=data.doc_source)
+    return data
 
 
 def pack(data: Tokenised, body_len: int, doc_sep: int) -> np.ndarray:
@@ -59,18 +74,27 @@ def pack(data: Tokenised, body_len: int, doc_sep: int) -> np.ndarray:
     return stream[:n * body_len].reshape(n, body_len)
 
 
+NO_PAIR_LABEL = -100  # a pair from a document that is not discourse (a glossary): MLM only, no NSP/SOP target
+
+
 def sentence_pairs(data: Tokenised, max_tokens: int, seed: int, random_next: bool) -> list[tuple]:
     """BERT's create_instances_from_document, small: (a_ids, b_ids, label) with len(a) + len(b) <= max_tokens.
 
     Consecutive segments of one document are gathered into a chunk of about max_tokens, split at a random segment
-    boundary into A and B. random_next=True (NSP): with p=0.5 B is replaced by segments of another document, label 1
-    ("not next", BERT's convention: label 0 = B is the continuation). random_next=False (SOP): with p=0.5 A and B are
-    swapped, label 1 = swapped (ALBERT's convention: 0 = in order). Documents of one segment are skipped.
+    boundary into A and B. random_next=True (NSP): with p=0.5 B is replaced by segments of another document of the
+    same source (the same kind of text, so style gives nothing away), label 1 ("not next", BERT's convention: label
+    0 = B is the continuation). random_next=False (SOP): with p=0.5 A and B are swapped, label 1 = swapped (ALBERT's
+    convention: 0 = in order). Documents of one segment are skipped. Documents that are not prose (WordNet: a
+    definition then its examples, where order says nothing about discourse) give pairs labelled NO_PAIR_LABEL: their
+    text feeds the masked LM only, so the pair task cannot learn the old "a definition precedes an example" shortcut.
     """
     rng = np.random.default_rng(seed)
+    source = data.doc_source if data.doc_source is not None else np.zeros(data.n_docs, dtype=np.int64)
+    docs_of = {int(c): np.flatnonzero(source == c) for c in np.unique(source)}
     pairs = []
     for d in range(data.n_docs):
         segs = list(data.segments_of(d))
+        prose = source[d] >= 0
         i = 0
         while i < len(segs) - 1:
             chunk, length = [], 0
@@ -84,12 +108,17 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed: int, random_next: boo
             a = np.concatenate([data.segment(s) for s in chunk[:cut]])
             b = np.concatenate([data.segment(s) for s in chunk[cut:]])
             label = int(rng.random() < 0.5)
-            if label and random_next:
-                other = int(rng.integers(data.n_docs - 1))
-                other += other >= d
+            same_kind = docs_of[int(source[d])]
+            if not prose:
+                label = NO_PAIR_LABEL
+            elif label and random_next and len(same_kind) > 1:
+                other = int(same_kind[int(rng.integers(len(same_kind) - 1))])
+                other = other if other != d else int(same_kind[-1])
                 osegs = list(data.segments_of(other))
                 start = int(rng.integers(len(osegs)))
                 b = np.concatenate([data.segment(s) for s in osegs[start:start + len(chunk) - cut]])
+            elif label and random_next:
+                label = 0
             elif label:
                 a, b = b, a
             while len(a) + len(b) > max_tokens:  # truncate the longer one, from the end

@@ -8,6 +8,8 @@ term is taken at the masked positions only (the authors' `--restrict_ce_to_mask`
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -57,7 +59,7 @@ def student_from_teacher(teacher, tok):
     config = DistilBertConfig(vocab_size=tc.vocab_size, dim=tc.hidden_size, n_layers=tc.num_hidden_layers // 2,
                               n_heads=tc.num_attention_heads, hidden_dim=tc.intermediate_size,
                               max_position_embeddings=tc.max_position_embeddings, activation="gelu",
-                              pad_token_id=tok.pad_token_id, dropout=0.0, attention_dropout=0.0)
+                              pad_token_id=tok.pad_token_id, dropout=0.0, attention_dropout=0.0)  # see train.NO_DROPOUT
     student = DistilBertForMaskedLM(config)
     s, t = student.distilbert, teacher.bert
     with torch.no_grad():
@@ -90,16 +92,35 @@ def student_mlm_logits(student, hidden: torch.Tensor) -> torch.Tensor:
     return student.vocab_projector(x)
 
 
+class StaleTeacherError(RuntimeError):
+    """The teacher's weights are not the ones the student was (or is being) distilled from."""
+
+
+def check_teacher(recorded_sha256: str | None, teacher_dir: Path) -> str:
+    """The teacher's current sha256; raises StaleTeacherError if it differs from the one the distillation recorded."""
+    current = T.file_sha256(teacher_dir / "model.safetensors")
+    if recorded_sha256 is not None and recorded_sha256 != current:
+        raise StaleTeacherError(
+            f"stale teacher: this distillation began from the teacher with sha256 {recorded_sha256[:12]}..., but "
+            f"{teacher_dir}/model.safetensors is now {current[:12]}... (mini-BERT was retrained or replaced). "
+            f"Distilling further, or reporting agreement, against a different teacher would mix two teachers. "
+            f"Start a new distillation from the current teacher: delete {T.CKPT_DIR / 'distilbert.pt'} and rerun "
+            f"`python -m model_zoo.pretrain --family distilbert ...`, or restore the old teacher.")
+    return current
+
+
 class DistilObjective(PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "distilbert", ("distilbert",), "wordpiece"
     batch_size, lr, warmup = 16, 5e-4, 100
+    teacher_dir = T.MINI / "bert"
 
     def __init__(self, seed: int, device: str):
         from transformers import BertForPreTraining
         super().__init__(seed, device)
-        teacher_dir = T.MINI / "bert"
+        teacher_dir = self.teacher_dir
         if not (teacher_dir / "config.json").exists():
             raise FileNotFoundError(f"mini-DistilBERT needs its teacher first: {teacher_dir} (train --family bert)")
+        self.teacher_sha256 = check_teacher(None, teacher_dir)
         self.teacher = BertForPreTraining.from_pretrained(teacher_dir, dtype=torch.float32).eval()
         for p in self.teacher.parameters():
             p.requires_grad_(False)
@@ -108,6 +129,21 @@ class DistilObjective(PackedMLMData, T.Objective):
 
     def modules(self):
         return {"student": self.student}
+
+    def start_state(self) -> dict:
+        return {"teacher_sha256": self.teacher_sha256, "teacher": str(self.teacher_dir)}
+
+    def resumed(self, state: dict) -> None:
+        """Refuse to continue (or export, or report) a distillation whose teacher has changed since it began."""
+        if not state.get("teacher_sha256"):
+            raise StaleTeacherError(f"this distillation checkpoint records no teacher checksum, so its teacher cannot "
+                                    f"be shown to be {self.teacher_dir}: start a new distillation (delete "
+                                    f"{T.CKPT_DIR / 'distilbert.pt'})")
+        check_teacher(state["teacher_sha256"], self.teacher_dir)
+        self.teacher_sha256 = state["teacher_sha256"]
+
+    def previous_record(self) -> dict:
+        return {}  # a distillation always starts from its teacher, never continues a shipped student
 
     def loss(self, b):
         attention = (b["input_ids"] != self.tok.pad_token_id).long()
@@ -130,15 +166,20 @@ class DistilObjective(PackedMLMData, T.Objective):
                        "cos": float(cos.detach())}
 
     def export(self):
-        return [T.save_folder(self.student, self.tok, T.MINI / "distilbert")]
+        return [T.save_folder(self.student, self.tok, self.out / "distilbert")]
 
     def evaluate(self):
         from transformers import BertForMaskedLM, DistilBertForMaskedLM
-        student = DistilBertForMaskedLM.from_pretrained(T.MINI / "distilbert", dtype=torch.float32).eval()
-        teacher = BertForMaskedLM.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
+        check_teacher(self.teacher_sha256, self.teacher_dir)  # the teacher may have been replaced while we trained
+        student = DistilBertForMaskedLM.from_pretrained(self.out / "distilbert", dtype=torch.float32).eval()
+        teacher = BertForMaskedLM.from_pretrained(self.teacher_dir, dtype=torch.float32).eval()
+        ood = E.ood_rows(self.tok)
         return {"fill_mask": E.fill_mask_accuracy(student, self.tok, "wordpiece"),
                 "teacher_fill_mask": E.fill_mask_accuracy(teacher, self.tok, "wordpiece"),
-                "distillation": E.distil_agreement(student, teacher, self.tok)}
+                "distillation": E.distil_agreement(student, teacher, self.tok),
+                "ood_fill_mask": E.fill_mask_accuracy(student, self.tok, "wordpiece", rows=ood),
+                "ood_teacher_fill_mask": E.fill_mask_accuracy(teacher, self.tok, "wordpiece", rows=ood),
+                "ood_distillation": E.distil_agreement(student, teacher, self.tok, rows=ood)}
 
     def findings(self, evaluation: dict) -> list[str]:
         student, teacher = evaluation.get("fill_mask", {}), evaluation.get("teacher_fill_mask", {})
@@ -162,4 +203,5 @@ class DistilObjective(PackedMLMData, T.Objective):
                                 f"{self.student.config.n_layers} layers (teacher: 4), "
                                 f"{self.student.config.n_heads} heads, no token types, no pooler.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
-                         "distillation": "top-1 agreement with the teacher >= 70% and forward >= 1.5x faster"}}
+                         "distillation": "top-1 agreement with the teacher (the shipped mini-BERT) >= 70% and the full MLM "
+                                         "forward >= 1.5x faster"}}

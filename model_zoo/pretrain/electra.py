@@ -27,11 +27,9 @@ class ElectraObjective(PackedMLMData, T.Objective):
     batch_size, lr, warmup = 16, 1e-3, 200
     mask_kw = {"mask_frac": 0.85, "random_frac": 0.0}
     DISCRIMINATOR = dict(embedding_size=128, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
-                         intermediate_size=512, max_position_embeddings=512, hidden_dropout_prob=0.0,
-                         attention_probs_dropout_prob=0.0)
+                         intermediate_size=512, max_position_embeddings=512, **T.NO_DROPOUT)
     GENERATOR = dict(embedding_size=128, hidden_size=64, num_hidden_layers=4, num_attention_heads=2,
-                     intermediate_size=256, max_position_embeddings=512, hidden_dropout_prob=0.0,
-                     attention_probs_dropout_prob=0.0)  # half the discriminator's width
+                     intermediate_size=256, max_position_embeddings=512, **T.NO_DROPOUT)  # half the discriminator's width
 
     def __init__(self, seed: int, device: str):
         from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
@@ -72,15 +70,18 @@ class ElectraObjective(PackedMLMData, T.Objective):
                        "rtd_accuracy": float(acc), "replaced_fraction": float(replaced[keep].mean())}
 
     def export(self):
-        return [T.save_folder(self.generator, self.tok, T.MINI / "electra-generator"),
-                T.save_folder(self.discriminator, self.tok, T.MINI / "electra-discriminator")]
+        return [T.save_folder(self.generator, self.tok, self.out / "electra-generator"),
+                T.save_folder(self.discriminator, self.tok, self.out / "electra-discriminator")]
 
     def evaluate(self):
         from transformers import ElectraForMaskedLM, ElectraForPreTraining
-        gen = ElectraForMaskedLM.from_pretrained(T.MINI / "electra-generator", dtype=torch.float32).eval()
-        disc = ElectraForPreTraining.from_pretrained(T.MINI / "electra-discriminator", dtype=torch.float32).eval()
+        gen = ElectraForMaskedLM.from_pretrained(self.out / "electra-generator", dtype=torch.float32).eval()
+        disc = ElectraForPreTraining.from_pretrained(self.out / "electra-discriminator", dtype=torch.float32).eval()
+        ood = E.ood_rows(self.tok)
         return {"replaced_token_detection": E.electra_auc(gen, disc, self.tok),
-                "generator_fill_mask": E.fill_mask_accuracy(gen, self.tok, "wordpiece")}
+                "generator_fill_mask": E.fill_mask_accuracy(gen, self.tok, "wordpiece"),
+                "ood_replaced_token_detection": E.electra_auc(gen, disc, self.tok, rows=ood),
+                "ood_generator_fill_mask": E.fill_mask_accuracy(gen, self.tok, "wordpiece", rows=ood)}
 
     def card(self):
         return {"objective": "Replaced-token detection trained jointly with a generator: 15% of tokens masked (85% "

@@ -21,7 +21,7 @@ class RobertaObjective(PackedMLMData, T.Objective):
     batch_size, lr, warmup = 48, 1.5e-3, 100
     CONFIG = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
                   max_position_embeddings=514, type_vocab_size=1,
-                  hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)  # tiny and under-trained: no dropout
+                  **T.NO_DROPOUT)  # see train.NO_DROPOUT
 
     def __init__(self, seed: int, device: str):
         from transformers import RobertaConfig, RobertaForMaskedLM
@@ -43,12 +43,13 @@ class RobertaObjective(PackedMLMData, T.Objective):
         return mlm, {"loss": float(mlm.detach()), "mlm": float(mlm.detach())}
 
     def export(self):
-        return [T.save_folder(self.model, self.tok, T.MINI / "roberta")]
+        return [T.save_folder(self.model, self.tok, self.out / "roberta")]
 
     def evaluate(self):
         from transformers import RobertaForMaskedLM
-        model = RobertaForMaskedLM.from_pretrained(T.MINI / "roberta", dtype=torch.float32).eval()
-        return {"fill_mask": E.fill_mask_accuracy(model, self.tok, "bpe")}
+        model = RobertaForMaskedLM.from_pretrained(self.out / "roberta", dtype=torch.float32).eval()
+        return {"fill_mask": E.fill_mask_accuracy(model, self.tok, "bpe"),
+                "ood_fill_mask": E.fill_mask_accuracy(model, self.tok, "bpe", rows=E.ood_rows(self.tok))}
 
     def card(self):
         return {"objective": "Masked LM only, **dynamic** masking (a new 15% mask, 80% <mask> / 10% random / 10% "

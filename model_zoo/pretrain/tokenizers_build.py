@@ -98,13 +98,28 @@ def build(kinds=KINDS) -> dict[str, Path]:
     return written
 
 
+SHIPPED = {"wordpiece": "bert", "bpe": "roberta", "albert": "albert", "xlnet": "xlnet"}  # kind -> assets/mini folder
+
+
 def load(kind: str):
-    """The saved tokenizer of a kind (or family name), building it first if needed."""
+    """The saved tokenizer of a kind (or family name). Missing, it is taken from the shipped checkpoint that uses it
+    (the shipped weights are only valid with their own tokenizer, and continuing them must keep it), else trained."""
+    import shutil
+
     from transformers import AutoTokenizer
+
+    from model_zoo.pretrain.train import MINI
     kind = FAMILY_KIND.get(kind, kind)
     folder = TOKENIZER_DIR / kind
     if not (folder / "tokenizer_config.json").exists():
-        build([kind])
+        shipped = MINI / SHIPPED[kind]
+        if (shipped / "tokenizer_config.json").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+                if (shipped / name).exists():
+                    shutil.copy(shipped / name, folder / name)
+        else:
+            build([kind])
     return AutoTokenizer.from_pretrained(folder)
 
 

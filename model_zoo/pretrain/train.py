@@ -21,7 +21,14 @@ from model_zoo.pretrain.corpus import WORK
 
 MINI = Path(__file__).resolve().parents[2] / "assets" / "mini"
 CKPT_DIR = WORK / "ckpt"
+CANDIDATES = WORK / "candidates"  # export() writes here; --promote copies to MINI only when the OOD figures improve
 SAVE_EVERY_S = 150
+
+# Dropout: none, in every family (mini-BERT alone used to train with 0.1). Deliberate: each mini model sees its corpus
+# only a few times at the compute we have and is under-fit (held-out loss tracks training loss), so dropout has
+# nothing to regularise and only slows learning; budget-limited BERT pretraining drops it for the same reason
+# (Geiping & Goldstein, 2022, "Cramming"). One setting for all keeps the lab's comparison about the objectives.
+NO_DROPOUT = dict(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
 class Objective:
@@ -73,6 +80,29 @@ class Objective:
     def to_device(self, batch: dict) -> dict:
         return {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v) for k, v in batch.items()}
 
+    # where export() writes and evaluate() reads: a candidate folder, promoted to assets/mini/ only when better
+    out: Path = MINI
+
+    def resumed(self, state: dict) -> None:
+        """Called with a checkpoint's state before training or exporting continues it (DistilBERT checks its teacher)."""
+
+    def start_state(self) -> dict:
+        """Extra entries a new run records in its state (DistilBERT: its teacher's checksum)."""
+        return {}
+
+    def corpus_name(self) -> str:
+        from model_zoo.pretrain import corpus
+        return corpus.corpus_id()
+
+    def previous_record(self) -> dict:
+        """The shipped checkpoint's training record (steps, tokens, compute, curve), continued by --init-from."""
+        path = MINI / "metrics" / f"{self.family}.json"
+        if not path.exists():
+            return {}
+        m = json.loads(path.read_text())
+        return {"step": m["steps"], "tokens": m["tokens_seen"], "cpu_s": m["cpu_minutes"] * 60,
+                "elapsed_s": m["wall_minutes"] * 60, "curve": m.get("curve", []), "history": m.get("history", [])}
+
 
 def save_folder(model, tokenizer, folder: Path) -> Path:
     """save_pretrained in fp16 safetensors, with the tokenizer next to it."""
@@ -84,74 +114,187 @@ def save_folder(model, tokenizer, folder: Path) -> Path:
     return folder
 
 
-def _lr(obj: Objective, step: int, total: int) -> float:
-    return obj.lr * min(1.0, (step + 1) / obj.warmup) * max(0.05, 1.0 - step / max(total, 1))
+def new_phase(start: int, end: int | None, peak: float, warmup: int, start_lr: float = 0.0,
+              floor: float | None = None) -> dict:
+    """One leg of the learning-rate schedule: warm up from start_lr to peak over `warmup` steps, then decay linearly
+    to `floor` (5% of the peak unless given) at step `end` (None: not known yet, the decay waits for it)."""
+    return {"start": start, "end": end, "warmup": warmup, "peak": peak, "start_lr": start_lr,
+            "floor": 0.05 * peak if floor is None else floor}
 
 
-def run(family: str, minutes: float | None = None, steps: int | None = None, seed: int = 0, device: str = "auto",
-        export_only: bool = False, log=print) -> dict:
-    from model_zoo.pretrain import OBJECTIVES
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    torch.manual_seed(seed)
-    obj: Objective = OBJECTIVES[family](seed, device)
+def scheduled_lr(phase: dict, step: int) -> float:
+    """The learning rate of `step` under `phase`: a pure function of both, so a resumed run repeats it exactly.
+
+    >>> p = new_phase(0, 100, peak=1e-3, warmup=10)
+    >>> scheduled_lr(p, 4), scheduled_lr(p, 10), scheduled_lr(p, 100)   # (5e-4, 1e-3, 5e-5)
+    """
+    k = step - phase["start"]
+    if k < phase["warmup"]:
+        return phase["start_lr"] + (phase["peak"] - phase["start_lr"]) * (k + 1) / phase["warmup"]
+    if phase["end"] is None:
+        return phase["peak"]
+    span = max(phase["end"] - phase["start"] - phase["warmup"], 1)
+    return phase["peak"] + (phase["floor"] - phase["peak"]) * min(1.0, (k - phase["warmup"]) / span)
+
+
+def retarget(phase: dict, step: int, end: int) -> dict:
+    """The phase with its end moved to `end`, continuing from the learning rate it gives at `step` (no jump).
+
+    A resumed run with a new budget, or a time budget re-fitted to the measured speed, calls this: past the
+    warm-up the decay restarts from the current rate and reaches the floor at the new end, so the rate never
+    jumps back to the peak (the saw-tooth the old `total = 10**9` on resume caused)."""
+    if phase["end"] == end:
+        return phase
+    if step - phase["start"] < phase["warmup"] or phase["end"] is None and step == phase["start"]:
+        return {**phase, "end": end}
+    lr = scheduled_lr(phase, step)
+    return {"start": step, "end": end, "warmup": 0, "peak": lr, "start_lr": lr, "floor": phase["floor"]}
+
+
+class _Stop:
+    """Set by SIGTERM / SIGINT: the loop finishes its step, saves, exports and evaluates instead of dying."""
+    requested = False
+
+    @classmethod
+    def install(cls):
+        import signal
+
+        def handler(signum, frame):
+            cls.requested = True
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.signal(sig, handler)
+            except ValueError:  # not the main thread (tests): no handler, the budget still ends the run
+                pass
+
+
+def load_exported(obj: Objective, folders: list[Path]) -> None:
+    """Initialise obj's modules from exported folders (fp16 safetensors, as shipped in assets/mini/), in the order of
+    obj.modules() and obj.folders. Used to continue training a shipped checkpoint whose optimizer state is gone."""
+    for (name, module), folder in zip(obj.modules().items(), folders):
+        loaded = type(module).from_pretrained(folder, dtype=torch.float32)
+        missing, unexpected = module.load_state_dict(loaded.state_dict(), strict=False)
+        missing = [m for m in missing if not m.endswith("position_ids")]
+        if missing or unexpected:
+            raise ValueError(f"{folder} does not fit {obj.family}'s {name}: missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]}")
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: int | None = None,
+          until: float | None = None, peak_lr: float | None = None, init_from: Path | None = None,
+          stop_after: int | None = None, on_step=None, log=print) -> dict:
+    """Train obj (or continue it from ckpt_path) and return the run state (steps, tokens, curve, schedule).
+
+    Budgets, any of which ends the run: `steps` (the schedule's exact length, deterministic), `minutes` (CPU minutes
+    of all runs of this family together, the schedule fitted to the measured speed), `until` (a wall-clock deadline,
+    time.time() seconds; the schedule fitted to the wall-clock speed). `stop_after` ends this process after that many
+    steps without changing the schedule (an interruption, for tests). `init_from`: start from exported weights
+    (a shipped checkpoint) instead of from scratch, with a fresh optimizer and so a fresh warm-up to `peak_lr`.
+    `on_step(step, lr)` is called before each optimizer step.
+    """
+    device = obj.device
     for module in obj.modules().values():
         module.to(device)
     params = obj.trainable()
-    optimizer = torch.optim.AdamW(params, lr=obj.lr, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
-    ckpt_path = CKPT_DIR / f"{family}.pt"
-    state = {"step": 0, "elapsed_s": 0.0, "tokens": 0, "curve": [], "total_steps": steps, "seed": seed}
+    peak = peak_lr or obj.lr
+    optimizer = torch.optim.AdamW(params, lr=peak, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    state = {"step": 0, "elapsed_s": 0.0, "cpu_s": 0.0, "tokens": 0, "curve": [], "total_steps": steps,
+             "seed": obj.seed, "phase": new_phase(0, steps, peak, obj.warmup), "history": [], **obj.start_state()}
     if ckpt_path.exists():
         saved = torch.load(ckpt_path, map_location=device, weights_only=False)
         for name, module in obj.modules().items():
             module.load_state_dict(saved["modules"][name])
         optimizer.load_state_dict(saved["optimizer"])
         state = saved["state"]
-        log(f"resumed {family} at step {state['step']} ({state['elapsed_s'] / 60:.1f} min)")
-        if steps:
+        state.setdefault("history", [])
+        state.setdefault("cpu_s", state["elapsed_s"])
+        if "phase" not in state:  # a checkpoint from before phases: its schedule restarted at step 0
+            state["phase"] = new_phase(0, state["total_steps"], obj.lr, obj.warmup)
+        obj.resumed(state)
+        log(f"resumed {obj.family} at step {state['step']} ({state['cpu_s'] / 60:.1f} CPU-min), "
+            f"lr {scheduled_lr(state['phase'], state['step']):.2e}")
+        if steps and steps != state["total_steps"]:
             state["total_steps"] = steps
-        elif minutes:
-            state["total_steps"] = None  # a time budget: re-fit the schedule to it from the measured speed
+            state["phase"] = retarget(state["phase"], state["step"], steps)
+        elif minutes or until:
+            state["total_steps"] = None  # a time budget: the length is re-fitted below, the rate carried on (retarget)
+    elif init_from is not None:
+        folders = [Path(init_from) / f for f in obj.folders]
+        load_exported(obj, folders)
+        previous = obj.previous_record()
+        state.update({k: previous[k] for k in ("step", "tokens", "cpu_s", "elapsed_s", "curve") if k in previous})
+        state.update(obj.start_state())
+        state["history"] = previous.get("history", []) + [{
+            "event": "continued from exported weights", "step": state["step"], "tokens": state["tokens"],
+            "from": [str(f) for f in folders], "sha256": [file_sha256(f / "model.safetensors") for f in folders],
+            "peak_lr": peak, "warmup": obj.warmup, "corpus": obj.corpus_name()}]
+        state["total_steps"] = state["step"] + steps if steps else None
+        # fresh AdamW moments: warm up again from zero, to a peak that is a deliberate choice (logged in history)
+        state["phase"] = new_phase(state["step"], state["total_steps"], peak, obj.warmup)
+        log(f"{obj.family}: continuing exported weights from {folders} at step {state['step']}")
+    state["corpus"] = obj.corpus_name()
 
     def save():
-        CKPT_DIR.mkdir(parents=True, exist_ok=True)
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"modules": {n: m.state_dict() for n, m in obj.modules().items()},
                     "optimizer": optimizer.state_dict(), "state": state}, tmp)
         os.replace(tmp, ckpt_path)
 
-    # The budget is CPU time of this (single-threaded) process: on a shared machine wall time runs longer, but each
-    # family gets the compute it was planned for. Wall time is recorded beside it.
+    # A CPU budget counts CPU time of this (single-threaded) process: on a shared machine wall time runs longer, but
+    # each family gets the compute it was planned for. A wall deadline counts the clock. Both are recorded.
     budget_s = (minutes or 0) * 60
     started, cpu_started = time.perf_counter(), time.process_time()
-    state.setdefault("cpu_s", state["elapsed_s"])
     base_elapsed, base_cpu = state["elapsed_s"], state["cpu_s"]
-    last_save, window, acc = time.perf_counter(), [], {}
+    last_save, window, acc, ran = time.perf_counter(), [], {}, 0
+    clock = time.time if until else time.process_time
+
+    def remaining() -> float | None:
+        if until:
+            return until - time.time()
+        if budget_s:
+            return budget_s - (base_cpu + time.process_time() - cpu_started)
+        return None
+
     for module in obj.modules().values():
         module.train()
-    while not export_only:
+    while True:
         step = state["step"]
-        if state["total_steps"] and step >= state["total_steps"]:
+        if state["total_steps"] and step >= state["total_steps"] or stop_after is not None and ran >= stop_after:
             break
-        elapsed = base_cpu + time.process_time() - cpu_started
-        if budget_s and elapsed >= budget_s:
+        left = remaining()
+        if left is not None and left <= 0 or _Stop.requested:
             break
-        if budget_s and not steps and len(window) >= 30 and (step % 100 == 0 or not state["total_steps"]):
+        if left is not None and not steps and len(window) >= 30 and (step % 100 == 0 or not state["total_steps"]):
             # a time budget: fit the schedule's length to the measured speed (re-measured, the machine is shared)
             per_step = (window[-1] - window[0]) / (len(window) - 1)
-            state["total_steps"] = step + max(1, int((budget_s - elapsed) / per_step))
-            if step % 1000 == 0 or len(state["curve"]) < 2:
-                log(f"{family}: {1 / per_step:.2f} steps/s -> schedule of {state['total_steps']} steps")
-        total = state["total_steps"] or 10 ** 9
+            state["total_steps"] = step + max(1, int(left / per_step))
+            state["phase"] = retarget(state["phase"], step, state["total_steps"])
+            if step % 1000 == 0 or len(window) == 30:
+                log(f"{obj.family}: {1 / per_step:.2f} steps/s -> schedule of {state['total_steps']} steps")
+        lr = scheduled_lr(state["phase"], step)
         for group in optimizer.param_groups:
-            group["lr"] = _lr(obj, step, total)
-        torch.manual_seed(seed * 1_000_003 + step)  # dropout and sampling depend only on (seed, step)
+            group["lr"] = lr
+        if on_step is not None:
+            on_step(step, lr)
+        torch.manual_seed(obj.seed * 1_000_003 + step)  # dropout and sampling depend only on (seed, step)
         batch = obj.to_device(obj.batch(step))
         loss, logs = obj.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        window.append(time.process_time())
+        ran += 1
+        window.append(clock())
         window = window[-101:]
         state["step"] = step + 1
         state["tokens"] += int(batch.get("n_tokens", 0))
@@ -163,7 +306,7 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
             point = {"step": state["step"], "tokens": state["tokens"],
                      "minutes": round((base_cpu + time.process_time() - cpu_started) / 60, 3),
                      "wall_minutes": round((base_elapsed + time.perf_counter() - started) / 60, 3),
-                     "lr": round(_lr(obj, step, total), 7), **{k: round(v / n, 4) for k, v in acc.items()}}
+                     "lr": round(lr, 7), **{k: round(v / n, 4) for k, v in acc.items()}}
             state["curve"].append(point)
             acc = {}
             if state["step"] % 100 == 0:
@@ -173,23 +316,55 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
         if time.perf_counter() - last_save > SAVE_EVERY_S:
             save()
             last_save = time.perf_counter()
-    if not export_only:
-        save()
+    save()
+    return state
+
+
+def run(family: str, minutes: float | None = None, steps: int | None = None, seed: int = 0, device: str = "auto",
+        export_only: bool = False, until: float | None = None, peak_lr: float | None = None,
+        init_from: Path | None = None, log=print) -> dict:
+    from model_zoo.pretrain import OBJECTIVES
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    torch.manual_seed(seed)
+    obj: Objective = OBJECTIVES[family](seed, device)
+    obj.out = CANDIDATES
+    ckpt_path = CKPT_DIR / f"{family}.pt"
+    _Stop.install()
+    if export_only:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"no checkpoint to export: {ckpt_path}")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        for name, module in obj.modules().items():
+            module.load_state_dict(state["modules"][name])
+        state = state["state"]
+        state.setdefault("cpu_s", state["elapsed_s"])
+        obj.resumed(state)
+    else:
+        state = train(obj, ckpt_path, minutes=minutes, steps=steps, until=until, peak_lr=peak_lr,
+                      init_from=init_from, log=log)
+    return export_and_report(obj, state, device, log)
+
+
+def export_and_report(obj: Objective, state: dict, device: str, log=print) -> dict:
+    """Export obj's folders to assets/mini/, evaluate them, write metrics/<family>.json and the model cards."""
+    family = obj.family
     for module in obj.modules().values():
         module.eval()
     folders = obj.export()
     with torch.no_grad():
         evaluation = obj.evaluate()
     finished = bool(state["total_steps"]) and state["step"] >= state["total_steps"]
-    metrics = {"family": family, "seed": seed, "device": device, "steps": state["step"],
+    metrics = {"family": family, "seed": obj.seed, "device": device, "steps": state["step"],
                "scheduled_steps": state["total_steps"], "finished_schedule": finished,
                "tokens_seen": state["tokens"], "cpu_minutes": round(state["cpu_s"] / 60, 2),
                "wall_minutes": round(state["elapsed_s"] / 60, 2), "threads": torch.get_num_threads(),
-               "batch_size": obj.batch_size, "peak_lr": obj.lr, "evaluation": evaluation,
+               "batch_size": obj.batch_size, "peak_lr": state["phase"]["peak"] if state["history"] else obj.lr,
+               "corpus": state.get("corpus"), "history": state.get("history", []),
+               **{k: state[k] for k in obj.start_state() if k in state}, "evaluation": evaluation,
                "sizes_bytes": {f.name: sum(p.stat().st_size for p in f.rglob("*") if p.is_file()) for f in folders},
                "curve": state["curve"]}
-    (MINI / "metrics").mkdir(parents=True, exist_ok=True)
-    (MINI / "metrics" / f"{family}.json").write_text(json.dumps(metrics, indent=1))
+    (obj.out / "metrics").mkdir(parents=True, exist_ok=True)
+    (obj.out / "metrics" / f"{family}.json").write_text(json.dumps(metrics, indent=1))
     from model_zoo.pretrain.card import write_cards
     write_cards(obj, metrics, folders)
     log(json.dumps({k: v for k, v in metrics.items() if k != "curve"}, indent=1))

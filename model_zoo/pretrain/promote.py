@@ -1,0 +1,83 @@
+"""Shipping a trained candidate: copy .mini_work/candidates/<folder> into assets/mini/ only when it is better out of
+domain (the set the bars use) than what is shipped, never worse.
+
+    python -m model_zoo.pretrain --family bert --promote     # compares, prints both, copies or refuses
+
+A candidate is better when its family's primary out-of-domain figure improves and no out-of-domain bar that the
+shipped checkpoint meets is lost. mini-DistilBERT is promoted only if its recorded teacher is the shipped mini-BERT.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+from model_zoo.pretrain import train as T
+
+# family -> (evaluation entry, figure, +1 if higher is better / -1 if lower is)
+PRIMARY = {"bert": ("ood_fill_mask", "ratio_to_baseline", 1), "roberta": ("ood_fill_mask", "ratio_to_baseline", 1),
+           "albert": ("ood_fill_mask", "ratio_to_baseline", 1),
+           "distilbert": ("ood_distillation", "top1_agreement_with_teacher", 1),
+           "electra": ("ood_replaced_token_detection", "roc_auc", 1), "xlnet": ("ood_permutation_lm", "ratio", -1)}
+FIGURE = ("ratio_to_baseline", "accuracy", "roc_auc", "ratio", "top1_agreement_with_teacher")
+
+
+def ood_figures(evaluation: dict) -> dict[str, tuple[float | None, bool]]:
+    """{entry: (its headline figure, meets_bar)} for every out-of-domain entry."""
+    out = {}
+    for name, value in evaluation.items():
+        if name.startswith("ood_") and isinstance(value, dict):
+            figure = next((value[k] for k in FIGURE if k in value), None)
+            out[name] = (figure, bool(value.get("meets_bar")))
+    return out
+
+
+def compare(family: str, shipped: dict, candidate: dict) -> tuple[bool, list[str]]:
+    """(better?, lines of the comparison)."""
+    entry, figure, sign = PRIMARY[family]
+    old, new = ood_figures(shipped.get("evaluation", {})), ood_figures(candidate["evaluation"])
+    lines = [f"{name:32s} shipped {old.get(name, (None, False))[0]!s:>8} -> candidate {new[name][0]!s:>8}"
+             f"  (bar {'met' if new[name][1] else 'NOT met'})" for name in new]
+    if entry not in new:
+        return False, lines + [f"the candidate has no {entry}: evaluate it first"]
+    if entry not in old:
+        return True, lines + [f"the shipped checkpoint has no {entry}: the candidate is the first measured"]
+    better = sign * (new[entry][0] - old[entry][0]) > 0
+    lost = [name for name, (_, met) in old.items() if met and not new.get(name, (None, False))[1]]
+    if lost:
+        lines.append(f"loses bars the shipped checkpoint meets: {', '.join(lost)}")
+    lines.append(f"primary {entry}.{figure}: {old[entry][0]} -> {new[entry][0]}: {'better' if better else 'NOT better'}")
+    return better and not lost, lines
+
+
+def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES, mini=T.MINI) -> bool:
+    from model_zoo.pretrain import OBJECTIVES
+    cls = OBJECTIVES[family]
+    cand_path = candidates / "metrics" / f"{family}.json"
+    if not cand_path.exists():
+        raise FileNotFoundError(f"no evaluated candidate: {cand_path} (train, or --export-only, first)")
+    candidate = json.loads(cand_path.read_text())
+    ship_path = mini / "metrics" / f"{family}.json"
+    shipped = json.loads(ship_path.read_text()) if ship_path.exists() else {}
+    if family == "distilbert":
+        from model_zoo.pretrain.distill import check_teacher
+        if not candidate.get("teacher_sha256"):
+            raise ValueError("the candidate records no teacher checksum: it cannot be shipped as distilled from "
+                             "the shipped mini-BERT")
+        check_teacher(candidate["teacher_sha256"], mini / "bert")
+    better, lines = compare(family, shipped, candidate)
+    for line in lines:
+        log(line)
+    if not (better or force):
+        log(f"{family}: not promoted; assets/mini/ unchanged")
+        return False
+    for folder in cls.folders:
+        shutil.copytree(candidates / folder, mini / folder, dirs_exist_ok=True)
+    shutil.copy(cand_path, ship_path)
+    log(f"{family}: promoted {', '.join(cls.folders)} to {mini}")
+    if family == "bert":
+        distil = mini / "metrics" / "distilbert.json"
+        if distil.exists() and json.loads(distil.read_text()).get("teacher_sha256") != T.file_sha256(
+                mini / "bert" / "model.safetensors"):
+            log("mini-DistilBERT was not distilled from this mini-BERT: re-distil it (--family distilbert) and "
+                "re-evaluate it (python -m model_zoo.pretrain.evaluate --shipped distilbert)")
+    return True

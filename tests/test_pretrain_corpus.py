@@ -1,0 +1,117 @@
+"""The corpus and the evaluation sets: de-duplication, the out-of-domain set kept out of the corpus, sentence pairs
+without the definition -> example shortcut, and the plain OOD pairs the NSP/SOP bars are measured on."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model_zoo.pretrain import corpus as C
+from model_zoo.pretrain import data as D
+from model_zoo.pretrain import evaluate as E
+from model_zoo.registry import MINI_ROOT
+
+
+def toy(doc_ids: list[str], lengths: list[list[int]]) -> D.Tokenised:
+    """Documents whose segments are runs of one repeated id: doc d, segment s -> id 100 * (d + 1) + s."""
+    segs = [np.full(n, 100 * (d + 1) + s, dtype=np.int32) for d, doc in enumerate(lengths) for s, n in enumerate(doc)]
+    seg_start = np.concatenate([[0], np.cumsum([len(s) for s in segs])])
+    doc_start = np.concatenate([[0], np.cumsum([len(doc) for doc in lengths])])
+    return D.Tokenised(np.concatenate(segs), seg_start, doc_start, D.source_codes(doc_ids))
+
+
+IDS = ["wn-noun-1", "wn-noun-2", "web-1001", "web-1002", "web-1003", "pydoc-a-0", "pydoc-b-0", "pydoc-c-0"]
+DOCS = toy(IDS, [[3, 4]] * 2 + [[5] * 8] * 6)
+
+
+def doc_of(ids: np.ndarray) -> int:
+    return int(ids[0]) // 100 - 1
+
+
+@pytest.mark.parametrize("random_next", [True, False])
+def test_glossary_documents_give_no_pair_target(random_next):
+    pairs = D.sentence_pairs(DOCS, max_tokens=20, seed=0, random_next=random_next)
+    for a, b, label in pairs:
+        assert (label == D.NO_PAIR_LABEL) == (doc_of(a) in (0, 1))   # WordNet: MLM text only, never NSP/SOP
+    assert any(label == D.NO_PAIR_LABEL for _, _, label in pairs)
+
+
+def test_nsp_negatives_come_from_the_same_kind_of_text():
+    pairs = D.sentence_pairs(DOCS, max_tokens=20, seed=0, random_next=True)
+    negatives = [(a, b) for a, b, label in pairs if label == 1]
+    assert len(negatives) >= 5
+    source = {d: C.source_of(i) for d, i in enumerate(IDS)}
+    for a, b in negatives:
+        assert doc_of(a) != doc_of(b) and source[doc_of(a)] == source[doc_of(b)]   # Bible with Bible, docs with docs
+    for a, b, label in pairs:
+        if label == 0:
+            assert doc_of(a) == doc_of(b) and a[-1] < b[0]                           # consecutive, in order
+
+
+def test_sop_negatives_are_the_same_two_segments_swapped():
+    pairs = D.sentence_pairs(DOCS, max_tokens=20, seed=0, random_next=False)
+    assert {label for *_, label in pairs} == {0, 1, D.NO_PAIR_LABEL}
+    for a, b, label in pairs:
+        if label in (0, 1):
+            assert doc_of(a) == doc_of(b) and (a[-1] < b[0]) == (label == 0)
+
+
+def test_pair_loss_skips_unlabelled_pairs():
+    from model_zoo.pretrain.nsp_sop import pair_loss
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]])
+    labelled = pair_loss(logits, torch.tensor([0, D.NO_PAIR_LABEL, D.NO_PAIR_LABEL]))
+    assert labelled.item() == pytest.approx(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([0])).item())
+    assert pair_loss(logits, torch.full((3,), D.NO_PAIR_LABEL)).item() == 0.0      # not NaN
+
+
+def test_clean_drops_repeats_and_anything_containing_an_evaluation_sentence():
+    ood = C.ood_sentences()
+    assert "paris is the capital of france" in ood and len(ood) >= 250
+    docs = [("web-1", ["In the beginning there was light.", "Paris is the capital of France, he said.", "Amen."]),
+            ("web-2", ["in the beginning there was light", "A new verse here."])]
+    kept, dropped = C.clean(docs, ood)
+    assert kept == [("web-1", ["In the beginning there was light.", "Amen."]), ("web-2", ["A new verse here."])]
+    assert dropped == {"duplicate": 1, "evaluation_overlap": 1}
+
+
+def test_sentences_split_running_text_and_drop_code():
+    text = ("Open the Settings app first. Click Wi-Fi to see networks! Is it on? "
+            "Then type x = foo(1, 2) + bar[3] ; y = {} here.")
+    assert C.sentences(text) == ["Open the Settings app first.", "Click Wi-Fi to see networks!"]
+    # "Is it on?" is too short (under 4 words); the code line is mostly symbols
+
+
+@pytest.fixture(scope="module")
+def wordpiece():
+    from transformers import AutoTokenizer
+    if not (MINI_ROOT / "bert" / "tokenizer_config.json").exists():
+        pytest.skip("no shipped mini-bert tokenizer")
+    return AutoTokenizer.from_pretrained(MINI_ROOT / "bert")
+
+
+def test_ood_rows_are_every_sentence_with_specials(wordpiece):
+    rows = E.ood_rows(wordpiece)
+    n = sum(len(s) for _, s in E.ood_documents())
+    assert rows.ids.shape[0] == n >= 250 and rows.repeats > 1
+    lengths = rows.attention.sum(1)
+    assert (rows.ids[:, 0] == wordpiece.cls_token_id).all()
+    assert (rows.ids[np.arange(n), lengths - 1] == wordpiece.sep_token_id).all()
+
+
+@pytest.mark.parametrize("random_next", [True, False])
+def test_ood_pairs_are_plain_consecutive_story_sentences(wordpiece, random_next):
+    stories = E.stories()
+    assert len(stories) >= 6
+    text = {tuple(wordpiece(s, add_special_tokens=False)["input_ids"]): (i, j)
+            for i, story in enumerate(stories) for j, s in enumerate(story)}
+    pairs = E.ood_pairs(wordpiece, random_next)
+    assert len(pairs) == 2 * sum(len(s) - 1 for s in stories)
+    assert sum(label for *_, label in pairs) == len(pairs) // 2                    # balanced
+    for a, b, label in pairs:
+        (sa, ia), (sb, ib) = text[tuple(a)], text[tuple(b)]
+        if label == 0:
+            assert sa == sb and ib == ia + 1
+        elif random_next:
+            assert sa != sb                                                         # B from another story
+        else:
+            assert sa == sb and ia == ib + 1                                        # the two swapped
