@@ -35,7 +35,8 @@ def build_app(models_mode: str = "auto"):
     """The whole Blocks app (importable by tests and by a Space's runtime)."""
     import gradio as gr
 
-    from components import compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share
+    from components import compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share, shared_text
+    from components import side_by_side_tab
     from model_zoo import loading
     from model_zoo.registry import FAMILIES
 
@@ -47,12 +48,15 @@ def build_app(models_mode: str = "auto"):
                     elem_id="title")
         contexts = []
         with gr.Tabs() as tabs:
+            side_by_side = side_by_side_tab.build(models_mode)
             for family in FAMILIES.values():
                 contexts.append(family_tab.build(family, models_mode))
-            targets = [ctx.link_target() for ctx in contexts]
+            targets = [side_by_side] + [ctx.link_target() for ctx in contexts]
             targets.append(embeddings_tab.build(models_mode))
             targets.append(compare_tab.build(models_mode))
             targets.append(pretraining_lab_tab.build(models_mode))
+        shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts],
+                         [ctx.options["fill-mask.text"] for ctx in contexts if "fill-mask.text" in ctx.options])
         demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private") \
             .then(None, None, None, js=share.run_js(targets), api_visibility="private")
         for ctx in contexts:

