@@ -288,7 +288,9 @@ def _guesses(tokenizer, probs, positions: np.ndarray, k: int) -> list[MaskGuess]
     values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
     guesses = []
     for m, position in enumerate(positions):
-        raw = tokenizer.convert_ids_to_tokens(indices[m].tolist())
+        raw = [token if token is not None else f"<id {i} has no token>"  # a model vocabulary padded beyond the
+               for i, token in zip(indices[m].tolist(),                  # tokenizer's (common: to a multiple of 8)
+                                   tokenizer.convert_ids_to_tokens(indices[m].tolist()))]
         guesses.append(MaskGuess(position=int(position), ids=indices[m].astype(np.int64), tokens=raw,
                                  readable=[readable_token(tokenizer, t) for t in raw],
                                  probs=values[m].astype(np.float32)))

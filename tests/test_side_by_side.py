@@ -220,3 +220,13 @@ def test_default_specs_cover_every_family_offline():
     specs = sbs.default_specs("auto")
     families = {CHECKPOINTS[s].family for s in specs}
     assert families == {"bert", "roberta", "albert", "distilbert", "electra", "xlnet"}
+
+
+def test_a_guess_beyond_the_tokenizers_vocabulary_is_labelled_not_a_crash(tiny_path):
+    """Checkpoints often pad the model's vocabulary beyond the tokenizer's (to a multiple of 8 or 64)."""
+    import torch
+    tokenizer = loading.load(tiny_path("bert")).tokenizer
+    probs = torch.zeros(1, len(tokenizer) + 8)
+    probs[0, len(tokenizer) + 3] = 1.0                           # the most likely id has no token
+    (guess,) = fm._guesses(tokenizer, probs, np.array([1]), k=2)
+    assert guess.readable[0] == f"<id {len(tokenizer) + 3} has no token>"
