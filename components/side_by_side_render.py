@@ -219,7 +219,7 @@ def attention_figure(view: SideBySide) -> go.Figure | None:
     per_row = min(4, len(shown))
     rows = math.ceil(len(shown) / per_row)
     figure = make_subplots(rows=rows, cols=per_row, subplot_titles=[c.key for c in shown],
-                           horizontal_spacing=0.06, vertical_spacing=0.12 / rows)
+                           horizontal_spacing=0.06, vertical_spacing=0.2 / rows)
     for i, column in enumerate(shown):
         figure.add_trace(go.Heatmap(z=column.attention.words, x=labels, y=labels, zmin=0, zmax=1,
                                     colorscale="Blues", showscale=i == 0, colorbar=dict(title="share"),

@@ -1,6 +1,6 @@
 """Screenshots of the app as a user sees it (offline, default models), for the README and for looking at by eye.
 
-    python scripts/screenshots.py [out_dir]      # default: assets/screenshots
+    python scripts/screenshots.py [out_dir] [file ...]     # default: assets/screenshots, every file
 """
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# (file, tab name, section tab name or None, button selector, wait-for selector)
+DONE = "#sbs-progress >> text=/(\\d+) of \\1 models answered/"  # the side-by-side view: every column in
+# (file, tab name, section tab name or None, button selector, wait-for selector[, (text box selector, text)])
 SHOTS = [
+    ("side_by_side.png", "Side by side", None, "#sbs-run", DONE,
+     ("#sbs-text textarea", "The doctor told the [MASK] that she was late.")),
+    ("side_by_side_surprise.png", "Side by side", None, "#sbs-run", DONE,
+     ("#sbs-text textarea", "The doctor told the nurse that she was late.")),
     ("bert_tokens.png", "BERT", "Tokens & facts", "text=Tokenize", ".tokens .tok"),
     ("bert_fill_mask.png", "BERT", "Fill-mask", "#bert-fm-run", "#bert-fm-bars .js-plotly-plot"),
     ("bert_attention.png", "BERT", "Attention", "#bert-attention-run", "#bert-attention-heatmap .js-plotly-plot"),
@@ -26,7 +31,7 @@ SHOTS = [
 ]
 
 
-def main(out: Path) -> None:
+def main(out: Path, only: list[str] | None = None) -> None:
     import app
     from model_zoo import loading
     from playwright.sync_api import sync_playwright
@@ -41,11 +46,15 @@ def main(out: Path) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
-        for name, tab, section, button, ready in SHOTS:
+        for name, tab, section, button, ready, *typed in SHOTS:
+            if only and name not in only:
+                continue
             page.goto(f"http://127.0.0.1:{port}/")
             page.get_by_role("tab", name=tab, exact=True).first.click()
             if section:
                 page.get_by_role("tab", name=section, exact=True).first.click()
+            for selector, text in typed:
+                page.locator(selector).fill(text)
             if button:
                 page.locator(button).first.click()
             try:
@@ -60,4 +69,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "assets" / "screenshots", sys.argv[2:])
