@@ -230,3 +230,11 @@ def test_a_guess_beyond_the_tokenizers_vocabulary_is_labelled_not_a_crash(tiny_p
     probs[0, len(tokenizer) + 3] = 1.0                           # the most likely id has no token
     (guess,) = fm._guesses(tokenizer, probs, np.array([1]), k=2)
     assert guess.readable[0] == f"<id {len(tokenizer) + 3} has no token>"
+
+
+def test_ten_masks_every_family_guesses_each():
+    text = " ".join(["[MASK] and"] * 10) + " more."
+    view = sbs.side_by_side(MINIS, text, k=2)
+    for column in view.columns:
+        assert not column.error and len(column.guesses) == 10, (column.key, column.notes)
+    assert len(view.agreement) == 10
