@@ -7,6 +7,12 @@ import tempfile
 from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing in the suite reaches the network
+# Hermetic: an empty Hugging Face cache of the suite's own, whatever the machine has cached (set before any import
+# of huggingface_hub, which reads these once).
+_HF_HOME = tempfile.mkdtemp(prefix="explorer-hf-home-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
+os.environ.pop("TRANSFORMERS_CACHE", None)
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "explorer-numba-cache"))
 
@@ -99,3 +105,11 @@ def page(browser):
     ARTIFACTS.mkdir(exist_ok=True)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything that launches the app or a browser is slow (`pytest -m "not slow"` is the fast inner loop)."""
+    for item in items:
+        if item.module.__name__.split(".")[-1].startswith("test_browser_") or {"app_url", "app_demo", "page"} & set(
+                getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
