@@ -1,6 +1,6 @@
 """Side by side: one text, every chosen model answers it, each in its own way, aligned on the words of that text.
 
-The words are the user's (one split for every model, `split_words`); each tokenizer's pieces are placed under them by
+The words are the user's (one split for every model and view, `fill_mask.words`); each tokenizer's pieces are placed under them by
 character offsets, so WordPiece, byte-level BPE and SentencePiece line up. Per model (a `Column`):
 
 - tokens:    the pieces of each word, where the special tokens stand, how many tokens in all;
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -45,54 +44,9 @@ PLL_BATCH = 32                # masked copies per forward for the pseudo-log-lik
 C = Capability
 
 
-# ---------------------------------------------------------------------------------------------------- words
-@dataclass(frozen=True)
-class WordSpan:
-    index: int
-    text: str          # as written
-    start: int         # character span in the user's text
-    end: int
-    is_mask: bool      # a placeholder: [MASK], <mask> or ___
-
-
-def _joins(char: str) -> bool:
-    """Marks that belong to the character before them: accents, emoji modifiers and joiners, variation selectors."""
-    return unicodedata.category(char) in ("Mn", "Mc", "Me", "Sk", "Cf") or 0xFE00 <= ord(char) <= 0xFE0F
-
-
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
-
-def split_words(text: str) -> list[WordSpan]:
-    """The user's words, one split for every model: a placeholder; a run of letters and digits (apostrophes inside,
-    accents and combining marks included); one CJK character (those scripts do not separate words by spaces); any
-    other character (punctuation, an emoji with its modifiers) alone.
-
-    >>> [w.text for w in split_words("Don't café, 東京! 👍🏽 [MASK].")]
-    ["Don't", 'café', ',', '東', '京', '!', '👍🏽', '[MASK]', '.']
-    """
-    found, i, n = [], 0, len(text)
-    while i < n:
-        char = text[i]
-        placeholder = fm.PLACEHOLDER.match(text, i)
-        if placeholder:
-            found.append(WordSpan(len(found), placeholder.group(), i, placeholder.end(), True))
-            i = placeholder.end()
-            continue
-        if char.isspace():
-            i += 1
-            continue
-        start, i = i, i + 1
-        if char.isalnum() and not _wide(char):
-            while i < n and ((text[i].isalnum() and not _wide(text[i])) or _joins(text[i])
-                             or (text[i] in "'’" and i + 1 < n and text[i + 1].isalnum())):
-                i += 1
-        else:  # a CJK character, a punctuation mark, an emoji: alone, with whatever joins it
-            while i < n and (_joins(text[i]) or text[i - 1] == "\u200d"):
-                i += 1
-        found.append(WordSpan(len(found), text[start:i], start, i, False))
-    return found
+# The words are fill_mask.words: the user-facing split every view shares (a placeholder or a token's name whole,
+# punctuation at the ends of a run alone, one CJK character alone, an emoji with its modifiers).
+split_words = fm.words
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -161,7 +115,7 @@ class SideBySide:
     text: str
     pair: str
     k: int
-    words: list[WordSpan]
+    words: list[fm.Word]
     columns: list[Column]            # in the order asked; a column not yet run is absent (streaming)
     pending: list[str]               # specs still to run
     agreement: list[MaskAgreement]
@@ -172,7 +126,7 @@ class SideBySide:
 
 
 # ---------------------------------------------------------------------------------------------------- alignment
-def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[WordSpan], kind: str) -> Alignment:
+def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[fm.Word], kind: str) -> Alignment:
     """Place each piece under the word its characters start in (leading spaces skipped, as BPE and SentencePiece
     include them); a piece of spaces alone (SentencePiece's lone '▁') goes to the word after it."""
     text = prepared.user_text
@@ -309,7 +263,7 @@ def _check_length(loaded, text: str) -> None:
                          f"model. Shorten it.")
 
 
-def compare_one(spec: str, text: str, pair: str, k: int, words: list[WordSpan]) -> Column:
+def compare_one(spec: str, text: str, pair: str, k: int, words: list[fm.Word]) -> Column:
     """Everything one model answers for the text; never raises for the model's own failures (they become the column's
     error or notes)."""
     try:
@@ -422,7 +376,7 @@ def default_specs(models_mode: str = "auto") -> list[str]:
     return specs
 
 
-def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str], list[WordSpan]]:
+def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str], list[fm.Word]]:
     """Validate what applies to every model: the text, the number of masks, the list of models."""
     text, pair = text or "", pair or ""
     if not text.strip():
