@@ -28,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="Hub checkpoints, the bundled mini ones, or both (Hub when reachable)")
     parser.add_argument("--max-params", type=float, default=600e6, help="refuse custom checkpoints above this")
     parser.add_argument("--max-models", type=int, default=8, help="models kept loaded at once (LRU)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per forward pass (0: cores / forward passes allowed at once)")
     return parser.parse_args(argv)
 
 
@@ -89,11 +91,34 @@ def main(argv=None) -> None:
     loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
                                        max_params=int(args.max_params), max_models=args.max_models))
     import threading
-    from model_zoo import projection
-    threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True).start()  # numba compiles, off the path
+
+    import torch
+    torch.set_num_threads(args.threads or torch_threads())
     demo = build_app(args.models)
     configure_queue(demo)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, prevent_thread_lock=True,
+                **launch_kwargs())
+    # UMAP's numba compiles once per process: after the page is served, at the lowest CPU priority, so that it
+    # neither delays the first page nor competes with users' requests for the cores.
+    threading.Thread(target=_warm_up_quietly, name="umap-warm-up", daemon=True).start()
+    demo.block_thread()
+
+
+def torch_threads() -> int:
+    """Threads per forward pass so that the forward passes the queue runs at once share the cores without
+    oversubscribing them (2 cores, 2 at once: 1 thread each; two 2-thread passes on 2 cores wait on each other)."""
+    from components.common import WORK_KINDS
+    return max(1, (os.cpu_count() or 1) // WORK_KINDS["model"]["concurrency_limit"])
+
+
+def _warm_up_quietly() -> None:
+    import threading
+    from model_zoo import projection
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # Linux: a thread's own nice value
+    except (AttributeError, OSError):
+        pass
+    projection.warm_up()
 
 
 if __name__ == "__main__":
