@@ -182,7 +182,8 @@ def gflops_figure(result: profiling.CompareResult | None) -> go.Figure:
     return _empty(figure)
 
 
-VERDICT_COLOURS = {"holds": "#1a7f37", "does not hold": "#b42318", "roughly": "#9a6700", "not measured": "#57606a"}
+VERDICT_COLOURS = {"holds": "#1a7f37", "does not hold": "#b42318", profiling.NOT_MEASURABLE: "#9a6700",
+                   "not measured": "#57606a"}
 
 
 def claims_html(claims: list[profiling.Claim]) -> str:
@@ -254,6 +255,8 @@ def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.
 
 # ---------------------------------------------------------------------------------------------------- handlers
 def _breakdowns(specs: list[str]) -> list[profiling.ParameterBreakdown]:
+    for spec in specs:  # refuse a model that is not one before building any (resolving reads a config at most)
+        loading.resolve(spec)
     return profiling.parameter_breakdowns(specs)
 
 

@@ -20,7 +20,7 @@ import re
 import statistics
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import replace, asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -213,6 +213,14 @@ class Environment:
     python: str
     machine: str
     attention: str = "eager (what the app runs: attention maps need it)"
+    cores: int = 0               # CPU cores visible
+    load_before: float = -1.0    # 1-minute load average when the measurement started (-1: unknown)
+    load_after: float = -1.0     # ... and when it ended
+
+    @property
+    def busy(self) -> bool:
+        """Other work shared the cores (load above one per core): latencies are noise, verdicts are withheld."""
+        return self.cores > 0 and max(self.load_before, self.load_after) > self.cores
 
 
 @dataclass(frozen=True)
@@ -232,6 +240,8 @@ class Measurement:
     gflops_per_s: float
     peak_memory_mb: float  # CUDA: peak allocated during the forward; CPU: resident-set growth during it (sampled)
     weights_mb: float      # parameters and buffers actually held
+    q1_ms: float = 0.0     # first and third quartiles of the runs (0: not recorded, e.g. an old cached result)
+    q3_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -265,7 +275,15 @@ def environment(device: str) -> Environment:
     key = re.sub(r"[^A-Za-z0-9]+", "-", device if device == "cpu" else f"{device}-{name}").strip("-").lower()
     return Environment(device=label, device_key=key, threads=torch.get_num_threads(), torch=torch.__version__,
                        transformers=transformers.__version__, python=platform.python_version(),
-                       machine=f"{platform.system()} {platform.machine()}")
+                       machine=f"{platform.system()} {platform.machine()}", cores=os.cpu_count() or 0,
+                       load_before=_load())
+
+
+def _load() -> float:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return -1.0
 
 
 def _rss() -> int:
@@ -434,7 +452,8 @@ def measure(specs: list[str], lengths=DEFAULT_LENGTHS, batches=DEFAULT_BATCHES, 
                 key=subject.checkpoint.key, family=subject.checkpoint.family, weights=subject.weights, dtype=dtype,
                 batch=b, length=t, runs=len(times), median_ms=median * 1e3, p90_ms=percentile(times, 90) * 1e3,
                 tokens_per_s=b * t / median, flops=flops, gflops_per_s=flops / median / 1e9,
-                peak_memory_mb=peak / 2**20, weights_mb=weights_mb))
+                peak_memory_mb=peak / 2**20, weights_mb=weights_mb, q1_ms=percentile(times, 25) * 1e3,
+                q3_ms=percentile(times, 75) * 1e3))
         if subject.weights == RANDOM_SAME_CONFIG:
             del model, subject
             gc.collect()
@@ -442,6 +461,11 @@ def measure(specs: list[str], lengths=DEFAULT_LENGTHS, batches=DEFAULT_BATCHES, 
             break
     if stopped:
         notes.append("Stopped before the end: the results above are what was measured until then.")
+    env = replace(env, load_after=_load())
+    if env.busy:
+        notes.append(f"The machine was busy (load average {env.load_before:.1f} before, {env.load_after:.1f} after, on "
+                     f"{env.cores} cores): other work shared the cores, so these latencies are noisy; speed verdicts "
+                     f"are given only where the spreads do not overlap.")
     progress(1.0, "Done")
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -502,10 +526,48 @@ class Claim:
     verdict: str          # "holds", "does not hold", "roughly", or "not measured"
 
 
-def _latency(result: CompareResult | None, key: str) -> dict[tuple[int, int], float]:
+NOT_MEASURABLE = "not measurable here"
+
+
+def speed_claim(result: CompareResult | None, slow_key: str, fast_key: str, claimed: float) -> tuple[str, str]:
+    """(what was measured, verdict) for "fast_key is `claimed` times as fast as slow_key".
+
+    At each size both were timed: the ratio of medians, and an interval from the quartiles (slow q1 / fast q3 to
+    slow q3 / fast q1). A verdict needs at least two sizes that agree, each with its interval wholly above the claim
+    ("holds") or wholly below it ("does not hold"); an interval that straddles it, sizes that disagree, or a missing
+    spread give "not measurable here", with the figures."""
     if result is None:
-        return {}
-    return {(m.batch, m.length): m.median_ms for m in result.measurements if m.key == key}
+        return "not timed yet (time both models to check)", "not measured"
+    slow = {(m.batch, m.length): m for m in result.measurements if m.key == slow_key}
+    fast = {(m.batch, m.length): m for m in result.measurements if m.key == fast_key}
+    points = sorted(set(slow) & set(fast), key=lambda p: (p[1], p[0]))
+    if not points:
+        return "not timed yet (time both models to check)", "not measured"
+    parts, verdicts = [], []
+    for point in points:
+        s, f = slow[point], fast[point]
+        ratio = s.median_ms / f.median_ms
+        if s.q1_ms > 0 and f.q1_ms > 0 and s.runs >= 3 and f.runs >= 3:
+            low, high = s.q1_ms / f.q3_ms, s.q3_ms / f.q1_ms
+            verdicts.append("holds" if low >= claimed else "does not hold" if high < claimed else NOT_MEASURABLE)
+            parts.append(f"batch {point[0]} x {point[1]} tokens: {ratio:.2f}x [{low:.2f}-{high:.2f}]")
+        else:
+            verdicts.append(NOT_MEASURABLE)
+            parts.append(f"batch {point[0]} x {point[1]} tokens: {ratio:.2f}x (no spread recorded)")
+    measured = "; ".join(parts) + f" (claim: {claimed:.1f}x; median ratio [interval from the quartiles])"
+    if len(points) < 2:
+        return measured + "; one size only: measure at least two", NOT_MEASURABLE
+    env = result.environment
+    busy = f"; the machine was busy (load {max(env.load_before, env.load_after):.1f} on {env.cores} cores)" \
+        if env.busy else ""
+    if env.device.startswith("cuda"):
+        lengths = [p[1] * p[0] for p in points]
+        if slow[points[-1]].median_ms < 2 * slow[points[0]].median_ms and max(lengths) >= 4 * min(lengths):
+            return (measured + "; the GPU is launch-bound at these sizes (time hardly grows with the input): "
+                    "measure larger batches", NOT_MEASURABLE)
+    if len(set(verdicts)) == 1 and verdicts[0] != NOT_MEASURABLE:
+        return measured + busy, verdicts[0]
+    return measured + busy, NOT_MEASURABLE
 
 
 def claims_check(params: dict[str, ParameterBreakdown], result: CompareResult | None = None) -> list[Claim]:
@@ -517,16 +579,7 @@ def claims_check(params: dict[str, ParameterBreakdown], result: CompareResult | 
         claims.append(Claim("DistilBERT is 40% smaller than BERT", "Sanh et al., 2019",
                             f"{distil.total / 1e6:.1f}M vs {bert.total / 1e6:.1f}M parameters: {smaller:.0%} smaller",
                             "holds" if abs(smaller - 0.40) <= 0.05 else "does not hold"))
-        bert_t, distil_t = _latency(result, bert.key), _latency(result, distil.key)
-        common = sorted(set(bert_t) & set(distil_t), key=lambda p: (p[1], p[0]))
-        if common:
-            point = common[-1]
-            speedup = bert_t[point] / distil_t[point]
-            verdict = "holds" if speedup >= 1.5 else ("roughly" if speedup >= 1.3 else "does not hold")
-            measured = (f"{speedup:.2f}x BERT's speed at batch {point[0]}, {point[1]} tokens "
-                        f"({distil_t[point]:.1f} vs {bert_t[point]:.1f} ms; 60% faster = 1.6x)")
-        else:
-            measured, verdict = "not timed yet (time both models to check)", "not measured"
+        measured, verdict = speed_claim(result, bert.key, distil.key, 1.6)
         claims.append(Claim("DistilBERT is 60% faster than BERT", "Sanh et al., 2019", measured, verdict))
     albert = params.get("albert-base-v2")
     if bert and albert:

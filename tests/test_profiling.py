@@ -174,10 +174,14 @@ def test_results_are_cached_per_device(tiny_path, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------- claims
-def _fake_result(ms: dict[str, float]) -> profiling.CompareResult:
-    env = profiling.environment("cpu")
-    rows = tuple(profiling.Measurement(k, "x", "w", "float32", 1, 128, 3, v, v, 1.0, 1, 1.0, 10.0, 100.0)
-                 for k, v in ms.items())
+def _fake_result(ms: dict[str, float], spread: float = 0.05, lengths=(32, 128), device: str = "cpu",
+                 load: float = 0.5) -> profiling.CompareResult:
+    """Every model at batch 1 and each length: median `ms` (times length / 128), quartiles +-`spread` of it."""
+    from dataclasses import replace
+    env = replace(profiling.environment("cpu"), device=device, cores=2, load_before=load, load_after=load)
+    rows = tuple(profiling.Measurement(k, "x", "w", "float32", 1, t, 9, v * t / 128, v * t / 128, 1.0, 1, 1.0, 10.0,
+                                       100.0, q1_ms=v * t / 128 * (1 - spread), q3_ms=v * t / 128 * (1 + spread))
+                 for k, v in ms.items() for t in lengths)
     return profiling.CompareResult(env, rows, ("note",), "RSS growth (CPU)", "now")
 
 
@@ -200,6 +204,46 @@ def test_claims_check_gives_a_verdict_for_each_claim():
     slow = {c.claim: c for c in profiling.claims_check(params, _fake_result(
         {"bert-base-uncased": 100.0, "distilbert-base-uncased": 90.0}))}
     assert slow["DistilBERT is 60% faster than BERT"].verdict == "does not hold"
+
+
+FASTER = "DistilBERT is 60% faster than BERT"
+
+
+def _speed(result) -> profiling.Claim:
+    params = {k: profiling.parameter_breakdown(CHECKPOINTS[k]) for k in ("bert-base-uncased",
+                                                                          "distilbert-base-uncased")}
+    return {c.claim: c for c in profiling.claims_check(params, result)}[FASTER]
+
+
+def test_a_speed_verdict_needs_spreads_that_do_not_overlap():
+    overlapping = _speed(_fake_result({"bert-base-uncased": 100.0, "distilbert-base-uncased": 55.0}, spread=0.3))
+    assert overlapping.verdict == "not measurable here"         # 1.82x, but [0.98-3.38] straddles 1.6
+    assert "1.82x" in overlapping.measured and "[0.98-3.38]" in overlapping.measured
+
+
+def test_a_speed_verdict_needs_more_than_one_size():
+    one = _speed(_fake_result({"bert-base-uncased": 100.0, "distilbert-base-uncased": 50.0}, lengths=(128,)))
+    assert one.verdict == "not measurable here" and "one size only" in one.measured
+
+
+def test_sizes_that_disagree_on_a_busy_machine_give_no_verdict():
+    result = _fake_result({"bert-base-uncased": 100.0, "distilbert-base-uncased": 50.0}, load=9.0)
+    rows = [m if m.length == 128 or m.key.startswith("bert") else
+            profiling.Measurement(**{**m.__dict__, "median_ms": 30.0, "q1_ms": 29.0, "q3_ms": 31.0})
+            for m in result.measurements]                        # DistilBERT slower than BERT at 32 tokens
+    busy = _speed(profiling.CompareResult(result.environment, tuple(rows), (), "", "now"))
+    assert busy.verdict == "not measurable here" and "busy (load 9.0 on 2 cores)" in busy.measured
+
+
+def test_a_launch_bound_gpu_is_said_so():
+    flat = _fake_result({"bert-base-uncased": 10.0, "distilbert-base-uncased": 9.5}, lengths=(8, 512),
+                        device="cuda: NVIDIA H200")
+    rows = tuple(profiling.Measurement(**{**m.__dict__, "median_ms": 10.0 if m.key.startswith("bert") else 9.5,
+                                          "q1_ms": 9.9 if m.key.startswith("bert") else 9.4,
+                                          "q3_ms": 10.1 if m.key.startswith("bert") else 9.6})
+                 for m in flat.measurements)                     # 4-14 ms whatever the size, as seen on an H200
+    gpu = _speed(profiling.CompareResult(flat.environment, rows, (), "", "now"))
+    assert gpu.verdict == "not measurable here" and "launch-bound" in gpu.measured
 
 
 # ---------------------------------------------------------------------------------------------------- the command
