@@ -118,11 +118,11 @@ def markdown(report: dict) -> str:
                      f"{p['parts']['encoder layers']:,} | {p['parts']['pooler']:,} | {p['parts']['heads']:,} | "
                      f"{p['per_forward']:,} | {p['total'] * 4 / 2**20:.1f} |")
     lines += ["", "## Latency, memory, efficiency", "",
-              "| model | weights timed | dtype | batch | tokens | runs | median ms | p90 ms | tokens/s | GFLOPs | "
-              "GFLOP/s | peak growth MB |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "| model | weights timed | dtype | batch | tokens | runs | median ms | IQR ms | p90 ms | tokens/s | GFLOPs | "
+              "GFLOP/s | peak growth MB |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in report["measurements"]:
         lines.append(f"| {m['key']} | {m['weights']} | {m['dtype']} | {m['batch']} | {m['length']} | {m['runs']} | "
-                     f"{m['median_ms']:.1f} | {m['p90_ms']:.1f} | {m['tokens_per_s']:.0f} | {m['flops'] / 1e9:.2f} | "
+                     f"{m['median_ms']:.1f} | {m.get('q1_ms', 0):.1f}-{m.get('q3_ms', 0):.1f} | {m['p90_ms']:.1f} | {m['tokens_per_s']:.0f} | {m['flops'] / 1e9:.2f} | "
                      f"{m['gflops_per_s']:.2f} | {m['peak_memory_mb']:.1f} |")
     lines += ["", "## Claims check", "", "| claim | source | measured here | verdict |", "|---|---|---|---|"]
     lines += [f"| {c['claim']} | {c['source']} | {c['measured']} | {c['verdict']} |" for c in report["claims"]]
