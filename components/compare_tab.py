@@ -27,7 +27,7 @@ PART_COLOURS = dict(zip(profiling.PARTS, ["#4c78a8", "#72b7b2", "#9ecae9", "#f58
 PARAMETER_HEADERS = ["model", "family", "class", "total", "token emb.", "position emb.", "type emb.", "emb. projection",
                      "emb. norm/other", "encoder layers", "pooler", "heads", "applied per forward", "fp32 MB",
                      "fp16 MB"]
-MEASUREMENT_HEADERS = ["model", "weights timed", "dtype", "batch", "tokens", "runs", "median ms", "p90 ms",
+MEASUREMENT_HEADERS = ["model", "weights", "dtype", "batch", "tokens", "runs", "median ms", "p90 ms",
                        "tokens/s", "GFLOPs", "GFLOP/s", "weights MB", "peak growth MB"]
 CLAIM_HEADERS = ["claim", "verdict", "measured here", "source"]
 EXPORT_DIR = Path(tempfile.gettempdir()) / "bert-family-explorer"
@@ -115,9 +115,20 @@ def parameter_figure(breakdowns: list[profiling.ParameterBreakdown]) -> go.Figur
     return figure
 
 
+def short_weights(weights: str) -> str:
+    """A few words for the table's weights column (the full sentence is in the legend above it)."""
+    if weights == profiling.RANDOM_SAME_CONFIG:
+        return "random, same config"
+    lowered = weights.lower()
+    for word, label in (("random", "RANDOM"), ("mini", "mini, bundled"), ("pretrained", "pretrained")):
+        if word in lowered:
+            return label
+    return weights[:24]
+
+
 def measurement_frame(result: profiling.CompareResult | None) -> pd.DataFrame:
     rows = [] if result is None else [
-        [_display_name(m.key), m.weights, m.dtype, m.batch, m.length, m.runs, round(m.median_ms, 2),
+        [_display_name(m.key), short_weights(m.weights), m.dtype, m.batch, m.length, m.runs, round(m.median_ms, 2),
          round(m.p90_ms, 2), round(m.tokens_per_s, 1), round(m.flops / 1e9, 3), round(m.gflops_per_s, 2),
          round(m.weights_mb, 1), round(m.peak_memory_mb, 2)] for m in result.measurements]
     return pd.DataFrame(rows, columns=MEASUREMENT_HEADERS)
@@ -168,8 +179,10 @@ def memory_figure(result: profiling.CompareResult | None) -> go.Figure:
                        y=[largest[k].peak_memory_mb for k in keys], marker_color="#f58518",
                        customdata=[f"batch {largest[k].batch}, {largest[k].length} tokens" for k in keys],
                        hovertemplate="%{x}: %{y:.1f} MB at %{customdata}<extra></extra>")
-    figure.update_layout(barmode="stack", title="Memory (MB) at the largest input measured", height=420,
-                         yaxis_title="MB", margin=dict(l=50, r=20, t=50, b=80), legend=dict(orientation="h", y=-0.25))
+    figure.update_layout(barmode="stack", title="Memory (MB) at the largest input measured", height=440,
+                         yaxis_title="MB", margin=dict(l=50, r=20, t=80, b=20),
+                         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
+    figure.update_xaxes(automargin=True, tickangle=-30)
     return _empty(figure)
 
 
@@ -210,9 +223,11 @@ def _empty(figure: go.Figure, message: str = "Press Measure to fill this plot") 
     return figure
 
 
-def status_html(result: profiling.CompareResult | None, cached: bool = False, running: str = "") -> str:
+def status_html(result: profiling.CompareResult | None, cached: bool = False, running: str = "",
+                problems: list[str] = ()) -> str:
+    skipped = "".join(f'<div class="weights-badge bad">Not measured: {escape(p)}</div>' for p in problems)
     if running:
-        return f'<div class="note">{escape(running)}</div>'
+        return f'<div class="note">{escape(running)}</div>' + skipped
     if result is None:
         return ('<div class="note">Not measured on this device yet: press <b>Measure</b> (the six defaults at 8, 32 '
                 'and 128 tokens take about a minute on a quiet 2-core CPU, longer when it is busy).</div>')
@@ -222,10 +237,10 @@ def status_html(result: profiling.CompareResult | None, cached: bool = False, ru
     text = (f"{head}{result.finished} on {env.device} · torch {env.torch} with {env.threads} threads · "
             f"attention: {env.attention} · {result.seconds:.0f} s")
     lines = [f"<b>{escape(text)}</b>"]
-    lines += [f"Weights timed: {escape(w)}" for w in weights]
+    lines += [f"Weights timed: {escape(w)} (“{escape(short_weights(w))}” in the table)" for w in weights]
     lines += [escape(n) for n in result.notes]
-    level = "warn" if result.stopped else "ok"
-    return f'<div class="weights-badge {level}">' + "<br>".join(lines) + "</div>"
+    level = "warn" if result.stopped or result.environment.busy else "ok"
+    return f'<div class="weights-badge {level}">' + "<br>".join(lines) + "</div>" + skipped
 
 
 def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.CompareResult | None) -> str:
@@ -254,10 +269,23 @@ def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.
 
 
 # ---------------------------------------------------------------------------------------------------- handlers
+def usable(specs: list[str]) -> tuple[list[str], list[str]]:
+    """(the specs that resolve, a message for each that does not): one bad id never stops the others."""
+    good, problems = [], []
+    for spec in specs:  # resolving reads a config at most
+        try:
+            loading.resolve(spec)
+            good.append(spec)
+        except (loading.ModelError, ValueError, OSError) as error:
+            problems.append(f"“{spec}”: {error}")
+    return good, problems
+
+
 def _breakdowns(specs: list[str]) -> list[profiling.ParameterBreakdown]:
-    for spec in specs:  # refuse a model that is not one before building any (resolving reads a config at most)
-        loading.resolve(spec)
-    return profiling.parameter_breakdowns(specs)
+    good, problems = usable(specs)
+    if problems and not good:
+        raise ValueError("None of the models can be used. " + " ".join(problems))
+    return profiling.parameter_breakdowns(good)
 
 
 def _claims(breakdowns, result) -> str:
@@ -275,10 +303,13 @@ def show_parameters(models: list[str], custom: str = ""):
 
 
 def show_cached(models: list[str], custom: str = ""):
-    """The last measurement on this device (if any), with the claims table and the CSV."""
-    breakdowns = _breakdowns(chosen_specs(models, custom)) if models or (custom or "").strip() else []
+    """The last measurement on this device (if any), with the claims table and the CSV; a bad id is named."""
+    good, problems = usable(chosen_specs(models, custom)) if models or (custom or "").strip() else ([], [])
+    if problems and not good:
+        raise ValueError("None of the models can be used. " + " ".join(problems))
+    breakdowns = _breakdowns(good) if good else []
     result = profiling.load_cached()
-    return (status_html(result, cached=True), measurement_frame(result), latency_figure(result),
+    return (status_html(result, cached=True, problems=problems), measurement_frame(result), latency_figure(result),
             memory_figure(result), gflops_figure(result), _claims(breakdowns, result), write_csv(breakdowns, result))
 
 
@@ -290,7 +321,10 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
     batches = chosen_sizes(batches, BATCH_CHOICES, "Batch sizes")
     if not lengths or not batches:
         raise ValueError("Pick at least one sequence length and one batch size.")
-    breakdowns = _breakdowns(specs)  # refuses unknown or unsupported models before any timing
+    specs, problems = usable(specs)  # a bad id is reported and skipped; the others are measured
+    if not specs:
+        raise ValueError("None of the models can be used. " + " ".join(problems))
+    breakdowns = _breakdowns(specs)
     session = getattr(request, "session_hash", None) or "local"
     stop = _stops[session] = threading.Event()
     results: list[profiling.CompareResult] = []
@@ -304,7 +338,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
             report(0.0, f"Preparing {spec}…")
             results.append(profiling.measure([spec], lengths, batches, progress=report, should_stop=stop.is_set))
             partial = profiling.combine(results)
-            yield (status_html(None, running=f"Measured {index + 1} of {len(specs)} models…"),
+            yield (status_html(None, running=f"Measured {index + 1} of {len(specs)} models…", problems=problems),
                    measurement_frame(partial), latency_figure(partial), memory_figure(partial),
                    gflops_figure(partial), _claims(breakdowns, partial), gr.skip())
             if partial.stopped:
@@ -320,7 +354,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
                                         final.finished, True, final.seconds)
     if final.measurements:
         profiling.save_cached(final)
-    yield (status_html(final), measurement_frame(final), latency_figure(final), memory_figure(final),
+    yield (status_html(final, problems=problems), measurement_frame(final), latency_figure(final), memory_figure(final),
            gflops_figure(final), _claims(breakdowns, final), write_csv(breakdowns, final))
 
 
