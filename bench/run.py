@@ -108,6 +108,9 @@ def markdown(report: dict) -> str:
     if report.get("note"):
         lines.append(f"- note: {report['note']}")
     lines += [f"- {n}" for n in report["notes"]]
+    if env.get("cores") and max(env.get("load_before", -1), env.get("load_after", -1)) > env["cores"]:
+        lines.append(f"- **BUSY**: load average up to {max(env['load_before'], env['load_after']):.1f} on "
+                     f"{env['cores']} cores while measuring: these latencies are noise; rerun on a quiet machine")
     lines += ["", "## Parameters (exact, from each config on the meta device)", "",
               "| model | class | total | embeddings | encoder layers | pooler | heads | applied per forward "
               "| fp32 MB |",

@@ -238,7 +238,7 @@ def status_html(result: profiling.CompareResult | None, cached: bool = False, ru
             f"attention: {env.attention} · {result.seconds:.0f} s")
     lines = [f"<b>{escape(text)}</b>"]
     lines += [f"Weights timed: {escape(w)} (“{escape(short_weights(w))}” in the table)" for w in weights]
-    lines += [escape(n) for n in result.notes]
+    lines += [escape(n) for n in (*result.notes, env.busy_note) if n]
     level = "warn" if result.stopped or result.environment.busy else "ok"
     return f'<div class="weights-badge {level}">' + "<br>".join(lines) + "</div>" + skipped
 

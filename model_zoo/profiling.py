@@ -205,6 +205,7 @@ def forward_flops(config: dict, model_class: str, batch: int, length: int, model
 # ---------------------------------------------------------------------------------------------------- measuring
 @dataclass(frozen=True)
 class Environment:
+    """Where a measurement ran. `busy_note` says when other work shared the cores."""
     device: str          # "cpu" or "cuda: NVIDIA H100 ..."
     device_key: str      # file-name safe, for the per-device cache
     threads: int         # torch intra-op threads
@@ -221,6 +222,14 @@ class Environment:
     def busy(self) -> bool:
         """Other work shared the cores (load above one per core): latencies are noise, verdicts are withheld."""
         return self.cores > 0 and max(self.load_before, self.load_after) > self.cores
+
+    @property
+    def busy_note(self) -> str:
+        if not self.busy:
+            return ""
+        return (f"The machine was busy (load average up to {max(self.load_before, self.load_after):.1f} on "
+                f"{self.cores} cores): other work shared the cores, so these latencies are noisy; speed verdicts are "
+                f"given only where the spreads do not overlap.")
 
 
 @dataclass(frozen=True)
@@ -462,10 +471,6 @@ def measure(specs: list[str], lengths=DEFAULT_LENGTHS, batches=DEFAULT_BATCHES, 
     if stopped:
         notes.append("Stopped before the end: the results above are what was measured until then.")
     env = replace(env, load_after=_load())
-    if env.busy:
-        notes.append(f"The machine was busy (load average {env.load_before:.1f} before, {env.load_after:.1f} after, on "
-                     f"{env.cores} cores): other work shared the cores, so these latencies are noisy; speed verdicts "
-                     f"are given only where the spreads do not overlap.")
     progress(1.0, "Done")
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -479,7 +484,9 @@ def combine(results: list[CompareResult]) -> CompareResult:
     if not results:
         raise ValueError("nothing was measured")
     notes = [results[0].notes[0]] + [n for r in results for n in r.notes[1:]]
-    return CompareResult(results[0].environment, tuple(m for r in results for m in r.measurements),
+    environment = replace(results[0].environment, load_before=max(r.environment.load_before for r in results),
+                          load_after=max(r.environment.load_after for r in results))
+    return CompareResult(environment, tuple(m for r in results for m in r.measurements),
                          tuple(dict.fromkeys(notes)), results[0].memory_kind, results[-1].finished,
                          any(r.stopped for r in results), sum(r.seconds for r in results))
 
