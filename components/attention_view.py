@@ -60,7 +60,8 @@ def heatmap_figure(result: attn.AttentionResult, layer: int, head: int, stream: 
     layer = int(np.clip(layer, 0, result.n_layers - 1))
     head = int(np.clip(head, 0, result.n_heads - 1))
     return _map(weights[layer, head], rows, axis_labels(result),
-                f"Layer {layer}, head {head} ({stream} stream): row = attending token, column = attended token",
+                f"Layer {layer}, head {head}" + (f" ({stream} stream)" if result.query_attention is not None else "")
+                + ": row = attending token, column = attended token",
                 "weight")
 
 

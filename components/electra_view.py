@@ -13,7 +13,7 @@ from components.export import csv_table
 from model_zoo import electra, loading
 
 METRIC_HEADERS = ["measure", "value"]
-REPLACEMENT_HEADERS = ["#", "original", "generator's sample", "label", "generator's top alternatives"]
+REPLACEMENT_HEADERS = ["#", "original", "sample", "label", "generator's top alternatives"]
 _TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
 
 

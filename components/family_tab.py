@@ -21,8 +21,6 @@ EXAMPLE_TEXT = {
     "electra": "The chef cooked a delicious meal for the guests.",
     "xlnet": "XLNet predicts words in many different orders.",
 }
-EXAMPLE_PAIR = {"bert": "It was cold outside.", "albert": "It was cold outside.", "electra": "",
-                "xlnet": "", "roberta": "", "distilbert": ""}
 
 
 @dataclass
@@ -104,7 +102,8 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
         with gr.Row():
             text = gr.Textbox(value=EXAMPLE_TEXT[family.key], label="Text", lines=2, max_lines=8, scale=3,
                               elem_id=f"{family.key}-text")
-            text_pair = gr.Textbox(value=EXAMPLE_PAIR[family.key], label="Second sentence (optional)", lines=2,
+            text_pair = gr.Textbox(value="", label="Second sentence (optional)", lines=2,
+                                   placeholder="e.g. It was cold outside. (empty: the text alone)",
                                    visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
         link_button, link = share.link_box("this tab and section with this model, text and options", family.key)
         ctx = TabContext(family, model, text, text_pair, status, models_mode)

@@ -28,7 +28,8 @@ def render_tokens(tokens: TokenizedText) -> str:
 
 def token_rows(tokens: TokenizedText) -> list[list]:
     return [[i, tok, readable, int(tokens.ids[i]), bool(tokens.special[i]), bool(tokens.continuation[i]),
-             int(tokens.segment[i])] for i, (tok, readable) in enumerate(zip(tokens.tokens, tokens.readable))]
+             "" if tokens.special[i] else int(tokens.segment[i])]  # a special token belongs to no text
+            for i, (tok, readable) in enumerate(zip(tokens.tokens, tokens.readable))]
 
 
 TOKEN_HEADERS = ["#", "token", "reads as", "id", "special", "continues word", "segment"]

@@ -108,8 +108,8 @@ def score_figure(scores: list[permutation.OrderScore]) -> go.Figure:
 
 def memory_rows(result: permutation.MemoryResult) -> list[list]:
     rows = []
-    for k, (tokens, with_m, without_m) in enumerate(zip(result.segments, result.with_memory, result.without_memory)):
-        shown = " ".join(tokens[:12]) + (" …" if len(tokens) > 12 else "")
+    for k, (text, with_m, without_m) in enumerate(zip(result.texts, result.with_memory, result.without_memory)):
+        shown = text if len(text) <= 80 else text[:80].rsplit(" ", 1)[0] + " …"
         rows.append([k + 1, shown, round(float(without_m.sum()), 3),
                      round(float(with_m.sum()), 3), round(float(with_m.sum() - without_m.sum()), 3)])
     total_with, total_without = result.totals()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -100,6 +100,7 @@ class MemoryResult:
     segments: list[list[str]]           # readable tokens per segment
     with_memory: list[np.ndarray]       # per segment (L_s,) left-to-right log-probs, mems from earlier segments
     without_memory: list[np.ndarray]    # per segment, each segment alone
+    texts: list[str] = field(default_factory=list)  # per segment: its pieces joined into words ("Marie Curie")
 
     def totals(self) -> tuple[float, float]:
         return (float(sum(a.sum() for a in self.with_memory)), float(sum(a.sum() for a in self.without_memory)))
@@ -317,6 +318,7 @@ def memory_demo(loaded, text: str, segment_len: int = 16) -> MemoryResult:
                          f"only matters for a text longer than one segment. Use a longer text or a shorter segment.")
     ids = tokens.ids[real]                                                   # (N,)
     readable = [tokens.readable[i] for i in real]
+    continues = [bool(tokens.continuation[i]) for i in real]
     bounds = list(range(0, len(ids), segment_len))
     segments = [(start, min(start + segment_len, len(ids))) for start in bounds]
     transformer = loaded.model.transformer
@@ -346,5 +348,6 @@ def memory_demo(loaded, text: str, segment_len: int = 16) -> MemoryResult:
                     mems = next_mems
         finally:
             loaded.model.config.mem_len, transformer.mem_len = saved
+    texts = ["".join(("" if continues[k] or k == a else " ") + readable[k] for k in range(a, b)) for a, b in segments]
     return MemoryResult(segment_len=segment_len, segments=[readable[a:b] for a, b in segments],
-                        with_memory=with_memory, without_memory=without_memory)
+                        with_memory=with_memory, without_memory=without_memory, texts=texts)

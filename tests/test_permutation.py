@@ -165,3 +165,15 @@ def test_memory_changes_later_segments_only_and_restores_mem_len(xlnet):
     assert (xlnet.model.config.mem_len, xlnet.model.transformer.mem_len) == saved
     with pytest.raises(InputError, match="longer than one segment"):
         permutation.memory_demo(xlnet, TEXT, segment_len=16)
+
+
+def test_memory_segments_read_as_words_not_pieces():
+    """The memory table showed "Mar i e C ur i e": each segment's pieces are joined into words."""
+    from model_zoo import loading
+    loaded = loading.load("mini-xlnet")
+    text = "Marie Curie discovered polonium and radium in Paris. " * 3
+    result = permutation.memory_demo(loaded, text, segment_len=8)
+    for pieces, joined in zip(result.segments, result.texts):
+        assert joined.replace(" ", "") == "".join(pieces)
+        assert joined.count(" ") < len(pieces) - 1 or len(pieces) == len(joined.split())
+    assert "Marie Curie" in " ".join(result.texts)
