@@ -133,8 +133,14 @@ def lens_rows(lens: LensResult) -> list[list]:
     return rows
 
 
-def word_choices(loaded: loading.LoadedModel, text: str) -> list[tuple[str, int]]:
-    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(text)]
+def word_choices(text: str) -> list[tuple[str, int]]:
+    """The words a user can click (fill_mask.words: the same split for every family, no model needed)."""
+    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(text or "")]
+
+
+def offer_words(text: str):
+    """The clickable words as soon as there is text, before any run (and after a click changed the text)."""
+    return gr.update(choices=word_choices(text), value=None)
 
 
 # ---------------------------------------------------------------------------------------------------- handlers
@@ -143,7 +149,7 @@ def guess(spec: str, text: str, k: int = 5, progress=gr.Progress()):
     loaded = _load(fm.fill_mask_checkpoint(spec), progress)
     result = fm.fill_mask(loaded, text, int(k))
     return (weights_badge(loaded.report), render_warning(loaded, spec), render_filled(result),
-            gr.update(choices=word_choices(loaded, text), value=None), bars_figure(result))
+            gr.update(choices=word_choices(text), value=None), bars_figure(result))
 
 
 def _load(checkpoint, progress) -> loading.LoadedModel:
@@ -210,6 +216,8 @@ def build(ctx) -> None:
         guarded(lens), inputs, [lens_plot, lens_table], api_name=f"{key}_logit_lens")
     text.submit(guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
+    text.change(guarded(offer_words, kind="light"), [text], [words], api_visibility="private")
+    ctx.on_load.append((guarded(offer_words, kind="light"), [text], [words]))
     words.input(guarded(click_word, kind="light"), [ctx.model, text, words], [text], api_visibility="private").success(
         guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")

@@ -85,3 +85,21 @@ def test_roberta_dynamic_masking_in_the_browser(page, app_url, tiny_path):
     assert page.locator("#roberta-pt-out table.dm-grid tr").count() == 6  # original, BERT static, 4 epochs
     page.screenshot(path=str(ARTIFACTS / "pretraining_roberta.png"), full_page=True)
     assert not page.blocked, page.blocked
+
+
+def test_words_to_click_are_offered_before_any_run(page, app_url):
+    """Text without a mask used to show an error and no words: the words come with the text, no run needed."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="BERT", exact=True).first.click()
+    page.get_by_role("tab", name="Fill-mask").first.click()
+    words = page.locator("#bert-fm-words label")
+    words.first.wait_for(timeout=30_000)                       # the default text's words, nothing pressed
+    box = page.locator("#bert-fm-text textarea")
+    box.fill("")
+    box.press_sequentially("The cat sat down.")
+    page.wait_for_function("[...document.querySelectorAll('#bert-fm-words label')].map(l => l.textContent.trim())"
+                           ".join('|') === 'The|cat|sat|down|.'", timeout=30_000)
+    words.filter(has_text="cat").first.click()                 # clicking masks it: the text changes
+    page.wait_for_function("document.querySelector('#bert-fm-text textarea').value === 'The [MASK] sat down.'",
+                           timeout=60_000)
+    assert not page.blocked, page.blocked
