@@ -142,6 +142,8 @@ class ModelMap:
 def compute(specs: list[str], sentences: list[str], level: str, layer: int, pooling: str,
             method: str | None, seed: int, progress=None) -> list[ModelMap]:
     """Vectors (and, when `method` is given, their projection) for every model, in order."""
+    for spec in specs:  # refuse a model that is not one before any work (resolving reads a config at most)
+        loading.resolve(spec)
     maps = []
     for i, spec in enumerate(specs):
         if progress is not None:
