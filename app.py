@@ -39,6 +39,7 @@ def build_app(models_mode: str = "auto"):
 
     from components import compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share, shared_text
     from components import side_by_side_tab
+    from components import finetune_tab
     from model_zoo import loading
     from model_zoo.registry import FAMILIES
 
@@ -57,6 +58,7 @@ def build_app(models_mode: str = "auto"):
             targets.append(embeddings_tab.build(models_mode))
             targets.append(compare_tab.build(models_mode))
             targets.append(pretraining_lab_tab.build(models_mode))
+            targets.append(finetune_tab.build(models_mode))
         shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts],
                          [ctx.options["fill-mask.text"] for ctx in contexts if "fill-mask.text" in ctx.options])
         demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private") \
