@@ -198,7 +198,8 @@ def build(ctx) -> None:
         run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")
         warning = gr.HTML(elem_id=f"{key}-fm-warning")
         filled = gr.HTML(elem_id=f"{key}-fm-filled")
-        words = gr.Radio(choices=[], label="Click a word to mask it (▣ = already masked)", elem_id=f"{key}-fm-words")
+        words = gr.Radio(choices=word_choices(text.value), label="Click a word to mask it (▣ = already masked)",
+                         elem_id=f"{key}-fm-words")
         bars = gr.Plot(label="Top guesses per mask", elem_id=f"{key}-fm-bars")
         gr.Markdown("#### Layer by layer (logit lens)\nThe model's own MLM head applied to the hidden state after "
                     "every layer: how early does the final answer appear, and what did earlier layers guess? The last "
@@ -217,7 +218,6 @@ def build(ctx) -> None:
     text.submit(guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
     text.change(guarded(offer_words, kind="light"), [text], [words], api_visibility="private")
-    ctx.on_load.append((guarded(offer_words, kind="light"), [text], [words]))
     words.input(guarded(click_word, kind="light"), [ctx.model, text, words], [text], api_visibility="private").success(
         guarded(guess), inputs, outputs, api_visibility="private").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
