@@ -61,7 +61,8 @@ def build_app(models_mode: str = "auto"):
             targets.append(finetune_tab.build(models_mode))
         shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts],
                          [ctx.options["fill-mask.text"] for ctx in contexts if "fill-mask.text" in ctx.options])
-        demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private") \
+        demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private",
+                  queue=False) \
             .then(None, None, None, js=share.run_js(targets), api_visibility="private")
         for ctx in contexts:
             for fn, inputs, outputs in ctx.on_load:
