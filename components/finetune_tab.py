@@ -9,6 +9,7 @@ run, after SESSION_TTL_S without an update, or when Gradio drops the session (th
 """
 from __future__ import annotations
 
+import html
 import math
 import threading
 import time
@@ -25,7 +26,7 @@ from components.common import OpenCheckboxGroup, escape, guarded, inform
 from components.export import csv_table
 from model_zoo import finetune as ft
 from model_zoo import loading
-from model_zoo.registry import CHECKPOINTS, FAMILIES
+from model_zoo.registry import FAMILIES
 
 TAB_ID = "finetune"
 MAX_MODELS = 4                      # models per run
@@ -356,7 +357,7 @@ def step(index: int):
                 item = advance()
             except gr.Error as error:
                 if lab.run_id == run_id:
-                    lab.errors[spec] = error.message
+                    lab.errors[spec] = html.unescape(error.message)     # escaped once more when shown
                     lab.current = None
                     yield (lab, *_outputs(lab))
                 return
@@ -412,8 +413,10 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
             with gr.Column(scale=1):
                 example = gr.Dropdown([(f"{k}: {v[1]}", k) for k, v in ft.EXAMPLES.items()], value="sentiment",
                                       label="Example set (fills the box)", elem_id="ft-example")
+                # No file_types: gradio's own check would refuse other files with a traceback in the server log;
+                # `upload` reads any file and says what is wrong with it.
                 upload_box = gr.File(label="Or upload a CSV (columns 'text' and 'label')", type="filepath",
-                                     file_types=[".csv", ".tsv", ".txt"], elem_id="ft-upload", height=120)
+                                     elem_id="ft-upload", height=120)
         with gr.Row():
             models = gr.Dropdown(choices=choices, value=defaults, multiselect=True, allow_custom_value=True, scale=3,
                                  label=f"Models (up to {MAX_MODELS}): pick, or type a Hub id or a local folder",
