@@ -172,13 +172,20 @@ def versus_teacher(spec: str, teacher: str, text: str, k: int = 5, progress=gr.P
 
 
 # ---------------------------------------------------------------------------------------------------- tasks
+FINETUNE_POINTER = ("No fine-tuned checkpoint at hand? Train a classifier on your own labelled examples in the "
+                    "Fine-tune tab: it works offline, in about a minute on a CPU.")
+
+
 def classify(spec: str, text: str, progress=gr.Progress()):
     _progress(progress, spec)
-    loaded = st.task_model(spec, Capability.SEQUENCE_CLASSIFICATION)
+    try:
+        loaded = st.task_model(spec, Capability.SEQUENCE_CLASSIFICATION)
+    except loading.ModelUnavailable as error:  # offline without the Hub checkpoint: say where a classifier can be had
+        raise loading.ModelUnavailable(f"{error} {FINETUNE_POINTER}") from None
     result = st.classify(loaded, text)
     warn = head_warning(loaded.report.trained, result.head_trained, "classification", result.newly_initialized)
     if warn:  # the numbers of a random head are not an answer: say so instead of showing a verdict
-        return weights_badge(loaded.report), warn, None
+        return weights_badge(loaded.report), warn + f'<div class="note">{escape(FINETUNE_POINTER)}</div>', None
     best = int(result.probs.argmax())
     html = (f'<div class="pt-result">Sentiment: <b>{escape(result.labels[best])}</b> '
             f'(p = {result.probs[best]:.3f})</div>')
