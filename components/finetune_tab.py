@@ -464,8 +464,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     stop.click(guarded(cancel, kind="light"), [lab], [status], api_name="finetune_cancel")
     try_button.click(guarded(try_it), [lab, try_text], [lab, try_out], api_name="finetune_try")
     try_text.submit(guarded(try_it), [lab, try_text], [lab, try_out], api_visibility="private")
-    target = share.LinkTarget(tab=TAB_ID, options={"example": example, "models": models, "pooling": pooling,
-                                                   "layers": layers, "epochs": epochs, "lr": lr},
+    target = share.LinkTarget(tab=TAB_ID, options={"example": example, "models": models, "methods": methods,
+                                                   "pooling": pooling, "layers": layers, "epochs": epochs, "lr": lr},
                               checks={"models": share.model_spec})
     share.wire_link(link_button, link, target, "finetune_share_link")
     return target

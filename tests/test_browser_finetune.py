@@ -14,7 +14,7 @@ SMALL = "\n".join([f"I ate a {w} today\t<b>fruit</b>" for w in ("apple", "banana
                   + [f"we drove the {w} to town\tvehicle" for w in ("car", "truck", "bus", "van", "tractor", "lorry")])
 
 
-def _open(page, app_url: str, query: str = "models=mini-bert&epochs=2") -> None:
+def _open(page, app_url: str, query: str = "models=mini-bert&epochs=1") -> None:
     page.goto(f"{app_url}?tab=finetune&{query}")
     expect(page.locator("#ft-models .token")).to_have_count(len(re.findall(r"models=([^&]*)", query)[0].split(",")),
                                                             timeout=30_000)
@@ -65,7 +65,7 @@ def test_train_try_and_another_session_sees_nothing(browser, page, app_url):
 
 
 def test_cancel_stops_the_run(page, app_url):
-    _open(page, app_url, "models=minilm-l6,mini-bert&epochs=10")
+    _open(page, app_url, "models=minilm-l6,mini-bert&methods=fine-tuning&epochs=10")
     _train(page, None)                                                   # the bundled sentiment set: 200 examples
     expect(page.locator("#ft-progress")).to_contain_text("minilm-l6: fine-tuning, step", timeout=120_000)
     page.locator("#ft-cancel").click()
@@ -73,7 +73,7 @@ def test_cancel_stops_the_run(page, app_url):
     expect(page.locator("#ft-results")).to_contain_text("cancelled", timeout=30_000)
     assert "mini-bert: cancelled" in page.locator("#ft-progress").inner_text()   # the second model never started
     table = page.locator("#ft-results").inner_text()
-    assert "feature extraction" in table and "cancelled; 10 epochs" in table and "mini-bert" not in table
+    assert "cancelled; 10 epochs" in table and "mini-bert" not in table
     page.screenshot(path=str(ARTIFACTS / "finetune_cancelled.png"), full_page=True)
 
 
@@ -98,6 +98,18 @@ def test_bad_input_gets_a_message_and_the_box_keeps_it(page, app_url, tmp_path):
         page.locator("#ft-run").click()
         expect(page.locator(TOASTS).filter(has_text=message).first).to_be_visible(timeout=30_000)
         assert page.locator("#ft-data textarea").input_value() == typed       # nothing lost of what was typed
+    hostile = "<img src=x onerror=\"document.title='pwned'\">"
+    models = page.locator("#ft-models input")
+    models.fill(hostile)
+    models.press("Enter")
+    page.locator("#ft-run").click()
+    expect(page.locator(TOASTS).filter(has_text=f"'{hostile}' is neither a model").first).to_be_visible(timeout=30_000)
+    page.locator("#ft-models .token", has_text=hostile).locator(".token-remove").first.click()
+    page.locator("#ft-try-text textarea").fill(hostile)
+    page.locator("#ft-try-run").click()
+    expect(page.locator(TOASTS).filter(has_text="No trained model in this session").first).to_be_visible(
+        timeout=30_000)
+    assert page.title() == "BERT Family Explorer"
     image = tmp_path / "photo.csv"
     image.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
     no_text = tmp_path / "reviews.csv"
