@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -247,7 +248,8 @@ def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.
     """The measurement table (with each model's parameters) as CSV; only the parameters before any measurement."""
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     params = {p.key: p for p in breakdowns}
-    path = EXPORT_DIR / ("compare.csv" if result is None else f"compare-{result.environment.device_key}.csv")
+    folder = Path(tempfile.mkdtemp(prefix="compare-", dir=EXPORT_DIR))  # one folder per request: never another's file
+    path = folder / ("compare.csv" if result is None else f"compare-{result.environment.device_key}.csv")
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         if result is None or not result.measurements:
@@ -325,7 +327,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
     if not specs:
         raise ValueError("None of the models can be used. " + " ".join(problems))
     breakdowns = _breakdowns(specs)
-    session = getattr(request, "session_hash", None) or "local"
+    session = getattr(request, "session_hash", None) or f"no-session-{uuid.uuid4()}"  # only its own Stop stops it
     stop = _stops[session] = threading.Event()
     results: list[profiling.CompareResult] = []
     try:
@@ -359,7 +361,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
 
 
 def stop_measuring(request: gr.Request = None) -> str:
-    event = _stops.get(getattr(request, "session_hash", None) or "local")
+    event = _stops.get(getattr(request, "session_hash", None) or "")
     if event is not None:
         event.set()
     return '<div class="note">Stopping after the current run…</div>'
