@@ -11,7 +11,8 @@ never rendered as HTML.
 A link is written by anyone, so every value is checked before it is used: against its component (a number in range,
 one of the choices) and, where the target says so, against what the option means (`checks`: a model box takes a
 registry key, a Hub id or an existing folder, `model_spec`; a layers box takes numbers, `numbers`). A value that does
-not fit is dropped, and the user gets a note naming the option, never repeating the value:
+not fit is dropped, and the user gets a note naming the option, never repeating the value (in the tab's link note,
+above its "Share a link" box; a toast where a tab has none):
 
     ?tab=bert&model=<a href=...>x</a>  ->  the model box keeps its value; "A value in the link did not fit and was
                                            ignored: model"
@@ -25,10 +26,11 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
-from components.common import inform
+from components.common import escape, inform
 from model_zoo import loading
 
 MAX_LINK_TEXT = 2_000  # characters of text carried in a link
+LINK_NOTE = "link-note"  # the class of the note `link_box` puts in each tab, where an opened link's note shows
 
 
 # What an option's value means, beyond what its component accepts: a check per value (per item of a list).
@@ -57,6 +59,7 @@ class LinkTarget:
     sections: dict = field(default_factory=dict)  # section id -> elem_id of the button a link presses (or None)
     run: str | None = None                        # a tab without sections: the button a link presses (or None)
     checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (model_spec, numbers…)
+    note: object | None = None                    # a gr.HTML for the note on dropped values (found by link_outputs)
 
     def carries(self, name: str, section: str | None) -> bool:
         """Whether a link to `section` carries option `name` (tab-wide options always; a section's only its own)."""
@@ -86,7 +89,9 @@ def link_for(target: LinkTarget, section: str, values: dict, request: gr.Request
 
 
 def link_box(what: str, elem_prefix: str, runs: bool = True) -> tuple[gr.Button, gr.Textbox]:
-    """The "Share a link" accordion: a button and the read-only link with a copy button."""
+    """The "Share a link" accordion: a button and the read-only link with a copy button; above it, hidden until a
+    link that opened the page had values that did not fit, the note saying so."""
+    gr.HTML(visible=False, elem_id=f"{elem_prefix}-link-note", elem_classes=[LINK_NOTE])
     with gr.Accordion("Share a link to this view", open=False):
         button = gr.Button("Make link", size="sm", elem_id=f"{elem_prefix}-make-link")
         box = gr.Textbox(label=f"Link (opens {what}{' and runs it' if runs else ''})", buttons=["copy"],
@@ -171,6 +176,10 @@ def read_link(targets: list[LinkTarget], params: dict) -> tuple[list, list[str]]
             if raw is not None and value is None:
                 dropped.append(name)
             updates.append(gr.update() if value is None else gr.update(value=value))
+        if target.note is not None:
+            note = mine and [name for name in dropped if name != "tab"]
+            updates.append(gr.update(value=f'<div class="note">{escape(dropped_note(note))}</div>', visible=True)
+                           if note else gr.update())
     return updates, dropped
 
 
@@ -182,18 +191,38 @@ def dropped_note(dropped: list[str]) -> str:
 
 
 def apply_link(targets: list[LinkTarget], request: gr.Request | None = None) -> list:
-    """The updates `read_link` makes from the page's query string; a note tells the user what was dropped."""
-    updates, dropped = read_link(targets, dict(request.query_params) if request is not None else {})
-    if dropped:
+    """The updates `read_link` makes from the page's query string. The opened tab's link note says what was dropped;
+    a toast does where there is no such tab or note (a toast needs the queue: the app applies links without it)."""
+    params = dict(request.query_params) if request is not None else {}
+    updates, dropped = read_link(targets, params)
+    opened = next((t for t in targets if t.tab == params.get("tab")), None)
+    if dropped and (opened is None or opened.note is None):
         inform(dropped_note(dropped))
     return updates
 
 
+def _note_in(block, tab_id: str | None = None):
+    """The link note inside `block` (inside its tab `tab_id` when given), or None."""
+    for child in getattr(block, "children", None) or []:
+        if tab_id is not None:
+            if isinstance(child, gr.Tab) and child.id == tab_id:
+                return _note_in(child)
+            continue
+        if LINK_NOTE in (getattr(child, "elem_classes", None) or []):
+            return child
+        if (found := _note_in(child)) is not None:
+            return found
+    return None
+
+
 def link_outputs(tabs, targets: list[LinkTarget]) -> list:
-    """The components apply_link updates, in its order."""
+    """The components apply_link updates, in its order. A target without a note gets its tab's (from `link_box`)."""
     out = [tabs]
     for target in targets:
+        if target.note is None:
+            target.note = _note_in(tabs, target.tab)
         out += [c for c in (target.section_tabs, target.section_state) if c is not None] + list(target.options.values())
+        out += [target.note] if target.note is not None else []
     return out
 
 

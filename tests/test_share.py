@@ -85,6 +85,27 @@ def test_a_link_drops_what_does_not_fit_and_names_only_the_option():
     assert dropped == ["section"]
 
 
+def test_the_note_shows_in_the_opened_tab_and_never_repeats_the_value():
+    with gr.Blocks():
+        with gr.Tabs() as tabs:
+            with gr.Tab("BERT", id="bert"):
+                model = gr.Dropdown(choices=["mini-bert"], allow_custom_value=True)
+                button, box = share.link_box("this tab", "bert")
+            with gr.Tab("Other", id="other"):
+                other = gr.Textbox()
+    bert = LinkTarget(tab="bert", options={"model": model}, checks={"model": share.model_spec})
+    plain = LinkTarget(tab="other", options={"text": other})
+    outputs = share.link_outputs(tabs, [bert, plain])
+    assert bert.note is not None and "link-note" in bert.note.elem_classes and plain.note is None
+    assert outputs == [tabs, model, bert.note, other]
+    updates, dropped = read_link([bert, plain], {"tab": "bert", "model": HOSTILE})
+    note = updates[2]
+    assert dropped == ["model"] and note["visible"] is True
+    assert note["value"] == '<div class="note">A value in the link did not fit and was ignored: model.</div>'
+    updates, _ = read_link([bert, plain], {"tab": "bert", "model": "mini-bert"})
+    assert updates[1:] == [gr.update(value="mini-bert"), gr.update(), gr.update()]   # nothing dropped: no note
+
+
 def test_a_link_keeps_only_the_options_of_its_section():
     target = LinkTarget(tab="bert", options={"model": gr.Dropdown(), "fill-mask.k": gr.Slider(),
                                              "attention.layer": gr.Slider()},
