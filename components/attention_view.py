@@ -133,7 +133,7 @@ def show_attention(spec: str, text: str, text_pair: str = "", layers_spec: str =
     pair = text_pair if loaded.family.pair_input else None
     result = attn.compute(loaded, text, pair)
     if stream == "query":
-        if loaded.checkpoint.family != "xlnet":
+        if not loaded.family.two_streams:
             raise ValueError("Only XLNet has a query stream.")
         perm_mask, target_mapping = attn.natural_order_permutation(result.tokens)
         result = attn.compute(loaded, text, pair, perm_mask=perm_mask, target_mapping=target_mapping)
@@ -172,7 +172,7 @@ def build(ctx) -> None:
             run = gr.Button("Show attention", variant="primary", scale=1, elem_id=f"{key}-attention-run")
             layers_box = gr.Textbox("", label="Layers for the bertviz views (e.g. 0-3, 11; empty: all)", scale=2,
                                     elem_id=f"{key}-attention-layers")
-            stream = gr.Radio(list(STREAMS), value="content", label="XLNet stream", visible=key == "xlnet",
+            stream = gr.Radio(list(STREAMS), value="content", label=f"{ctx.family.name} stream", visible=ctx.family.two_streams,
                               info="The query stream uses a natural-order permutation: each word after the first "
                                    "is predicted from the words before it.", scale=2)
         note = gr.HTML(elem_id=f"{key}-attention-note")

@@ -10,6 +10,7 @@ import gradio as gr
 from components import share as links
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
+from model_zoo.registry import Capability, checkpoints_of
 from model_zoo import electra, loading
 
 METRIC_HEADERS = ["measure", "value"]
@@ -135,8 +136,8 @@ def _defaults(ctx) -> tuple[list, str, list, str]:
 
 
 def build(ctx) -> None:
-    if ctx.family.key != "electra":
-        return
+    if not any(Capability.REPLACED_TOKEN_DETECTION in c.capabilities for c in checkpoints_of(ctx.family.key)):
+        return  # the section is offered where a checkpoint declares replaced-token detection
     gen_choices, gen_default, disc_choices, disc_default = _defaults(ctx)
     with gr.Tab("ELECTRA: replaced-token detection", id="electra") as tab:
         gr.Markdown("The **generator** (a small masked LM) fills the chosen positions with tokens it samples; the "

@@ -13,14 +13,6 @@ from components import fill_mask_view, pretraining_view
 from model_zoo import loading
 from model_zoo.registry import Family
 
-EXAMPLE_TEXT = {
-    "bert": "The bank by the river was covered in snow, so we walked to the other bank to get money.",
-    "roberta": "RoBERTa was trained on far more text than BERT, with a new mask every time.",
-    "albert": "ALBERT shares one layer's weights across all twelve layers.",
-    "distilbert": "The student model learns to imitate its teacher.",
-    "electra": "The chef cooked a delicious meal for the guests.",
-    "xlnet": "XLNet predicts words in many different orders.",
-}
 
 
 @dataclass
@@ -100,7 +92,7 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
                                 scale=3, elem_id=f"{family.key}-model")
             status = gr.HTML(initial_badge(default, offered))
         with gr.Row():
-            text = gr.Textbox(value=EXAMPLE_TEXT[family.key], label="Text", lines=2, max_lines=8, scale=3,
+            text = gr.Textbox(value=family.example, label="Text", lines=2, max_lines=8, scale=3,
                               elem_id=f"{family.key}-text")
             text_pair = gr.Textbox(value="", label="Second sentence (optional)", lines=2,
                                    placeholder="e.g. It was cold outside. (empty: the text alone)",

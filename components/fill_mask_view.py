@@ -17,16 +17,8 @@ from components.export import csv_table
 from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.logit_lens import LensResult, logit_lens
-from model_zoo.registry import Capability
+from model_zoo.registry import Capability, checkpoints_of
 
-DEFAULT_TEXT = {  # shown when the tab opens; any of [MASK], <mask>, ___ works in every family
-    "bert": "The capital of France is [MASK].",
-    "roberta": "The capital of France is <mask>.",
-    "albert": "The capital of France is [MASK].",
-    "distilbert": "The capital of France is [MASK].",
-    "electra": "The chef cooked a delicious [MASK] for the guests.",
-    "xlnet": "The capital of France is <mask>, and its river is the <mask>.",
-}
 _ZWSP = "\u200b"
 LENS_HEADERS = ["mask", "layer", "top guesses (probability)", "P(final answer)"]
 _COLORS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#be185d", "#65a30d", "#475569",
@@ -34,7 +26,6 @@ _COLORS = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#b
 
 
 def offered(family) -> bool:
-    from model_zoo.registry import checkpoints_of
     return any({Capability.FILL_MASK, Capability.PERMUTATION_LM} & c.capabilities for c in checkpoints_of(family.key))
 
 
@@ -53,7 +44,7 @@ def render_warning(loaded: loading.LoadedModel, asked: str) -> str:
         notes.append('<div class="fm-warning weights-badge bad">The mask-guessing head of this checkpoint is NEWLY '
                      'INITIALISED (random): it was not in the checkpoint, so the guesses below are noise, not the '
                      'model\'s answer. Pick a checkpoint trained with masked language modelling.</div>')
-    if loaded.checkpoint.family == "xlnet":
+    if loaded.family.two_streams:
         note = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(fm.XLNET_NOTE))  # escaped first, then code spans
         notes.append(f'<div class="note fm-xlnet-note">{note}</div>')
     return "".join(notes)
@@ -187,12 +178,13 @@ def build(ctx) -> None:
         gr.Markdown("Hide a word and let the model guess. Write **[MASK]**, **&lt;mask&gt;** or **___** (any of them, "
                     "whatever the family: the app maps it to the model's own mask token), up to "
                     f"{fm.MAX_MASKS} masks, or click a word below to mask it."
-                    + (" Guesses come from ELECTRA's **generator** (the discriminator cannot guess)."
-                       if key == "electra" else "")
-                    + (" XLNet predicts each mask from the non-masked tokens with its query stream "
-                       "(`perm_mask` + `target_mapping`), explained below the results." if key == "xlnet" else ""))
+                    + (f" Guesses come from {ctx.family.name}'s **generator** (the discriminator cannot guess)."
+                       if any(c.role == "generator" for c in checkpoints_of(key)) else "")
+                    + (f" {ctx.family.name} predicts each mask from the non-masked tokens with its query stream "
+                       "(`perm_mask` + `target_mapping`), explained below the results."
+                       if ctx.family.two_streams else ""))
         with gr.Row():
-            text = gr.Textbox(value=DEFAULT_TEXT.get(key, "The capital of France is [MASK]."), lines=2, scale=4,
+            text = gr.Textbox(value=ctx.family.mask_example or "The capital of France is [MASK].", lines=2, scale=4,
                               label="Text with masks", elem_id=f"{key}-fm-text")
             k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id=f"{key}-fm-k")
         run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")
@@ -204,7 +196,7 @@ def build(ctx) -> None:
         gr.Markdown("#### Layer by layer (logit lens)\nThe model's own MLM head applied to the hidden state after "
                     "every layer: how early does the final answer appear, and what did earlier layers guess? The last "
                     "layer is exactly the prediction above." +
-                    (" For XLNet the head reads the query stream." if key == "xlnet" else ""))
+                    (f" For {ctx.family.name} the head reads the query stream." if ctx.family.two_streams else ""))
         lens_plot = gr.Plot(label="P(final answer) per layer", elem_id=f"{key}-fm-lens-plot")
         lens_table = csv_table(f"{key}-logit-lens", headers=LENS_HEADERS, label="Each layer's top guesses",
                                   wrap=True, elem_id=f"{key}-fm-lens-table")

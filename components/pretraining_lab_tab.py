@@ -11,8 +11,6 @@ from model_zoo import corruption
 from model_zoo import pretraining_lab as lab
 from model_zoo.registry import FAMILIES
 
-_COLORS = {"bert": "#4f46e5", "roberta": "#dc2626", "albert": "#059669", "distilbert": "#d97706",
-           "electra": "#db2777", "xlnet": "#0891b2"}
 _DASH = {0: "solid", 1: "dot", 2: "dash"}
 
 
@@ -23,7 +21,7 @@ def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Fi
         x = curve.cpu_minutes if x_axis == "CPU minutes" else curve.tokens
         for i, (term, values) in enumerate(curve.series.items()):
             fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=f"{FAMILIES[curve.family].name} · {term}",
-                                     line=dict(color=_COLORS[curve.family], dash=_DASH.get(i, "solid"), width=2)))
+                                     line=dict(color=FAMILIES[curve.family].colour, dash=_DASH.get(i, "solid"), width=2)))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=50, b=10), yaxis_type="log",
                       title="Training losses of the mini checkpoints (log scale)",
                       xaxis_title=x_axis if x_axis == "CPU minutes" else "tokens seen", yaxis_title="loss",
@@ -43,7 +41,7 @@ def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
                 label = {"mlm": "masked-LM loss", "rtd": "replaced-token detection loss"}[term]
                 fig.add_trace(go.Scatter(x=curve.cpu_minutes, y=curve.series[term], mode="lines",
                                          name=f"{FAMILIES[family].name}: {label}",
-                                         line=dict(color=_COLORS[family], dash="solid" if term == "mlm" else "dot")))
+                                         line=dict(color=FAMILIES[family].colour, dash="solid" if term == "mlm" else "dot")))
     fig.update_layout(height=380, margin=dict(l=10, r=10, t=50, b=10), title="ELECTRA against BERT at equal compute",
                       xaxis_title="CPU minutes (one core)", yaxis_title="loss", yaxis_type="log")
     return fig

@@ -12,7 +12,7 @@ from components import share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
 from model_zoo import permutation
-from model_zoo.registry import Capability
+from model_zoo.registry import Capability, checkpoints_of
 
 PREDICTION_HEADERS = ["target #", "token", "step in order", "may see", "top predictions", "P(true token)",
                       "rank of true token"]
@@ -160,8 +160,8 @@ def memory(spec: str, text: str, segment_len: float, progress=gr.Progress()):
 
 
 def build(ctx) -> None:
-    if ctx.family.key != "xlnet":
-        return
+    if not any(Capability.PERMUTATION_LM in c.capabilities for c in checkpoints_of(ctx.family.key)):
+        return  # the section is offered where a checkpoint declares permutation LM
     with gr.Tab("XLNet: permutation orders", id="permutation") as tab:
         gr.Markdown("The first text box's tokens are numbered 1..n (special tokens excluded); pick an order in "
                     f"which XLNet predicts them, and see what each target may look at. At most "

@@ -64,7 +64,7 @@ def _inputs(loaded, text: str, pair: str | None, cap: int):
     limit = min(cap, max_tokens(loaded.config) or cap)
     tokens = tokenize(loaded.tokenizer, text, pair, max_length=limit)
     pair = pair if pair and pair.strip() else None
-    wants_types = loaded.checkpoint.family in ("bert", "albert", "electra", "xlnet")
+    wants_types = loaded.family.token_types
     encoding = loaded.tokenizer(text, pair, truncation="longest_first", max_length=limit, return_tensors="pt",
                                 return_token_type_ids=wants_types)
     if not np.array_equal(encoding["input_ids"][0].numpy(), tokens.ids):
@@ -90,7 +90,7 @@ def compute(loaded, text: str, pair: str | None = None, perm_mask=None, target_m
     n = len(tokens)
     extra = {}
     if perm_mask is not None or target_mapping is not None:
-        if loaded.checkpoint.family != "xlnet":
+        if not loaded.family.two_streams:
             raise InputError("Permutation masks and target mappings exist only for XLNet.")
         if perm_mask is None or target_mapping is None:
             raise InputError("Pass both perm_mask and target_mapping for the query stream.")

@@ -109,7 +109,8 @@ def detection_metrics(labels, probs, threshold: float = THRESHOLD) -> Metrics:
 
 # ---------------------------------------------------------------------------------------------------- models
 def check_discriminator(loaded) -> None:
-    if loaded.config.model_type != "electra" or not hasattr(loaded.model, "discriminator_predictions"):
+    if Capability.REPLACED_TOKEN_DETECTION not in loaded.checkpoint.capabilities or \
+            not hasattr(loaded.model, "discriminator_predictions"):
         raise InputError(f"'{loaded.checkpoint.key}' is not an ELECTRA discriminator (ElectraForPreTraining); pick "
                          f"one as the discriminator (e.g. electra-small-discriminator).")
 

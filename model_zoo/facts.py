@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model_zoo import loading
-from model_zoo.registry import FAMILIES, Checkpoint
+from model_zoo.registry import FAMILIES, Checkpoint, family_of_model_type
 
 # Each family names the same quantities differently; this table normalises them.
 _FIELD_NAMES = {
@@ -73,16 +73,16 @@ def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
 def facts_from_config(checkpoint: Checkpoint, config: dict, config_source: str = "") -> ModelFacts:
     hidden = int(_field(config, "hidden"))
     positions = _field(config, "max_positions")
-    if positions and config.get("model_type") == "roberta":
-        positions -= 2  # RoBERTa offsets positions by padding_idx + 1
     family = FAMILIES[checkpoint.family]
+    if positions:
+        positions -= family.position_offset  # RoBERTa offsets positions by padding_idx + 1
     return ModelFacts(
         key=checkpoint.key, family=family.name, hub_id=checkpoint.hub_id, model_class=checkpoint.model_class,
         layers=int(_field(config, "layers")), hidden=hidden, heads=int(_field(config, "heads")),
         intermediate=int(_field(config, "intermediate", 4 * hidden)), embedding=int(_field(config, "embedding", hidden)),
         vocab=int(config["vocab_size"]), max_positions=positions,
         parameters=loading.count_parameters(config, checkpoint.model_class),
-        shared_layers=config.get("model_type") == "albert" and config.get("num_hidden_groups", 1) == 1,
+        shared_layers=family.shared_layers and config.get("num_hidden_groups", 1) == 1,
         objective=family.objective, description=checkpoint.description, config_source=config_source)
 
 
@@ -96,4 +96,5 @@ def max_tokens(config) -> int:
     positions = getattr(config, "max_position_embeddings", None)
     if positions is None or positions <= 0:
         return 512
-    return positions - 2 if config.model_type == "roberta" else positions
+    family = family_of_model_type(config.model_type)
+    return positions - (family.position_offset if family else 0)

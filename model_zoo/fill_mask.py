@@ -18,14 +18,12 @@ import numpy as np
 
 from model_zoo import loading
 from model_zoo.facts import max_tokens
-from model_zoo.registry import CHECKPOINTS, Capability, Checkpoint
+from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint
 from model_zoo.tokenization import InputError, TokenizedText, is_byte_level, readable_token, tokenize
 
 PLACEHOLDER = re.compile(r"\[mask\]|<mask>|_{3,}", re.IGNORECASE)  # what the user may write, whatever the family
 PLACEHOLDER_HELP = "[MASK], <mask> or ___"
 MAX_MASKS = 10
-MLM_CLASS = {"bert": "BertForMaskedLM", "roberta": "RobertaForMaskedLM", "albert": "AlbertForMaskedLM",
-             "distilbert": "DistilBertForMaskedLM", "electra": "ElectraForMaskedLM", "xlnet": "XLNetLMHeadModel"}
 # ELECTRA's discriminator cannot guess tokens: its generator (same tokenizer) does.
 GENERATOR_OF = {"electra-small-discriminator": "electra-small-generator",
                 "mini-electra-discriminator": "mini-electra-generator"}
@@ -37,7 +35,8 @@ XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every maske
 
 # ---------------------------------------------------------------------------------------------------- the model
 def guess_capability(family: str) -> Capability:
-    return Capability.PERMUTATION_LM if family == "xlnet" else Capability.FILL_MASK
+    """How the family guesses a hidden token (the registry says: a masked-LM head, or XLNet's query stream)."""
+    return FAMILIES[family].guess
 
 
 def fill_mask_checkpoint(spec: str | Checkpoint) -> Checkpoint:
@@ -49,7 +48,7 @@ def fill_mask_checkpoint(spec: str | Checkpoint) -> Checkpoint:
         return checkpoint
     if checkpoint.key in GENERATOR_OF and GENERATOR_OF[checkpoint.key] in CHECKPOINTS:
         return CHECKPOINTS[GENERATOR_OF[checkpoint.key]]
-    return loading.with_class(checkpoint, MLM_CLASS[checkpoint.family])
+    return loading.with_class(checkpoint, FAMILIES[checkpoint.family].mlm_class)
 
 
 def fill_mask_model(spec: str | Checkpoint) -> loading.LoadedModel:
@@ -263,7 +262,7 @@ def model_inputs(loaded: loading.LoadedModel, ids: np.ndarray, positions: np.nda
     import torch
     input_ids = torch.as_tensor(ids, device=loaded.device)[None]  # (1, T)
     inputs = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
-    if loaded.checkpoint.family == "xlnet":
+    if loaded.family.two_streams:
         T, M = input_ids.shape[1], len(positions)
         targets = torch.as_tensor(positions, device=loaded.device)
         perm_mask = torch.zeros(1, T, T, dtype=loaded.model.dtype, device=loaded.device)  # (1, T, T): 1 = may not see
@@ -277,7 +276,7 @@ def model_inputs(loaded: loading.LoadedModel, ids: np.ndarray, positions: np.nda
 def mask_logits(loaded: loading.LoadedModel, output, positions: np.ndarray):
     """(M, V) logits at the masks from a model output (XLNet's are already per target)."""
     logits = output["logits"] if "logits" in output else output["prediction_logits"]  # (1, T or M, V)
-    if loaded.checkpoint.family == "xlnet":
+    if loaded.family.two_streams:
         return logits[0]  # (M, V)
     return logits[0, positions]  # (M, V)
 
@@ -312,7 +311,7 @@ def fill_mask(loaded: loading.LoadedModel, text: str, k: int = 5) -> FillMaskRes
         parts += [(text[cursor:start], -1), (guesses[m].readable[0], m)]
         cursor = end
     parts.append((text[cursor:], -1))
-    xlnet = loaded.checkpoint.family == "xlnet"
+    xlnet = loaded.family.two_streams
     return FillMaskResult(model_text=prepared.text, tokens=tokens.readable, masks=guesses,
                           filled="".join(p for p, _ in parts), filled_parts=[p for p in parts if p[0]],
                           method="XLNet query stream (perm_mask + target_mapping)" if xlnet else "masked LM",

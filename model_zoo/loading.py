@@ -150,7 +150,7 @@ def choose_dtype(device: str, family: str, requested: str = "auto"):
     precision, and transformers' XLNet builds its relative position encodings in fp32 ("expected scalar type Float
     but found Half" in fp16 or bf16)."""
     import torch
-    if family == "xlnet":
+    if not FAMILIES[family].half_precision:
         return torch.float32
     if requested != "auto":
         return getattr(torch, requested)

@@ -64,7 +64,7 @@ def logit_lens(loaded: loading.LoadedModel, text: str, k: int = 5) -> LensResult
                               f"the checkpoint through a class that has one.")
     k = int(max(1, min(int(k), 20)))
     _, tokens, positions = prepare(loaded.tokenizer, loaded.config, text)
-    xlnet = loaded.checkpoint.family == "xlnet"
+    xlnet = loaded.family.two_streams
     with torch.inference_mode():
         output = loaded.model(**model_inputs(loaded, tokens.ids, positions), output_hidden_states=True)
         states = output["hidden_states"]  # L+1 of (1, T, H); XLNet: (h0, g0, h1, g1, ...) with g (1, M, H)

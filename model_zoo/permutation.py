@@ -211,7 +211,7 @@ def order_view(tokens: TokenizedText, order: np.ndarray, name: str) -> OrderView
 
 # ---------------------------------------------------------------------------------------------------- model
 def _check_xlnet(loaded) -> None:
-    if loaded.config.model_type != "xlnet" or not hasattr(loaded.model, "lm_loss"):
+    if not loaded.family.two_streams or not hasattr(loaded.model, "lm_loss"):
         raise InputError(f"'{loaded.checkpoint.key}' is not an XLNet language model (XLNetLMHeadModel); "
                          f"permutation orders need XLNet's LM head.")
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 from model_zoo import loading
 from model_zoo.facts import config_for, max_tokens
-from model_zoo.registry import CHECKPOINTS, Checkpoint
+from model_zoo.registry import CHECKPOINTS, Checkpoint, family_of_model_type
 
 RANDOM_SAME_CONFIG = "same-config random weights: latency does not depend on values"
 DEFAULT_LENGTHS = (8, 32, 128)        # what the tab measures by default (about a minute for the defaults on 2 cores)
@@ -187,12 +187,14 @@ def forward_flops(config: dict, model_class: str, batch: int, length: int, model
     n_heads = int(_config_value(config, "num_attention_heads", "n_heads", "n_head"))
     embedding = int(config.get("embedding_size") or hidden)
     b, t, n = batch, length, batch * length
-    projection = 2 * n * embedding * hidden if embedding != hidden or model_type == "albert" else 0
+    family = family_of_model_type(model_type)
+    # a factorised embedding (ALBERT) projects E -> H even when E == H
+    projection = 2 * n * embedding * hidden if embedding != hidden or (family and family.shared_layers) else 0
     attention_projections = layers * 4 * 2 * n * hidden * hidden
     attention_scores = layers * 2 * 2 * b * t * t * hidden
     feed_forward = layers * 2 * 2 * n * hidden * inner
     relative = 0
-    if model_type == "xlnet":
+    if family and family.relative_positions:
         relative = layers * (2 * 2 * n * hidden * hidden      # k_head_r: 2t relative positions through W_r
                              + 2 * 2 * b * t * t * hidden      # position term: queries against 2t positions
                              + 2 * 2 * n * hidden              # segment term: queries against 2 segment vectors

@@ -41,6 +41,22 @@ class Family:
     # Head parameter prefixes -> the capability that head serves (to flag newly initialised heads).
     head_prefixes: dict[str, Capability] = field(default_factory=dict)
     pair_input: bool = True  # trained on sentence pairs (segment ids / a second text box)
+    # What the code needs to know about the family, said here once (no view asks for a family by name):
+    mlm_class: str = ""          # the class that loads a checkpoint of the family with its token-guessing head
+    guess: Capability = Capability.FILL_MASK  # how it guesses a hidden token (XLNet: its query stream)
+    token_types: bool = True     # its models take token_type_ids (segment ids)
+    position_offset: int = 0     # position ids reserved before the first token (RoBERTa: padding_idx + 1)
+    half_precision: bool = True  # runs in fp16/bf16 (transformers' XLNet fails there, and its -1e30 mask overflows)
+    shared_layers: bool = False  # one layer's weights applied at every layer (ALBERT), for the facts
+    relative_positions: bool = False  # Transformer-XL relative attention: extra FLOPs per layer
+    example: str = ""            # the family tab's opening text
+    mask_example: str = ""       # the fill-mask section's opening text
+    colour: str = "#475569"      # the family's colour in plots that compare families
+
+    @property
+    def two_streams(self) -> bool:
+        """Guesses through a query stream with perm_mask + target_mapping (XLNet), not a [MASK] token's output."""
+        return self.guess is Capability.PERMUTATION_LM
 
 
 @dataclass(frozen=True)
@@ -71,37 +87,52 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Masked language modelling (15% of tokens chosen; of those 80% [MASK], 10% a random token, 10% unchanged) "
            "plus next-sentence prediction (50% of pairs consecutive, 50% random).",
            "Bidirectional context through masked-token prediction, plus a sentence-pair task.",
-           "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}),
+           "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}, mlm_class="BertForMaskedLM",
+           example="The bank by the river was covered in snow, so we walked to the other bank to get money.",
+           mask_example="The capital of France is [MASK].", colour="#4f46e5"),
     Family("roberta", "RoBERTa", ("roberta",), TokenizerKind.BYTE_BPE, "Liu et al., 2019",
            "Masked language modelling only, with a new (dynamic) mask each time a sequence is seen; no NSP; full "
            "sentences packed up to 512 tokens; large batches and much more data than BERT.",
            "BERT's architecture, trained longer and better: dynamic masking, no NSP, byte-level BPE.",
-           "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False),
+           "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False,
+           mlm_class="RobertaForMaskedLM", token_types=False, position_offset=2,
+           example="RoBERTa was trained on far more text than BERT, with a new mask every time.",
+           mask_example="The capital of France is <mask>.", colour="#dc2626"),
     Family("albert", "ALBERT", ("albert",), TokenizerKind.SENTENCEPIECE, "Lan et al., 2019",
            "Masked language modelling (n-gram masking) plus sentence-order prediction: a positive is two consecutive "
            "segments in order, a negative the same two swapped.",
            "Parameter sharing: a factorised embedding (V x E, then E x H) and one set of layer weights used 12 times.",
            "AlbertForPreTraining",
-           {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS}),
+           {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS},
+           mlm_class="AlbertForMaskedLM", shared_layers=True,
+           example="ALBERT shares one layer's weights across all twelve layers.",
+           mask_example="The capital of France is [MASK].", colour="#059669"),
     Family("distilbert", "DistilBERT", ("distilbert",), TokenizerKind.WORDPIECE, "Sanh et al., 2019",
            "Distillation from BERT: a 6-layer student initialised from every other teacher layer, trained with "
            "soft-target cross-entropy (temperature 2), masked LM and a cosine loss on hidden states.",
            "A student half BERT's depth that keeps most of its accuracy; no token types, no pooler.",
            "DistilBertForMaskedLM",
            {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
-            **_COMMON_TASK_HEADS}, pair_input=False),
+            **_COMMON_TASK_HEADS}, pair_input=False, mlm_class="DistilBertForMaskedLM", token_types=False,
+           example="The student model learns to imitate its teacher.",
+           mask_example="The capital of France is [MASK].", colour="#d97706"),
     Family("electra", "ELECTRA", ("electra",), TokenizerKind.WORDPIECE, "Clark et al., 2020",
            "Replaced-token detection: a small generator (an MLM) fills masked positions with plausible tokens and the "
            "discriminator labels every token original or replaced; loss = MLM + 50 x discriminator loss.",
            "Learns from every token, not only the 15% masked: a generator corrupts, a discriminator detects.",
            "ElectraForPreTraining",
            {"discriminator_predictions": C.REPLACED_TOKEN_DETECTION, "generator_predictions": C.FILL_MASK,
-            "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}),
+            "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, mlm_class="ElectraForMaskedLM",
+           example="The chef cooked a delicious meal for the guests.",
+           mask_example="The chef cooked a delicious [MASK] for the guests.", colour="#db2777"),
     Family("xlnet", "XLNet", ("xlnet",), TokenizerKind.SENTENCEPIECE, "Yang et al., 2019",
            "Permutation language modelling: maximise the likelihood over factorisation orders, predicting the last "
            "1/K tokens of each sampled order with two-stream attention; Transformer-XL memory and relative positions.",
            "Autoregressive yet bidirectional: every order of the tokens is a way to factorise the sentence.",
-           "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}),
+           "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}, mlm_class="XLNetLMHeadModel",
+           guess=C.PERMUTATION_LM, half_precision=False, relative_positions=True,
+           example="XLNet predicts words in many different orders.",
+           mask_example="The capital of France is <mask>, and its river is the <mask>.", colour="#0891b2"),
 ]}
 
 _ATT = frozenset({C.ATTENTION})
