@@ -126,7 +126,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         state = gr.State(None)  # inside the tab: a component directly in gr.Tabs shifts the tab buttons' labels
     outputs = [state, status, grid, plot, words_table, guesses_table, models_table]
     target = share.LinkTarget(tab=TAB_ID, options={"text": text, "pair": pair, "models": models, "k": k},
-                              run=run.elem_id)
+                              run=run.elem_id, checks={"models": share.model_spec})
     for trigger, api in ((run.click, "side_by_side_start"), (text.submit, None)):
         event = trigger(guarded(start, kind="light"), [models, text, pair, k], outputs,
                         **({"api_name": api} if api else {"api_visibility": "private"}))

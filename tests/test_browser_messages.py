@@ -97,6 +97,8 @@ LINKS = [
      "A value in the link did not fit and was ignored: electra.generator.", [_unknown_words]),
     ("Compare's models and Also", "tab=compare&models={payload}&custom={payload}",
      "Values in the link did not fit and were ignored: models, custom.", []),
+    ("Side by side's models", "tab=side-by-side&models={payload}",
+     "A value in the link did not fit and was ignored: models.", []),
 ]
 
 TOASTS = "[data-testid=toast-text]"
