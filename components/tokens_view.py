@@ -60,9 +60,26 @@ def describe_only(spec: str):
     return rows
 
 
+def facts_api(spec: str) -> dict:
+    """The facts table of a model, as the table component sends it ({"headers", "data"}); refuses a bad id."""
+    return {"headers": ["fact", "value"], "data": describe_only(spec)}
+
+
+def describe_on_change(spec: str):
+    """When a model is picked: its facts, and in the status next to the box either that it loads on first use or why
+    it cannot be used (said there, once, and not again as a toast: the action that then fails says it itself)."""
+    try:
+        rows, _ = facts_rows(spec)
+    except (loading.ModelError, ValueError) as error:
+        return [], f'<div class="weights-badge bad">{escape(error)}</div>'
+    return rows, ('<div class="weights-badge">Picked: it loads on first use (cached afterwards); the badge then says '
+                  'which weights answered.</div>')
+
+
 def build(ctx) -> None:
     with gr.Tab("Tokens & facts", id="tokens") as tab:
         run = gr.Button("Tokenize", variant="primary", elem_id=f"{ctx.family.key}-tokens-run")
+        gr.api(guarded(facts_api, kind="light"), api_name=f"{ctx.family.key}_facts")  # the facts alone, by API
         tokens_html = gr.HTML()
         with gr.Row():
             table = csv_table(f"{ctx.family.key}-tokens", headers=TOKEN_HEADERS, label="Tokens", wrap=True)
@@ -75,6 +92,6 @@ def build(ctx) -> None:
     handler = guarded(tokenize_and_describe)
     run.click(handler, inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
     ctx.text.submit(handler, inputs, outputs, api_visibility="private")
-    ctx.model.change(guarded(describe_only, kind="light"), [ctx.model], [facts_table],
-                     api_name=f"{ctx.family.key}_facts")
+    ctx.model.change(guarded(describe_on_change, kind="light"), [ctx.model], [facts_table, ctx.status],
+                     api_visibility="private")
     ctx.on_load.append((guarded(describe_only, kind="light"), [ctx.model], [facts_table]))

@@ -51,7 +51,7 @@ class Case:
     input: str                    # elem_id of the box the payload goes into
     button: str                   # elem_id of the button that answers
     shows: object = "{payload}"   # what the message shows literally: a format string, or payload -> text
-    messages: int = 1             # messages it causes (a family's model box also describes the model on change)
+    messages: int = 1             # messages it causes
     untick: str | None = None     # elem_id of a checkbox group to clear first, so that the box is all there is
 
     def shown(self, payload: str) -> str:
@@ -59,7 +59,8 @@ class Case:
 
 
 def _family(f: str, task: bool = False, attention: bool = False, fill_mask: bool = False) -> list[Case]:
-    cases = [Case(f"{f} model box", f, "tokens", f"{f}-model", f"{f}-tokens-run", messages=2)]
+    cases = [Case(f"{f} model box", f, "tokens", f"{f}-model", f"{f}-tokens-run")]   # said once: the status says
+    # why the picked model cannot be used (no toast), the button's action says it again as its message
     if attention:
         cases.append(Case(f"{f} attention layers", f, "attention", f"{f}-attention-layers", f"{f}-attention-run"))
     if fill_mask:

@@ -1,0 +1,44 @@
+"""A failed action in the browser: one message next to its button that stays until the button runs again, no red
+pill over the outputs or the weights badge, and a bad model picked in a box said once, in the status beside it."""
+from playwright.sync_api import expect
+
+from tests.conftest import ARTIFACTS
+
+
+def _fill_mask(page) -> None:
+    page.locator("button[role=tab][data-tab-id='bert']").click()
+    page.locator("button[role=tab][data-tab-id='fill-mask'] >> visible=true").first.click()
+
+
+def test_a_failed_action_says_why_next_to_its_button_until_it_runs_again(page, app_url):
+    page.goto(app_url)
+    _fill_mask(page)
+    page.locator("#bert-fm-text textarea").fill("No mask here, <b>bold</b>.")
+    page.locator("#bert-fm-run").click()
+    note = page.locator("#bert-fm-run + .action-error")
+    expect(note).to_contain_text("write [MASK], <mask> or ___", timeout=60_000)     # the app's own <mask>, literal
+    expect(page.locator("[data-testid=status-tracker] .error >> visible=true")).to_have_count(0)   # no red pills
+    expect(page.locator("#bert-fm-warning, .weights-badge >> visible=true").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "action_error.png"))
+    page.locator("#bert-fm-text textarea").fill("The capital of France is [MASK].")
+    page.locator("#bert-fm-run").click()
+    expect(note).to_have_count(0, timeout=10_000)                  # cleared when the action runs again
+    page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)
+    expect(page.locator(".action-error")).to_have_count(0)
+    assert not page.blocked, page.blocked
+
+
+def test_a_bad_model_picked_is_said_once_in_the_status_beside_the_box(page, app_url):
+    page.add_init_script("window.__toasts = 0; document.addEventListener('DOMContentLoaded', () => new MutationObserver("
+                         "(c) => c.forEach(x => x.addedNodes.forEach(n => { if (n.nodeType === 1 && n.matches("
+                         "'[data-testid=toast-body]')) window.__toasts++; }))).observe(document.body, "
+                         "{childList: true, subtree: true}));")
+    page.goto(app_url)
+    page.locator("button[role=tab][data-tab-id='bert']").click()
+    box = page.locator("#bert-model input")
+    box.fill("no-such-org/<i>model</i>")
+    box.press("Enter")
+    status = page.locator("#bert-model").locator("xpath=ancestor::div[contains(@class,'row')][1]").locator(
+        ".weights-badge.bad")
+    expect(status).to_contain_text("no-such-org/<i>model</i>", timeout=30_000)
+    assert page.evaluate("window.__toasts") == 0                    # no toast for merely picking it
