@@ -82,7 +82,7 @@ def configure_queue(demo) -> dict[str, int]:
 def launch_kwargs() -> dict:
     import gradio as gr
     return dict(theme=gr.themes.Soft(), css=(ASSETS / "style.css").read_text(), allowed_paths=[str(ASSETS)],
-                js=(ASSETS / "action_errors.js").read_text())
+                js=(ASSETS / "app.js").read_text())
 
 
 def main(argv=None) -> None:

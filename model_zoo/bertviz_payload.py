@@ -261,6 +261,12 @@ function show(which) {{
 document.getElementById("show-head").addEventListener("click", function () {{ show("head"); }});
 document.getElementById("show-model").addEventListener("click", function () {{ show("model"); }});
 runHeadView();
+// Inside the app's iframe: tell the page how tall the views are, so the frame fits them (no blank space below).
+if (window.parent !== window && window.ResizeObserver) {{
+  new ResizeObserver(function () {{
+    window.parent.postMessage({{bertvizHeight: document.documentElement.scrollHeight}}, "*");
+  }}).observe(document.body);
+}}
 </script>
 </body></html>
 """

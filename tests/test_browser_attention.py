@@ -49,6 +49,10 @@ def test_bertviz_and_plotly_views_render_offline_and_never_run_user_html(page, a
     frame.locator("#bv-head #filter").select_option("0")
     page.wait_for_timeout(300)
     page.locator("#bert-bertviz").screenshot(path=str(ARTIFACTS / "attention_head_view.png"))
+    # the frame fits its views (it used to keep a fixed 760 px, ~350 px of them blank)
+    content = frame.evaluate("document.documentElement.scrollHeight")
+    page.wait_for_function("h => Math.abs(document.querySelector('#bert-bertviz iframe').getBoundingClientRect()"
+                           ".height - h) <= 20", arg=content + 12, timeout=10_000)
 
     # model view: drawn on request, one thumbnail per head of every layer
     frame.locator("#show-model").click()

@@ -1,4 +1,5 @@
 () => {
+  // The page's own script (launch(js=...)): messages next to failed actions; bertviz frames sized to their views.
   // A failed action's message stays next to the button that started it, until that button runs again (the toast
   // that gradio shows fades). The text is copied with textContent: it is never markup.
   let lastButton = null;
@@ -33,4 +34,12 @@
       }
     }
   }).observe(document.body, {childList: true, subtree: true});
+  // A bertviz frame (sandboxed, so it cannot resize itself) says how tall its views are; the frame takes that height.
+  window.addEventListener("message", (event) => {
+    const height = event.data && Number(event.data.bertvizHeight);
+    if (!height || height < 100 || height > 5000) return;
+    for (const frame of document.querySelectorAll("iframe.bertviz-frame")) {
+      if (frame.contentWindow === event.source) frame.style.height = `${Math.ceil(height) + 12}px`;
+    }
+  });
 }
