@@ -146,17 +146,27 @@ def _pairs(docs, swap: bool, seed: int = 0):
     return out
 
 
+@pytest.mark.xfail(strict=True, reason="known gap (issue #14): on plain prose pairs both pair heads are at chance "
+                   "(mini-BERT NSP 55%, mini-ALBERT SOP 51% here; 50.7% and 48.6% on the out-of-domain stories, in "
+                   "their cards); they scored 70-90% only on WordNet definition -> example pairs, a shortcut no longer "
+                   "trained. Strict: when a retrained head passes, this marker must go.")
 @pytest.mark.parametrize("name,swap", [("bert", False), ("albert", True)])
-def test_sentence_pair_head_above_chance(name, swap):
+def test_sentence_pair_head_above_chance_on_prose(name, swap):
+    """Pairs of consecutive verses of the sample's held-out Bible chapters (prose), against B from another chapter
+    (NSP) or the two swapped (SOP), four draws pooled (160 pairs). The sample's WordNet documents are left out:
+    definition -> example was the shortcut issue #14 removed from training."""
     lm = mini(name)
-    pairs = _pairs(sample_docs(), swap)[:80]
+    sample_texts()
+    prose = [doc["segments"] for doc in json.loads(SAMPLE.read_text()) if doc["id"].startswith("web-")]
+    pairs = [p for seed in range(4) for p in _pairs(prose, swap, seed)]
     enc = lm.tokenizer([a for a, _, _ in pairs], [b for _, b, _ in pairs], padding=True, truncation=True,
                        max_length=128, return_tensors="pt")
     with torch.no_grad():
         out = lm.model(**enc)
     logits = out.sop_logits if swap else out.seq_relationship_logits
     accuracy = (logits.argmax(-1) == torch.tensor([p[2] for p in pairs])).float().mean().item()
-    assert accuracy >= 0.6, f"{'SOP' if swap else 'NSP'} accuracy {accuracy:.2f} on {len(pairs)} held-out pairs"
+    assert len(pairs) >= 150
+    assert accuracy >= 0.6, f"{'SOP' if swap else 'NSP'} accuracy {accuracy:.2f} on {len(pairs)} held-out prose pairs"
 
 
 def test_xlnet_permutation_lm_beats_most_frequent_token():
@@ -182,3 +192,37 @@ def test_xlnet_permutation_lm_beats_most_frequent_token():
     accuracy = (logits.argmax(-1) == labels).float().mean().item()
     baseline = (labels == most_frequent("xlnet", tok)).float().mean().item()
     assert accuracy > baseline, f"top-1 {accuracy:.3f} <= most-frequent-token baseline {baseline:.3f}"
+
+
+# Plain English the bundled mini-BERT should answer sensibly (none of it is in the training corpus or in the
+# out-of-domain evaluation set); each mask lists the answers that make sense.
+PLAIN = [("I drink a cup of [MASK] every morning.", {"coffee", "tea", "water", "milk"}),
+         ("She opened the [MASK] and walked into the room.", {"door", "window", "gate"}),
+         ("My brother is ten [MASK] old.", {"years"}),
+         ("Paris is the capital of [MASK].", {"france"}),
+         ("The sun rises in the [MASK].", {"east", "morning", "sky"}),
+         ("He was hungry, so he ate a [MASK].", {"sandwich", "meal", "banana", "bread", "apple", "cake", "piece"}),
+         ("We went to the [MASK] to buy some bread.", {"shop", "market", "store", "bakery", "village", "town", "city"}),
+         ("It is raining, so take an [MASK].", {"umbrella"}),
+         ("The children play football in the [MASK].", {"park", "garden", "field", "street", "yard", "school"}),
+         ("There are seven days in a [MASK].", {"week"}),
+         ("She reads a [MASK] before she goes to sleep.", {"book", "story", "letter", "newspaper", "poem"}),
+         ("The doctor told him to stay in [MASK] for a week.", {"bed", "hospital", "home"})]
+PLAIN_TOP_K = 5
+PLAIN_AT_LEAST = 4  # of 12; the mini-BERT shipped before issue #14 managed 0 (its answers: 'the', 'children', 'israel')
+
+
+def test_mini_bert_ranks_a_sensible_word_high_on_plain_english():
+    lm = mini("bert")
+    tok = lm.tokenizer
+    ranks = {}
+    for text, sensible in PLAIN:
+        enc = tok(text, return_tensors="pt")
+        position = int((enc["input_ids"][0] == tok.mask_token_id).nonzero()[0, 0])
+        with torch.no_grad():
+            out = lm.model(**enc)
+        logits = out.prediction_logits if getattr(out, "prediction_logits", None) is not None else out.logits
+        order = tok.convert_ids_to_tokens(logits[0, position].argsort(descending=True)[:50].tolist())
+        ranks[text] = min([order.index(w) + 1 for w in sensible if w in order], default=None)
+    good = [t for t, r in ranks.items() if r is not None and r <= PLAIN_TOP_K]
+    assert len(good) >= PLAIN_AT_LEAST, f"a sensible word in the top {PLAIN_TOP_K} for {len(good)} of {len(PLAIN)}: {ranks}"

@@ -1,8 +1,11 @@
 """Pretraining the mini zoo: one small checkpoint per family, each with its family's real objective, on CPU.
 
     python -m model_zoo.pretrain.corpus                     # corpus -> .mini_work/corpus
-    python -m model_zoo.pretrain.tokenizers_build           # tokenizers -> .mini_work/tokenizers
-    python -m model_zoo.pretrain --family bert --minutes 22 # train (resumable), export to assets/mini/, evaluate
+    python -m model_zoo.pretrain.tokenizers_build           # new tokenizers -> .mini_work/tokenizers (else: shipped)
+    python -m model_zoo.pretrain --family bert --minutes 22 # train (resumable), export a candidate, evaluate it
+    python -m model_zoo.pretrain --family bert --init-from-shipped --peak-lr 5e-4 --until 22:30  # continue shipped
+    python -m model_zoo.pretrain --family bert --promote    # ship the candidate if better out of domain
+    python -m model_zoo.pretrain.evaluate --shipped         # re-evaluate assets/mini/ (in-domain + out-of-domain)
 """
 from __future__ import annotations
 

@@ -70,6 +70,7 @@ def history_lines(metrics: dict) -> list[str]:
                    "figures are measured against the mini-BERT shipped at evaluation time, which is not its teacher")
     if metrics.get("teacher_note"):
         out.append(f"- {metrics['teacher_note']}")
+    out.extend(f"- {note}" for note in metrics.get("notes", []))
     if not metrics.get("corpus"):
         out.append("- trained before issue #14's fixes, by the first recipe: on the first corpus (WordNet + Bible), "
                    "with NSP/SOP pairs that included WordNet's definition -> example documents, NSP negatives from "
@@ -89,7 +90,9 @@ def write_cards(obj, metrics: dict, folders: list[Path]) -> None:
     gap_note = (f"\n**Bars not met out of domain: {', '.join(unmet)}.** {GAP_NOTE.replace('<family>', obj.family)}\n"
                 if unmet else "")
     findings = "".join(f"\n{line}\n" for line in obj.findings(ev))
-    status = ("Training finished its schedule." if metrics["finished_schedule"] else
+    status = (f"Training finished its schedule ({metrics.get('ended_by') or 'schedule'}; learning rate at the end "
+              f"{metrics['last_lr']:.2e})." if metrics["finished_schedule"] and metrics.get("last_lr") is not None else
+              "Training finished its schedule." if metrics["finished_schedule"] else
               f"**Exported from the latest checkpoint before the schedule finished** (step {metrics['steps']} of "
               f"{metrics['scheduled_steps']}); rerun the command to continue.")
     sources = SOURCES_V2 if metrics.get("corpus") else SOURCES_V1
