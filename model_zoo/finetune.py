@@ -356,7 +356,11 @@ def classifier(loaded: loading.LoadedModel, classes: tuple[str, ...], seed: int 
     config.id2label = dict(enumerate(classes))
     config.label2id = {c: i for i, c in enumerate(classes)}
     config.problem_type = "single_label_classification"
-    cls = getattr(transformers, task_class(loaded.checkpoint.family, Capability.SEQUENCE_CLASSIFICATION))
+    try:
+        cls = getattr(transformers, task_class(loaded.checkpoint.family, Capability.SEQUENCE_CLASSIFICATION))
+    except KeyError:
+        raise loading.UnsupportedModel(f"'{loaded.checkpoint.key}' has no sequence-classification class in this "
+                                       f"app, so it cannot be fine-tuned here (feature extraction works).") from None
     with loading.CONSTRUCTION_LOCK, torch.random.fork_rng(devices=[]):   # a seeded head; the global RNG untouched
         torch.manual_seed(seed)
         model = cls(config)
