@@ -131,7 +131,9 @@ class DistilObjective(PackedMLMData, T.Objective):
         return {"student": self.student}
 
     def start_state(self) -> dict:
-        return {"teacher_sha256": self.teacher_sha256, "teacher": str(self.teacher_dir)}
+        root = T.MINI.parents[1]
+        where = self.teacher_dir.relative_to(root) if self.teacher_dir.is_relative_to(root) else self.teacher_dir
+        return {"teacher_sha256": self.teacher_sha256, "teacher": str(where)}
 
     def resumed(self, state: dict) -> None:
         """Refuse to continue (or export, or report) a distillation whose teacher has changed since it began."""
