@@ -38,7 +38,8 @@ def model_fixture(endpoint: str, parameter: dict) -> str | None:
     """Which tiny fixture to pass for a model-picking parameter, or None if it is not one."""
     label = (parameter.get("label") or "").lower()
     name = parameter.get("parameter_name", "").lower()
-    if parameter.get("component") != "Dropdown" or "list" in str(parameter.get("python_type", {}).get("type")):
+    listed = "list" in str(parameter.get("python_type", {}).get("type"))
+    if parameter.get("component") not in ("Dropdown", "Api") or listed:  # a model box, or a gr.api's model argument
         return None
     if not any(word in label or word in name for word in ("model", "spec", "generator", "discriminator", "teacher")):
         return None
