@@ -13,6 +13,7 @@ _HF_HOME = tempfile.mkdtemp(prefix="explorer-hf-home-")
 os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_CACHE"] = os.path.join(_HF_HOME, "hub")
 os.environ.pop("TRANSFORMERS_CACHE", None)
+os.environ["EXPLORER_CACHE_DIR"] = os.path.join(_HF_HOME, "explorer")  # the Compare tab's cached measurements too
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "explorer-numba-cache"))
 

@@ -223,4 +223,7 @@ def test_a_link_cannot_plant_markup(page, app_url):
         if not shown:   # every hostile value was dropped: it is nowhere, in no box, no message
             values = page.evaluate("() => [...document.querySelectorAll('input, textarea')].map(e => e.value)")
             assert not any(p in value for value in values for p in PAYLOADS), where
-            assert "example.invalid" not in page.content() and "pwned" not in page.content(), where
+            # the page's own address holds the payload (percent-encoded), and plotly repeats it in its clip-path
+            # url(...) references: that is the link, not markup; anywhere else the payload must not appear
+            content = page.content().replace(page.url.replace("&", "&amp;"), "").replace(page.url, "")
+            assert "example.invalid" not in content and "pwned" not in content, where
