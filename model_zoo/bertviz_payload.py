@@ -262,9 +262,16 @@ document.getElementById("show-head").addEventListener("click", function () {{ sh
 document.getElementById("show-model").addEventListener("click", function () {{ show("model"); }});
 runHeadView();
 // Inside the app's iframe: tell the page how tall the views are, so the frame fits them (no blank space below).
+// No scrollbar inside (the frame is made to fit), so a resize never changes the width and the height with it.
 if (window.parent !== window && window.ResizeObserver) {{
+  document.documentElement.style.overflow = "hidden";
+  var sentHeight = 0;
   new ResizeObserver(function () {{
-    window.parent.postMessage({{bertvizHeight: document.documentElement.scrollHeight}}, "*");
+    var height = document.documentElement.scrollHeight;
+    if (Math.abs(height - sentHeight) > 8) {{
+      sentHeight = height;
+      window.parent.postMessage({{bertvizHeight: height}}, "*");
+    }}
   }}).observe(document.body);
 }}
 </script>
