@@ -209,7 +209,7 @@ def words(text: str) -> list[Word]:
     return found
 
 
-def _to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
+def to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
     """A character position of prepared.text mapped back to the user's text."""
     for text_start, text_end, user_start in prepared.pieces:
         if text_start <= position < text_end or (closing and text_start < position <= text_end):
@@ -281,7 +281,7 @@ def mask_logits(loaded: loading.LoadedModel, output, positions: np.ndarray):
     return logits[0, positions]  # (M, V)
 
 
-def _guesses(tokenizer, probs, positions: np.ndarray, k: int) -> list[MaskGuess]:
+def top_guesses(tokenizer, probs, positions: np.ndarray, k: int) -> list[MaskGuess]:
     import torch
     top = torch.topk(probs, min(k, probs.shape[-1]), dim=-1)  # values, indices: (M, k)
     values, indices = top.values.cpu().numpy(), top.indices.cpu().numpy()
@@ -304,7 +304,7 @@ def fill_mask(loaded: loading.LoadedModel, text: str, k: int = 5) -> FillMaskRes
     with torch.inference_mode():
         output = loaded.model(**model_inputs(loaded, tokens.ids, positions))
         probs = mask_logits(loaded, output, positions).float().softmax(dim=-1)  # (M, V)
-    guesses = _guesses(loaded.tokenizer, probs, positions, k)
+    guesses = top_guesses(loaded.tokenizer, probs, positions, k)
     parts: list[tuple[str, int]] = []
     cursor = 0
     for m, (start, end) in enumerate(prepared.placeholders):

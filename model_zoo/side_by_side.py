@@ -140,7 +140,7 @@ def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[f
             (after if any(positions) else before).append(tokens.readable[i])
             continue
         start, end = (int(x) for x in tokens.offsets[i])
-        start, end = fm._to_user(prepared, start), fm._to_user(prepared, end, closing=True)
+        start, end = fm.to_user(prepared, start), fm.to_user(prepared, end, closing=True)
         while start < end and text[start].isspace():
             start += 1
         word = next((w.index for w in words if w.start <= start < w.end), None)
@@ -343,7 +343,7 @@ def _guess(guess_loaded, column_loaded, tokens: TokenizedText, text: str, k: int
     with torch.inference_mode():
         output = guess_loaded.model(**inputs, output_attentions=shared)
         probs = fm.mask_logits(guess_loaded, output, positions).float().softmax(dim=-1)  # (M, V)
-    guesses = fm._guesses(guess_loaded.tokenizer, probs, positions, max(1, int(k)))
+    guesses = fm.top_guesses(guess_loaded.tokenizer, probs, positions, max(1, int(k)))
     return guesses, (_attention_from(column_loaded, tokens, output) if shared else None)
 
 

@@ -48,7 +48,7 @@ def test_every_piece_sits_under_the_word_its_characters_belong_to(tiny_path, fix
     for word, positions in zip(words, found.positions):
         assert positions == sorted(positions)
         for p in positions:                                     # a piece's characters start inside its word (or are
-            start, end = (fm._to_user(prepared, int(x), closing=bool(j)) for j, x in enumerate(tokens.offsets[p]))
+            start, end = (fm.to_user(prepared, int(x), closing=bool(j)) for j, x in enumerate(tokens.offsets[p]))
             visible = text[start:end].strip()                   # spaces alone, placed under the next word)
             assert not visible or word.start <= text.index(visible, start) < word.end
     assert found.n_tokens == len(tokens)
@@ -228,7 +228,7 @@ def test_a_guess_beyond_the_tokenizers_vocabulary_is_labelled_not_a_crash(tiny_p
     tokenizer = loading.load(tiny_path("bert")).tokenizer
     probs = torch.zeros(1, len(tokenizer) + 8)
     probs[0, len(tokenizer) + 3] = 1.0                           # the most likely id has no token
-    (guess,) = fm._guesses(tokenizer, probs, np.array([1]), k=2)
+    (guess,) = fm.top_guesses(tokenizer, probs, np.array([1]), k=2)
     assert guess.readable[0] == f"<id {len(tokenizer) + 3} has no token>"
 
 
