@@ -68,6 +68,9 @@ def history_lines(metrics: dict) -> list[str]:
     elif metrics["family"] == "distilbert":
         out.append("- teacher: **checksum not recorded** (distilled before checksums were kept); its agreement "
                    "figures are measured against the mini-BERT shipped at evaluation time, which is not its teacher")
+    if metrics.get("warm_start_sha256"):
+        out.append(f"- warm start: {metrics.get('warm_start')}, model.safetensors sha256 "
+                   f"`{metrics['warm_start_sha256']}` (copied in when this run began)")
     if metrics.get("teacher_note"):
         out.append(f"- {metrics['teacher_note']}")
     out.extend(f"- {note}" for note in metrics.get("notes", []))
@@ -105,12 +108,12 @@ tags: [{obj.family}, mini-zoo, pretraining-lab]
 ---
 # mini-{folder.name} (BERT Family Explorer's own small checkpoint)
 
-A tiny {obj.family.upper() if obj.family != 'distilbert' else 'DistilBERT'} pretrained from scratch **on one CPU core**
+A tiny {obj.family.upper() if obj.family != 'distilbert' else 'DistilBERT'} pretrained {"from mini-BERT's weights" if info.get('warm_start') else "from scratch"} **on {'one CPU core' if metrics['device'] == 'cpu' else metrics['device']}**
 by `python -m model_zoo.pretrain --family {obj.family}` with the family's real objective, at toy scale. It exists so the
 app works offline and shows how the families differ in training; it is not a useful language model.
 
 ## Objective
-{info['objective']}
+{info['objective']}{(chr(10) + chr(10) + info['warm_start']) if info.get('warm_start') else ''}
 
 ## Architecture
 {info['architecture']}

@@ -92,6 +92,9 @@ class Objective:
         """Extra entries a new run records in its state (DistilBERT: its teacher's checksum)."""
         return {}
 
+    def fresh_start(self) -> None:
+        """Called when a run starts from scratch (no checkpoint, no --init-from): ELECTRA copies mini-BERT in."""
+
     def corpus_name(self) -> str:
         from model_zoo.pretrain import corpus
         return corpus.corpus_id()
@@ -245,6 +248,8 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
         state["phase"] = new_phase(state["step"], state["total_steps"], peak, obj.warmup)
         state["peak_lr"] = peak
         log(f"{obj.family}: continuing exported weights from {folders} at step {state['step']}")
+    else:
+        obj.fresh_start()
     state["corpus"] = obj.corpus_name()
 
     def save():

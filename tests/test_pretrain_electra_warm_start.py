@@ -1,0 +1,51 @@
+"""mini-ELECTRA v2 starts from the shipped mini-BERT: the copy must be exact (same outputs), and recorded (checksum)."""
+from __future__ import annotations
+
+import torch
+
+from model_zoo.pretrain import train as T
+from model_zoo.pretrain.electra import ElectraObjective, warm_start
+
+SENTENCE = "the cat sat on the [MASK] and looked out of the window ."
+
+
+def _models():
+    from transformers import BertForPreTraining, ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
+    bert = BertForPreTraining.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
+    common = dict(vocab_size=bert.config.vocab_size, pad_token_id=bert.config.pad_token_id)
+    gen = ElectraForMaskedLM(ElectraConfig(**common, **ElectraObjective.GENERATOR)).eval()
+    disc = ElectraForPreTraining(ElectraConfig(**common, **ElectraObjective.DISCRIMINATOR)).eval()
+    return bert, gen, disc
+
+
+def test_the_generator_starts_as_mini_bert_guessing_the_same_words():
+    from transformers import AutoTokenizer
+    bert, gen, disc = _models()
+    tok = AutoTokenizer.from_pretrained(T.MINI / "bert")
+    ids = tok(SENTENCE, return_tensors="pt")
+    with torch.no_grad():
+        before = gen(**ids).logits
+        warm_start(gen, disc, T.MINI / "bert")
+        expected = bert(**ids).prediction_logits
+        got = gen(**ids).logits
+    assert not torch.allclose(before, expected, atol=1e-2)       # a fresh generator is not BERT
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    mask = int((ids["input_ids"][0] == tok.mask_token_id).nonzero())
+    assert got[0, mask].argmax() == expected[0, mask].argmax()
+
+
+def test_the_discriminator_encoder_is_mini_berts_and_its_head_is_new():
+    bert, gen, disc = _models()
+    head_before = disc.discriminator_predictions.dense.weight.clone()
+    warm_start(gen, disc, T.MINI / "bert")
+    ids = torch.tensor([[2, 50, 60, 70, 3]])
+    with torch.no_grad():
+        torch.testing.assert_close(disc.electra(ids).last_hidden_state, bert.bert(ids).last_hidden_state,
+                                   atol=1e-4, rtol=1e-4)
+    assert torch.equal(disc.discriminator_predictions.dense.weight, head_before)
+
+
+def test_a_new_run_records_mini_berts_checksum():
+    state = ElectraObjective.start_state(type("O", (), {"warm_start_path": T.MINI / "bert" / "model.safetensors"})())
+    assert state["warm_start_sha256"] == T.file_sha256(T.MINI / "bert" / "model.safetensors")
+    assert state["warm_start"] == "assets/mini/bert"
