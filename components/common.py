@@ -156,12 +156,16 @@ def assign_queue_groups(demo) -> dict[str, int]:
     return counts
 
 
-def load_with_progress(spec: str, progress: gr.Progress | None = None) -> loading.LoadedModel:
+def load_with_progress(spec, progress: gr.Progress | None = None, load=None,
+                       running: str = "Running the model…") -> loading.LoadedModel:
+    """The one way a view loads with progress: "Loading <model>…", then `running`. `spec`: a key, Hub id, folder or
+    Checkpoint; `load`: how to load it (default loading.load; e.g. sentence_tasks.nsp_model for a task head)."""
     if progress is not None:
-        progress(0.05, desc=f"Loading {spec} (first use only; cached afterwards)…")
-    loaded = loading.load(spec)
+        name = getattr(spec, "key", spec)
+        progress(0.05, desc=f"Loading {name} (first use only; cached afterwards)…")
+    loaded = (load or loading.load)(spec)
     if progress is not None:
-        progress(0.5, desc="Running the model…")
+        progress(0.5, desc=running)
     return loaded
 
 

@@ -12,7 +12,7 @@ import re
 import gradio as gr
 import plotly.graph_objects as go
 
-from components.common import escape, guarded, weights_badge
+from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
 from model_zoo import fill_mask as fm
 from model_zoo import loading
@@ -137,22 +137,15 @@ def offer_words(text: str):
 # ---------------------------------------------------------------------------------------------------- handlers
 def guess(spec: str, text: str, k: int = 5, progress=gr.Progress()):
     """Top-k guesses per mask: badge, warnings, filled sentence, clickable words, bar charts."""
-    loaded = _load(fm.fill_mask_checkpoint(spec), progress)
+    loaded = load_with_progress(fm.fill_mask_checkpoint(spec), progress, running="Guessing…")
     result = fm.fill_mask(loaded, text, int(k))
     return (weights_badge(loaded.report), render_warning(loaded, spec), render_filled(result),
             gr.update(choices=word_choices(text), value=None), bars_figure(result))
 
 
-def _load(checkpoint, progress) -> loading.LoadedModel:
-    progress(0.05, desc=f"Loading {checkpoint.key} (first use only; cached afterwards)…")
-    loaded = loading.load(checkpoint)
-    progress(0.5, desc="Guessing…")
-    return loaded
-
-
 def lens(spec: str, text: str, k: int = 5, progress=gr.Progress()):
     """Layer by layer: the plot of P(final answer) and the table of each layer's top guesses."""
-    loaded = _load(fm.fill_mask_checkpoint(spec), progress)
+    loaded = load_with_progress(fm.fill_mask_checkpoint(spec), progress, running="Reading every layer…")
     found = logit_lens(loaded, text, min(int(k), 5))
     return lens_figure(found), lens_rows(found)
 

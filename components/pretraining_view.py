@@ -12,7 +12,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components import share
-from components.common import escape, guarded, weights_badge
+from components.common import escape, guarded, load_with_progress, weights_badge
 from model_zoo import loading
 from model_zoo import sentence_tasks as st
 from model_zoo.masking import KEEP, MASK, RANDOM
@@ -32,11 +32,6 @@ _KIND_STYLE = {MASK: ("mask", "#fde68a"), RANDOM: ("random", "#fecaca"), KEEP: (
 def _p(p: float) -> str:
     """A probability readable at any size: 0.412, or 3.1e-05 for the tiny ones of a large vocabulary."""
     return f"{p:.3f}" if p >= 0.001 else f"{p:.1e}"
-
-
-def _progress(progress, spec: str) -> None:
-    if progress is not None:
-        progress(0.05, desc=f"Loading {spec} (first use only; cached afterwards)…")
 
 
 def head_warning(trained_weights: bool, head_trained: bool, what: str, missing: tuple[str, ...] = ()) -> str:
@@ -72,8 +67,7 @@ def render_pair(score: st.PairScore, first: str, what: str) -> str:
 
 
 def nsp(spec: str, a: str, b: str, progress=gr.Progress()):
-    _progress(progress, spec)
-    loaded = st.nsp_model(spec)
+    loaded = load_with_progress(spec, progress, load=st.nsp_model)
     score = st.next_sentence(loaded, a, b)
     html = (head_warning(loaded.report.trained, score.head_trained, "next-sentence", loaded.report.newly_initialized)
             or render_pair(score, "A then B", "next-sentence"))
@@ -83,8 +77,7 @@ def nsp(spec: str, a: str, b: str, progress=gr.Progress()):
 
 
 def sop(spec: str, a: str, b: str, progress=gr.Progress()):
-    _progress(progress, spec)
-    loaded = st.sop_model(spec)
+    loaded = load_with_progress(spec, progress, load=st.sop_model)
     order = st.sentence_order(loaded, a, b)
     warn = head_warning(loaded.report.trained, order.forward.head_trained, "sentence-order",
                         loaded.report.newly_initialized)
@@ -134,8 +127,7 @@ def render_masking(view: st.MaskingView, stats: st.MaskingStats) -> str:
 
 
 def dynamic(spec: str, text: str, epochs: int = 4, seed: int = 0, progress=gr.Progress()):
-    _progress(progress, spec)
-    loaded = loading.load(spec)
+    loaded = load_with_progress(spec, progress, running="Drawing masks…")
     view = st.masking_view(loaded.tokenizer, text, int(epochs), int(seed or 0))
     stats = st.masking_stats(loaded.tokenizer, text, draws=500, seed=int(seed or 0))
     return weights_badge(loaded.report), render_masking(view, stats)
@@ -163,10 +155,8 @@ def render_comparison(c: st.TeacherComparison, student_report, teacher_report) -
 
 
 def versus_teacher(spec: str, teacher: str, text: str, k: int = 5, progress=gr.Progress()):
-    _progress(progress, spec)
-    student = st.fill_mask_model(spec)
-    _progress(progress, teacher)
-    teacher_lm = st.teacher_model(teacher)
+    student = load_with_progress(spec, progress, load=st.fill_mask_model)
+    teacher_lm = load_with_progress(teacher, progress, load=st.teacher_model, running="Comparing…")
     comparison = st.student_vs_teacher(student, teacher_lm, text, int(k))
     return weights_badge(student.report), render_comparison(comparison, student.report, teacher_lm.report)
 
@@ -177,9 +167,9 @@ FINETUNE_POINTER = ("No fine-tuned checkpoint at hand? Train a classifier on you
 
 
 def classify(spec: str, text: str, progress=gr.Progress()):
-    _progress(progress, spec)
     try:
-        loaded = st.task_model(spec, Capability.SEQUENCE_CLASSIFICATION)
+        loaded = load_with_progress(spec, progress, running="Classifying…",
+                                    load=lambda s: st.task_model(s, Capability.SEQUENCE_CLASSIFICATION))
     except loading.ModelUnavailable as error:  # offline without the Hub checkpoint: say where a classifier can be had
         raise loading.ModelUnavailable(f"{error} {FINETUNE_POINTER}") from None
     result = st.classify(loaded, text)
@@ -193,8 +183,8 @@ def classify(spec: str, text: str, progress=gr.Progress()):
 
 
 def qa(spec: str, question: str, context: str, progress=gr.Progress()):
-    _progress(progress, spec)
-    loaded = st.task_model(spec, Capability.QUESTION_ANSWERING)
+    loaded = load_with_progress(spec, progress, running="Finding the answer…",
+                                load=lambda s: st.task_model(s, Capability.QUESTION_ANSWERING))
     result = st.answer(loaded, question, context)
     warn = head_warning(loaded.report.trained, result.head_trained, "question-answering", result.newly_initialized)
     if warn:
