@@ -319,6 +319,37 @@ def _untrained_capabilities(family_key: str, missing: list[str]) -> tuple[str, .
     return tuple(sorted(found))
 
 
+_HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]  # configs, tokenizers (vocab, merges, SentencePiece)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def _fetch_files(source: str, local_only: bool) -> bool:
+    """Bring a checkpoint's files here, with no lock held; True when they are all here (in the HF cache) afterwards.
+
+    A Hub id (Hub reachable): its top-level config, tokenizer and weight files are downloaded into the HF cache
+    (PyTorch .bin weights only where there are no safetensors). A local folder: its weight files are read through
+    once, so that a slow disk is waited for here rather than under the construction lock. Offline: nothing to do.
+    A failed download is left to from_pretrained, which reports it as before (False).
+    """
+    if is_folder(source):
+        for path in Path(source).expanduser().iterdir():
+            if path.suffix in _WEIGHT_SUFFIXES and path.is_file():
+                with path.open("rb") as weights:
+                    while weights.read(1 << 24):   # 16 MiB at a time into the page cache
+                        pass
+        return False   # a folder is read with local_files_only already
+    if local_only:
+        return False
+    from huggingface_hub import snapshot_download
+    try:
+        folder = Path(snapshot_download(source, allow_patterns=_HUB_FILES, ignore_patterns=["*/*"]))
+        if not any(folder.glob("*.safetensors")):
+            snapshot_download(source, allow_patterns=["pytorch_model*.bin"], ignore_patterns=["*/*"])
+    except Exception:  # not found, gated, network gone: from_pretrained says so in its own words
+        return False
+    return True
+
+
 def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> LoadedModel:
     import transformers
     from transformers import AutoTokenizer
@@ -331,11 +362,15 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
         import_model_classes()  # once per process, in one thread (see import_model_classes)
         model_class = getattr(transformers, checkpoint.model_class)
     dtype = choose_dtype(device, checkpoint.family, dtype_name)
+    # The slow part (a download, a first read from disk) runs outside every global lock: only this checkpoint's own
+    # requests wait for it (ModelCache.get). Under the lock, from_pretrained then reads files already here.
+    fetched = _fetch_files(source, local_only)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only or fetched)
         with CONSTRUCTION_LOCK:
-            model, info = model_class.from_pretrained(source, local_files_only=local_only, output_loading_info=True,
-                                                      attn_implementation="eager", dtype=dtype)
+            model, info = model_class.from_pretrained(source, local_files_only=local_only or fetched,
+                                                      output_loading_info=True, attn_implementation="eager",
+                                                      dtype=dtype)
     except OSError as error:
         if not local and not hub_reachable():
             raise ModelUnavailable(_unavailable_message(checkpoint.hub_id)) from error
@@ -368,24 +403,44 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     return LoadedModel(checkpoint, model, tokenizer, report)
 
 
+class _InFlight:
+    """One checkpoint being loaded: its requests queue on `lock`; `users` counts those holding or waiting for it."""
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+
+
 class ModelCache:
-    """LRU cache of loaded models, bounded in count and bytes; one load per model even under concurrent requests."""
+    """LRU cache of loaded models, bounded in count and bytes; one load per model even under concurrent requests.
+
+    Loads are per key: two models load at once, requests for one model wait for its single load, and the table of
+    loads in flight holds only those (an entry goes when its last request does). `clear()` (configure) empties the
+    cache without touching loads in flight; what they load then is returned to their requests but not cached.
+    """
 
     def __init__(self) -> None:
         self._models: OrderedDict[tuple, LoadedModel] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()          # guards the two tables and the counters; never held during a load
+        self._in_flight: dict[tuple, _InFlight] = {}
+        self._generation = 0                   # bumped by clear(): a load started before it is not cached
         self.loads = 0  # how many real loads happened (tests and the load test read it)
 
     def clear(self) -> None:
         with self._lock:
             self._models.clear()
-            self._key_locks.clear()
+            self._generation += 1
             self.loads = 0
 
     def keys(self) -> list[tuple]:
         with self._lock:
             return list(self._models)
+
+    def loads_in_flight(self) -> dict[tuple, int]:
+        """{key: requests holding or waiting for its load}, for the loads going on now (empty when idle)."""
+        with self._lock:
+            return {key: entry.users for key, entry in self._in_flight.items()}
 
     def get(self, checkpoint: Checkpoint) -> LoadedModel:
         settings = _settings
@@ -395,17 +450,27 @@ class ModelCache:
             if key in self._models:
                 self._models.move_to_end(key)
                 return self._models[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
+            entry = self._in_flight.setdefault(key, _InFlight())
+            entry.users += 1
+        try:
+            with entry.lock:
+                with self._lock:
+                    if key in self._models:   # loaded by the request this one waited for
+                        self._models.move_to_end(key)
+                        return self._models[key]
+                    generation = self._generation
+                loaded = _load_uncached(checkpoint, device, settings.dtype)
+                with self._lock:
+                    if generation == self._generation:
+                        self.loads += 1
+                        self._models[key] = loaded
+                        self._evict(settings)
+                return loaded
+        finally:
             with self._lock:
-                if key in self._models:
-                    return self._models[key]
-            loaded = _load_uncached(checkpoint, device, settings.dtype)
-            with self._lock:
-                self.loads += 1
-                self._models[key] = loaded
-                self._evict(settings)
-            return loaded
+                entry.users -= 1
+                if entry.users == 0:
+                    del self._in_flight[key]
 
     def _evict(self, settings: Settings) -> None:
         def size(lm: LoadedModel) -> int:
