@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model_zoo.masking import choose_positions
+from model_zoo.metrics import roc_auc
 from model_zoo.registry import Capability
 from model_zoo.tokenization import InputError, TokenizedText, readable_token, tokenize
 
@@ -72,30 +73,6 @@ class ReplaceResult:
 
 
 # ---------------------------------------------------------------------------------------------------- metrics
-def roc_auc(labels, scores) -> float | None:
-    """Area under the ROC curve = P(a random positive scores above a random negative), ties counting one half.
-
-    Computed from average ranks (Mann-Whitney U); None unless both classes are present.
-    """
-    labels = np.asarray(labels, dtype=bool)
-    scores = np.asarray(scores, dtype=np.float64)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
-        return None
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    start = 0
-    while start < len(scores):  # average the ranks of tied scores
-        stop = start
-        while stop + 1 < len(scores) and sorted_scores[stop + 1] == sorted_scores[start]:
-            stop += 1
-        ranks[order[start:stop + 1]] = (start + stop) / 2 + 1
-        start = stop + 1
-    u = ranks[labels].sum() - positives * (positives + 1) / 2
-    return float(u / (positives * negatives))
-
-
 def detection_metrics(labels, probs, threshold: float = THRESHOLD) -> Metrics:
     labels = np.asarray(labels, dtype=bool)
     flagged = np.asarray(probs, dtype=np.float64) >= threshold
@@ -104,7 +81,7 @@ def detection_metrics(labels, probs, threshold: float = THRESHOLD) -> Metrics:
                    precision=hits / int(flagged.sum()) if flagged.any() else None,
                    recall=hits / int(labels.sum()) if labels.any() else None,
                    accuracy=float((flagged == labels).mean()) if len(labels) else 0.0,
-                   auc=roc_auc(labels, probs), threshold=threshold)
+                   auc=roc_auc(scores=probs, labels=labels), threshold=threshold)
 
 
 # ---------------------------------------------------------------------------------------------------- models

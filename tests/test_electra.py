@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from model_zoo import electra, loading
-from model_zoo.electra import detection_metrics, roc_auc
+from model_zoo.electra import detection_metrics
 from model_zoo.tokenization import InputError, tokenize
 
 TEXT = "The chef cooked a delicious meal for the guests in the old house by the river."
@@ -16,23 +16,7 @@ def pair(tiny_path):
 
 
 # ------------------------------------------------------------------------------------------ metrics by hand
-def test_auc_of_known_rankings():
-    assert roc_auc([1, 1, 0, 0], [0.9, 0.8, 0.3, 0.1]) == 1.0            # perfect ranking
-    assert roc_auc([0, 0, 1, 1], [0.9, 0.8, 0.3, 0.1]) == 0.0            # reversed
-    assert roc_auc([1, 0, 1, 0], [0.9, 0.8, 0.7, 0.1]) == 0.75           # 3 of 4 positive/negative pairs right
-    assert roc_auc([1, 0], [0.5, 0.5]) == 0.5                            # a tie counts one half
-    assert roc_auc([1, 0, 0], [0.4, 0.4, 0.1]) == 0.75                   # (0.5 + 1) / 2
-    assert roc_auc([1, 1], [0.2, 0.9]) is None and roc_auc([0, 0], [0.2, 0.9]) is None
-
-
-def test_auc_agrees_with_the_pairwise_definition():
-    rng = np.random.default_rng(0)
-    labels = rng.random(40) < 0.3
-    scores = np.round(rng.random(40), 1)  # rounded: plenty of ties
-    pairs = [(1.0 if p > n else 0.5 if p == n else 0.0) for p in scores[labels] for n in scores[~labels]]
-    assert roc_auc(labels, scores) == pytest.approx(np.mean(pairs))
-
-
+# (ROC AUC itself: tests/test_metrics.py)
 def test_precision_recall_on_a_hand_made_example():
     m = detection_metrics([1, 1, 0, 0, 0], [0.9, 0.2, 0.6, 0.1, 0.0])    # flagged: 0 and 2; truly: 0 and 1
     assert (m.n_replaced, m.n_flagged) == (2, 2)

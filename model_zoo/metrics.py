@@ -1,0 +1,44 @@
+"""Ranking metrics shared by the app and the pretraining scripts: ROC AUC, once (numpy only, no torch, no gradio).
+
+ELECTRA's view (model_zoo.electra) scores one user's sentence with it; model_zoo.pretrain scores the mini
+discriminator on thousands of tokens with it. Keyword-only arguments, since the two used to take them in opposite
+orders.
+
+    >>> roc_auc(scores=[0.9, 0.8, 0.7, 0.1], labels=[1, 0, 1, 0])      # 3 of the 4 positive/negative pairs right
+    0.75
+    >>> roc_auc(scores=[0.2, 0.9], labels=[1, 1]) is None              # one class only: undefined
+    True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def midranks(values) -> np.ndarray:
+    """1-based ranks of `values` in ascending order, tied values sharing the mean of their ranks. (N,) float64.
+
+    Every rank is an exact half-integer, so sums of them are exact in float64 (below 2**52)."""
+    values = np.asarray(values)
+    order = np.argsort(values, kind="mergesort")                            # (N,)
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])       # (G,) first index of each run of ties
+    stops = np.r_[starts[1:], len(values)] - 1                              # (G,) last index of each run
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat((starts + stops) / 2 + 1, stops - starts + 1)
+    return ranks
+
+
+def roc_auc(*, scores, labels) -> float | None:
+    """Area under the ROC curve = P(a random positive scores above a random negative), ties counting one half.
+
+    Computed from midranks (Mann-Whitney U), so it equals sklearn.metrics.roc_auc_score. `labels` are truthy for the
+    positive class. None unless both classes are present (the AUC is undefined with one class)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores)
+    if labels.shape != scores.shape:
+        raise ValueError(f"{scores.shape} scores for {labels.shape} labels")
+    positives, negatives = int(labels.sum()), int((~labels).sum())
+    if positives == 0 or negatives == 0:
+        return None
+    u = midranks(scores)[labels].sum() - positives * (positives + 1) / 2
+    return float(u / (positives * negatives))

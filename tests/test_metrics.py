@@ -1,0 +1,61 @@
+"""model_zoo.metrics.roc_auc, the one ROC AUC (ELECTRA's view and the mini zoo's evaluation both use it): known
+rankings, the pairwise definition, sklearn's roc_auc_score with ties, one class only, and the pretraining wrapper."""
+import numpy as np
+import pytest
+
+from model_zoo.metrics import midranks, roc_auc
+
+
+def test_auc_of_known_rankings():
+    assert roc_auc(labels=[1, 1, 0, 0], scores=[0.9, 0.8, 0.3, 0.1]) == 1.0      # perfect ranking
+    assert roc_auc(labels=[0, 0, 1, 1], scores=[0.9, 0.8, 0.3, 0.1]) == 0.0      # reversed
+    assert roc_auc(labels=[1, 0, 1, 0], scores=[0.9, 0.8, 0.7, 0.1]) == 0.75     # 3 of 4 positive/negative pairs right
+    assert roc_auc(labels=[1, 0], scores=[0.5, 0.5]) == 0.5                      # a tie counts one half
+    assert roc_auc(labels=[1, 0, 0], scores=[0.4, 0.4, 0.1]) == 0.75             # (0.5 + 1) / 2
+
+
+@pytest.mark.parametrize("labels", [[1, 1], [0, 0], [True], [], [0.0, 0.0, 0.0]])
+def test_one_class_only_is_undefined(labels):
+    assert roc_auc(labels=labels, scores=np.linspace(0, 1, len(labels))) is None
+
+
+def test_arguments_are_keyword_only_and_shapes_must_agree():
+    with pytest.raises(TypeError):
+        roc_auc([0.9, 0.1], [1, 0])                                   # the two old orders were swapped: no positional
+    with pytest.raises(ValueError, match="scores"):
+        roc_auc(scores=[0.9, 0.1, 0.3], labels=[1, 0])
+
+
+def test_auc_agrees_with_the_pairwise_definition():
+    rng = np.random.default_rng(0)
+    labels = rng.random(40) < 0.3
+    scores = np.round(rng.random(40), 1)  # rounded: plenty of ties
+    pairs = [(1.0 if p > n else 0.5 if p == n else 0.0) for p in scores[labels] for n in scores[~labels]]
+    assert roc_auc(labels=labels, scores=scores) == pytest.approx(np.mean(pairs))
+
+
+@pytest.mark.parametrize("decimals", [None, 2, 1, 0])   # None: continuous scores; 0: nearly every score tied
+@pytest.mark.parametrize("seed", range(5))
+def test_auc_equals_sklearn_with_and_without_ties(seed, decimals):
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 2000))
+    labels = rng.random(n) < rng.uniform(0.05, 0.95)
+    labels[:2] = [True, False]                                        # both classes present
+    scores = rng.normal(size=n).astype(np.float32) + 0.5 * labels     # float32, as the discriminator's logits are
+    if decimals is not None:
+        scores = np.round(scores, decimals)
+    assert roc_auc(scores=scores, labels=labels) == pytest.approx(metrics.roc_auc_score(labels, scores), abs=1e-12)
+
+
+def test_midranks_share_the_mean_rank_of_ties():
+    np.testing.assert_array_equal(midranks([0.3, 0.1, 0.3, 0.2, 0.3]), [4, 1, 4, 2, 4])   # ranks 3, 4, 5 -> 4 each
+
+
+def test_the_pretraining_wrapper_is_the_same_auc():
+    """pretrain.evaluate.roc_auc(scores, labels) is only the positional form its ELECTRA trainer still calls."""
+    evaluate = pytest.importorskip("model_zoo.pretrain.evaluate")
+    rng = np.random.default_rng(3)
+    scores, labels = np.round(rng.normal(size=500), 1).astype(np.float32), rng.random(500) < 0.2
+    assert evaluate.roc_auc(scores, labels.astype(np.float32)) == roc_auc(scores=scores, labels=labels)
+    assert evaluate.roc_auc(scores[:3], np.zeros(3)) == 0.0           # one class: 0.0 there, as its log always had
