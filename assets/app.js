@@ -1,12 +1,41 @@
 () => {
-  // The page's own script (launch(js=...)): messages next to failed actions; bertviz frames sized to their views.
+  // The page's own script (launch(js=...)): what a running action is doing and why a failed one failed, next to the
+  // button that started it; bertviz frames sized to their views.
   // A failed action's message stays next to the button that started it, until that button runs again (the toast
-  // that gradio shows fades). The text is copied with textContent: it is never markup.
+  // that gradio shows fades). While it runs, the progress its outputs show (often below the fold) is repeated under
+  // the button: "Loading mini-bert…", "Guessing…". Text is copied with textContent: it is never markup.
   let lastButton = null;
   const noteFor = (button) => {
     const next = button.nextElementSibling;
     return next && next.classList.contains("action-error") ? next : null;
   };
+  const progressText = (panel) => {
+    const visible = (el) => el.offsetParent !== null;
+    // several outputs show the same progress, some a step behind: the most advanced one is current
+    const levels = [...panel.querySelectorAll(".progress-level-inner")].filter(visible)
+      .map((el) => el.textContent.trim()).filter(Boolean)
+      .map((text) => [parseFloat((text.match(/([0-9.]+)%$/) || [0, "0"])[1]), text.replace(/\s*-\s*[0-9.]+%$/, "")]);
+    if (levels.length) return levels.sort((a, b) => b[0] - a[0])[0][1];
+    const timer = [...panel.querySelectorAll(".progress-text")].find(visible);
+    if (!timer) return "";
+    const seconds = timer.textContent.trim().match(/[0-9.]+s/);
+    return seconds ? `Working… ${seconds[0]}` : "Working…";
+  };
+  // One floating line under the running action's button (absolutely placed, so the layout never shifts).
+  const progressNote = document.createElement("div");
+  progressNote.className = "action-progress";
+  progressNote.setAttribute("role", "status");
+  setInterval(() => {
+    const running = lastButton && lastButton.isConnected && lastButton.offsetParent !== null;
+    const text = running ? progressText(lastButton.closest("[role=tabpanel]") || document.body) : "";
+    if (!text) { progressNote.remove(); return; }
+    const box = lastButton.getBoundingClientRect();
+    progressNote.style.top = `${box.bottom + window.scrollY + 4}px`;
+    progressNote.style.left = `${box.left + window.scrollX}px`;
+    progressNote.style.minWidth = `${box.width}px`;
+    if (progressNote.textContent !== text) progressNote.textContent = text;
+    if (!progressNote.isConnected) document.body.appendChild(progressNote);
+  }, 200);
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button || button.getAttribute("role") === "tab" || button.closest("[data-testid=toast-body]")) return;

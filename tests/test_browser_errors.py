@@ -1,5 +1,6 @@
 """A failed action in the browser: one message next to its button that stays until the button runs again, no red
-pill over the outputs or the weights badge, and a bad model picked in a box said once, in the status beside it."""
+pill over the outputs or the weights badge, and a bad model picked in a box said once, in the status beside it.
+A running action repeats its progress ("Loading mini-bert…") under its button, as text."""
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
@@ -42,3 +43,34 @@ def test_a_bad_model_picked_is_said_once_in_the_status_beside_the_box(page, app_
         ".weights-badge.bad")
     expect(status).to_contain_text("no-such-org/<i>model</i>", timeout=30_000)
     assert page.evaluate("window.__toasts") == 0                    # no toast for merely picking it
+
+
+def test_a_running_action_repeats_its_progress_under_its_button_as_text(page, app_url):
+    """The page script mirrors the progress gradio draws over the outputs (often below the fold) under the button
+    that started the action. Driven by a progress element placed in the button's panel, so nothing depends on how
+    long a real request takes; the real one is looked at in the screenshots."""
+    page.goto(app_url)
+    _fill_mask(page)
+    page.locator("#bert-fm-text textarea").fill("The capital of France is [MASK].")
+    run = page.locator("#bert-fm-run")
+    run.click()
+    page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)
+    note = page.locator(".action-progress")
+    expect(note).to_have_count(0)                                     # nothing running: no note
+    payload = 'Loading <img src=x id=planted> (first use only)…'
+    page.evaluate("""(text) => {
+        const panel = document.querySelector('#bert-fm-run').closest('[role=tabpanel]');
+        for (const [share, id] of [[5, 'fake-behind'], [50, 'fake-current']]) {
+            const level = document.createElement('div');
+            level.className = 'progress-level-inner'; level.id = id;
+            level.textContent = (share === 50 ? text : 'an older step') + ' - ' + share + '.0%';
+            panel.appendChild(level);
+        }
+    }""", payload)
+    expect(note).to_have_text(payload, timeout=10_000)           # the most advanced step, literal, no percentage
+    assert page.locator("#planted").count() == 0
+    button, box = run.bounding_box(), note.bounding_box()
+    assert button["y"] + button["height"] <= box["y"] <= button["y"] + button["height"] + 12
+    assert abs(box["x"] - button["x"]) < 2
+    page.evaluate("document.querySelectorAll('#fake-behind, #fake-current').forEach(e => e.remove())")
+    expect(note).to_have_count(0, timeout=10_000)                # gone when the work ends
