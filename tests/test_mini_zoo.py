@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from model_zoo import loading  # noqa: E402
+from model_zoo.masking import mask_tokens  # noqa: E402
 from model_zoo.registry import MINI_ROOT  # noqa: E402
 
 NAMES = ("bert", "roberta", "albert", "distilbert", "electra-generator", "electra-discriminator", "xlnet")
@@ -40,14 +41,14 @@ def sample_docs() -> list[list[str]]:
 
 
 def masked_batch(tok, texts, max_len=64, prob=0.15, seed=0):
-    """Held-out texts with ~15% of real tokens replaced by the mask token. -> (inputs, labels (-100 = not masked))"""
-    enc = tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
+    """Held-out texts with ~15% of real tokens replaced by the mask token (the evaluation's rule: masking.mask_tokens
+    with every chosen token masked). -> (inputs, attention, labels (-100 = not masked)), torch tensors."""
+    enc = tok(texts, padding=True, truncation=True, max_length=max_len, return_tensors="np")
     ids = enc["input_ids"]
-    special = torch.isin(ids, torch.tensor(tok.all_special_ids))
-    chosen = (torch.rand(ids.shape, generator=torch.Generator().manual_seed(seed)) < prob) & ~special
-    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
-    inputs = ids.masked_fill(chosen, tok.mask_token_id)
-    return inputs, enc["attention_mask"], labels
+    special = np.isin(ids, tok.all_special_ids)
+    inputs, labels = mask_tokens(ids, special, np.random.default_rng(seed), tok.mask_token_id, len(tok), prob=prob,
+                                 mask_frac=1.0, random_frac=0.0)
+    return torch.tensor(inputs), torch.tensor(enc["attention_mask"]), torch.tensor(labels)
 
 
 def most_frequent(name: str, tok) -> int:

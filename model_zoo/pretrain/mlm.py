@@ -1,4 +1,5 @@
-"""BERT's masking (shared by BERT, RoBERTa, ALBERT, DistilBERT and ELECTRA's generator) and the masked-position head.
+"""BERT's masking of training rows (shared by BERT, RoBERTa, ALBERT, DistilBERT and ELECTRA's generator) and the
+masked-position head. The rule itself is model_zoo.masking.mask_tokens (the one implementation; re-exported here).
 
 Of the maskable positions, 15% are chosen; of those 80% become the mask token, 10% a random token, 10% stay.
 Static masking (BERT) draws the mask from an RNG keyed by the example's index, so an example always has the same mask;
@@ -13,23 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-IGNORE = -100
-
-
-def mask_tokens(ids: np.ndarray, special: np.ndarray, rng: np.random.Generator, mask_id: int, vocab_size: int,
-                prob: float = 0.15, mask_frac: float = 0.8, random_frac: float = 0.1,
-                n_special: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """(corrupted ids, labels), both (B, T). At least one position per row is chosen when any can be."""
-    chosen = (rng.random(ids.shape) < prob) & ~special                      # (B, T)
-    for row in np.flatnonzero(~chosen.any(1) & (~special).any(1)):          # no example without a target
-        chosen[row, rng.choice(np.flatnonzero(~special[row]))] = True
-    labels = np.where(chosen, ids, IGNORE)
-    draw = rng.random(ids.shape)
-    inputs = ids.copy()
-    inputs[chosen & (draw < mask_frac)] = mask_id
-    randomise = chosen & (draw >= mask_frac) & (draw < mask_frac + random_frac)
-    inputs[randomise] = rng.integers(n_special, vocab_size, size=int(randomise.sum()))
-    return inputs, labels
+from model_zoo.masking import IGNORE, mask_tokens  # noqa: F401  (re-exported: evaluate and the objectives use them)
 
 
 def rows_rng(seed: int, keys) -> list[np.random.Generator]:
