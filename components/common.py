@@ -7,6 +7,8 @@ import inspect
 import contextvars
 import logging
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -38,14 +40,58 @@ TIME_LIMIT_S = float(os.environ.get("EXPLORER_TIME_LIMIT_S", 180))
 # Kinds of work, each one queue group (gradio's concurrency_id) with its own concurrency and time limit:
 #   model  forward passes: they share the cores (or the GPU), so only a few run at once; the rest wait in the queue;
 #   light  rendering from state, configs, tokenizers, links: never waits behind a forward pass.
+#   compare-measure  the Compare tab's timings: one at a time, apart from the forward passes of others.
+# A kind's limit counts its work while it really runs (RunningWork): work abandoned at its time limit keeps its slot
+# until it ends, since Python cannot stop a thread; gradio's queue alone would let the next request start beside it.
 WORK_KINDS = {
-    "model": {"concurrency_limit": int(os.environ.get("EXPLORER_MODEL_CONCURRENCY", 2)), "time_limit_s": TIME_LIMIT_S},
+    "model": {"concurrency_limit": int(os.environ.get("EXPLORER_MODEL_CONCURRENCY", 2)), "time_limit_s": TIME_LIMIT_S,
+              "gpu": True},
     "light": {"concurrency_limit": int(os.environ.get("EXPLORER_LIGHT_CONCURRENCY", 8)),
               "time_limit_s": min(TIME_LIMIT_S, 60.0)},
+    "compare-measure": {"concurrency_limit": 1, "time_limit_s": TIME_LIMIT_S, "gpu": True},
 }
-# Enough workers for every group at its limit, plus room for abandoned (timed-out) work still finishing.
+# Enough workers for every kind at its limit (running work never exceeds it), plus a little room.
 _workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,
                               thread_name_prefix="explorer-handler")
+
+
+class RunningWork:
+    """How much work of one kind is running, bounded by its limit: a slot is taken before the work starts and given
+    back when the work ends, not when its request gives up on it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._changed:
+            if not self._changed.wait_for(lambda: self.running < self.limit, timeout):
+                return False
+            self.running += 1
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self.running -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing of this kind runs (tests use it); False if `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.running == 0, timeout)
+
+
+_running: dict[str, RunningWork] = {}
+_running_lock = threading.Lock()
+
+
+def running_work(kind: str) -> RunningWork:
+    """The running-work counter of a WORK_KINDS kind (made on first use)."""
+    with _running_lock:
+        if kind not in _running:
+            _running[kind] = RunningWork(WORK_KINDS[kind]["concurrency_limit"])
+        return _running[kind]
 
 
 # ---------------------------------------------------------------------------------------------------- messages
@@ -88,15 +134,31 @@ class OpenCheckboxGroup(gr.CheckboxGroup):
         return payload
 
 
-def _with_time_limit(run, name: str, limit_s: float):
-    """Run in a worker thread (keeping gradio's context, for progress bars); past the limit the user gets a message.
-    Python cannot kill the thread: the work finishes in the background, its result dropped."""
+def _with_time_limit(run, name: str, limit_s: float, slots: RunningWork):
+    """Run in a worker thread (keeping gradio's context, for progress bars) once a slot of its kind is free; past the
+    limit (waiting included) the user gets a message. Python cannot kill the thread: the work finishes in the
+    background, its result dropped, and keeps its slot until then."""
     @functools.wraps(run)
     def limited(*args, **kwargs):
+        deadline = time.monotonic() + limit_s
+        if not slots.acquire(timeout=limit_s):
+            log.warning("handler %s found no free slot within %.0f s", name, limit_s)
+            raise user_error(f"The server is still busy with earlier requests (it waited {limit_s:.0f} s for them). "
+                             f"Try again in a minute.")
         context = contextvars.copy_context()
-        future = _workers.submit(context.run, run, *args, **kwargs)
+
+        def work():
+            try:
+                return context.run(run, *args, **kwargs)
+            finally:
+                slots.release()   # when the work really ends, even long after its request gave up on it
         try:
-            return future.result(timeout=limit_s)
+            future = _workers.submit(work)
+        except BaseException:
+            slots.release()
+            raise
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             log.warning("handler %s exceeded its %.0f s limit", name, limit_s)
             raise user_error(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
@@ -107,10 +169,12 @@ def _with_time_limit(run, name: str, limit_s: float):
 def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
     """Wrap an event handler so that every failure reaches the user as a message, never as a traceback, and a request
     never holds its user past a time limit. Messages show their text literally, user input included (`UserError`);
-    a handler's own gr.Error is escaped here too. `kind` (a WORK_KINDS key) picks its queue group and default time
-    limit; on ZeroGPU model work also gets a GPU for its duration."""
+    a handler's own gr.Error is escaped here too. `kind` (a WORK_KINDS key) picks its queue group, default time
+    limit and the running-work slots it takes (running_work); on ZeroGPU model work also gets a GPU for its
+    duration."""
     limit = time_limit_s or WORK_KINDS[kind]["time_limit_s"]
-    run = _with_time_limit(gpu_if_available(handler) if kind == "model" else handler, handler.__name__, limit)
+    run = _with_time_limit(gpu_if_available(handler) if WORK_KINDS[kind].get("gpu") else handler, handler.__name__,
+                           limit, running_work(kind))
     text_params = [name for name, p in inspect.signature(handler).parameters.items() if p.annotation in ("str", str)]
     positions = list(inspect.signature(handler).parameters)
 

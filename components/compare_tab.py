@@ -378,7 +378,7 @@ def _guarded_stream(fn):
     """`guarded` for a generator handler: every step's failure reaches the user as a message."""
     def stream(models, custom, lengths, batches, progress=gr.Progress(), request: gr.Request = None):
         steps = fn(models, custom, lengths, batches, progress, request)
-        step = guarded(lambda: next(steps, None))
+        step = guarded(lambda: next(steps, None), kind="compare-measure")  # its own slot, not a model one
         while (item := step()) is not None:
             yield item
     stream.__name__ = fn.__name__
