@@ -21,8 +21,8 @@ log p(token | tokens before it in the order): the whole-sentence score under an 
 """
 from __future__ import annotations
 
+import copy
 import re
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +32,6 @@ from model_zoo.tokenization import InputError, TokenizedText, tokenize
 MAX_ORDER_TOKENS = 64     # the quadratic views (mask heatmap, per-order scores) take at most this many real tokens
 MAX_MEMORY_TOKENS = 512   # the mems demo's longest text
 ORDER_KINDS = ("left-to-right", "right-to-left", "random", "typed", "targets last")
-_mem_lock = threading.Lock()  # mem_len is set on a shared cached model for the duration of one demo
 
 
 @dataclass(frozen=True)
@@ -299,12 +298,25 @@ def score_orders(loaded, text: str, random_orders: int = 3, seed: int = 0, typed
     return [score_order(loaded, tokens, types, order, name) for name, order in wanted]
 
 
+def _with_memory_length(transformer, mem_len: int):
+    """The XLNet transformer keeping `mem_len` tokens of memory, for one call: a shallow copy that shares every
+    weight, buffer and submodule with the cached model (`copy.copy` copies only the module's own attribute table),
+    so setting its mem_len changes nothing that other requests on the same model see.
+
+    >>> view = _with_memory_length(model.transformer, 16)     # doctest: +SKIP
+    >>> view.mem_len, model.transformer.mem_len, view.layer is model.transformer.layer   # 16, None, True
+    """
+    view = copy.copy(transformer)
+    view.mem_len = mem_len   # a plain int: set in the copy's own __dict__
+    return view
+
+
 def memory_demo(loaded, text: str, segment_len: int = 16) -> MemoryResult:
     """Score a long text segment by segment, left to right, with and without Transformer-XL memory (`mems`).
 
     The text's real tokens (specials dropped) are cut into segments of `segment_len`. With memory, each segment is run
-    with the mems of the previous one (model.config.mem_len = segment_len for the demo, restored afterwards); without,
-    each segment is scored alone. The first segment's scores are the same both ways.
+    with the mems of the previous one (a memory of `segment_len` tokens); without, each segment is scored alone. The
+    first segment's scores are the same both ways. The cached model is never changed (see _with_memory_length).
     """
     import torch
     _check_xlnet(loaded)
@@ -321,33 +333,28 @@ def memory_demo(loaded, text: str, segment_len: int = 16) -> MemoryResult:
     continues = [bool(tokens.continuation[i]) for i in real]
     bounds = list(range(0, len(ids), segment_len))
     segments = [(start, min(start + segment_len, len(ids))) for start in bounds]
-    transformer = loaded.model.transformer
-    with _mem_lock:
-        saved = (loaded.model.config.mem_len, transformer.mem_len)
-        loaded.model.config.mem_len = transformer.mem_len = segment_len
-        try:
-            with torch.inference_mode():
-                with_memory, without_memory, mems = [], [], None
-                for start, stop in segments:
-                    seg = ids[start:stop]
-                    L = len(seg)
-                    causal = np.triu(np.ones((L, L), dtype=np.float32))      # (L, L): j >= i is hidden
-                    mapping = np.eye(L, dtype=np.float32)                    # (L, L): every token a target
-                    args = dict(input_ids=torch.as_tensor(seg, device=loaded.device)[None],          # (1, L)
-                                perm_mask=torch.as_tensor(causal, device=loaded.device)[None].to(loaded.model.dtype),
-                                target_mapping=torch.as_tensor(mapping, device=loaded.device)[None].to(
-                                    loaded.model.dtype))
-                    def run(memory):
-                        out = loaded.model(**args, mems=memory, use_mems=True)
-                        logprobs = torch.log_softmax(out.logits[0].float(), dim=-1)                   # (L, V)
-                        picked = logprobs[torch.arange(L), args["input_ids"][0]]                      # (L,)
-                        return picked.cpu().numpy().astype(np.float64), out.mems  # mems: per layer (L, 1, d)
-                    scores, next_mems = run(mems)
-                    with_memory.append(scores)
-                    without_memory.append(run(None)[0] if mems is not None else scores.copy())
-                    mems = next_mems
-        finally:
-            loaded.model.config.mem_len, transformer.mem_len = saved
+    transformer = _with_memory_length(loaded.model.transformer, segment_len)
+    with torch.inference_mode():
+        with_memory, without_memory, mems = [], [], None
+        for start, stop in segments:
+            seg = ids[start:stop]
+            L = len(seg)
+            causal = np.triu(np.ones((L, L), dtype=np.float32))      # (L, L): j >= i is hidden
+            mapping = np.eye(L, dtype=np.float32)                    # (L, L): every token a target
+            args = dict(input_ids=torch.as_tensor(seg, device=loaded.device)[None],          # (1, L)
+                        perm_mask=torch.as_tensor(causal, device=loaded.device)[None].to(loaded.model.dtype),
+                        target_mapping=torch.as_tensor(mapping, device=loaded.device)[None].to(loaded.model.dtype))
+
+            def run(memory):  # XLNetLMHeadModel.forward's two steps: the transformer, then the LM head
+                out = transformer(**args, mems=memory, use_mems=True, return_dict=True)
+                logits = loaded.model.lm_loss(out.last_hidden_state)                          # (1, L, V)
+                logprobs = torch.log_softmax(logits[0].float(), dim=-1)                       # (L, V)
+                picked = logprobs[torch.arange(L), args["input_ids"][0]]                      # (L,)
+                return picked.cpu().numpy().astype(np.float64), out.mems  # mems: per layer (L, 1, d)
+            scores, next_mems = run(mems)
+            with_memory.append(scores)
+            without_memory.append(run(None)[0] if mems is not None else scores.copy())
+            mems = next_mems
     texts = ["".join(("" if continues[k] or k == a else " ") + readable[k] for k in range(a, b)) for a, b in segments]
     return MemoryResult(segment_len=segment_len, segments=[readable[a:b] for a, b in segments],
                         with_memory=with_memory, without_memory=without_memory, texts=texts)

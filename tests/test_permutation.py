@@ -177,3 +177,70 @@ def test_memory_segments_read_as_words_not_pieces():
         assert joined.replace(" ", "") == "".join(pieces)
         assert joined.count(" ") < len(pieces) - 1 or len(pieces) == len(joined.split())
     assert "Marie Curie" in " ".join(result.texts)
+
+
+def _memory_reference(loaded, text: str, segment_len: int):
+    """The memory demo computed independently: a deep copy of the model with mem_len set on it, segment by segment."""
+    import copy
+    model = copy.deepcopy(loaded.model)
+    model.config.mem_len = model.transformer.mem_len = segment_len
+    tokens = permutation.tokenize(loaded.tokenizer, text, max_length=permutation.MAX_MEMORY_TOKENS + 2)
+    ids = torch.as_tensor(tokens.ids[~tokens.special])                       # (N,)
+    with_memory, without_memory, mems = [], [], None
+    with torch.no_grad():
+        for start in range(0, len(ids), segment_len):
+            seg = ids[start:start + segment_len][None]                        # (1, L)
+            L = seg.shape[1]
+            args = dict(input_ids=seg, perm_mask=torch.triu(torch.ones(L, L))[None], target_mapping=torch.eye(L)[None],
+                        use_mems=True)
+            out = model(**args, mems=mems)
+            with_memory.append(torch.log_softmax(out.logits[0], -1)[torch.arange(L), seg[0]].numpy())
+            alone = model(**args, mems=None)
+            without_memory.append(torch.log_softmax(alone.logits[0], -1)[torch.arange(L), seg[0]].numpy())
+            mems = out.mems
+    return with_memory, without_memory
+
+
+def test_the_memory_demo_never_changes_the_shared_model_while_it_runs(xlnet):
+    """#17.2: the demo ran with mem_len set on the cached model (other requests saw it); now it changes nothing."""
+    import threading
+    text, segment_len = " ".join([TEXT] * 5), 8
+    probe = torch.tensor(permutation.tokenize(xlnet.tokenizer, " ".join([TEXT] * 2)).ids)[None]   # (1, 18) > 8
+    with torch.no_grad():
+        before = xlnet.model(input_ids=probe, use_mems=True)
+    saved = (xlnet.model.config.mem_len, xlnet.model.transformer.mem_len)
+    demo_thread, reached, release, calls = [], threading.Event(), threading.Event(), []
+
+    def hold_the_demo(module, inputs):  # the demo pauses in its second segment, the first one's memory in hand
+        if threading.get_ident() in demo_thread:
+            calls.append(1)
+            if len(calls) == 2:
+                reached.set()
+                assert release.wait(20)
+    hook = xlnet.model.transformer.layer[0].register_forward_pre_hook(hold_the_demo)
+    result = {}
+
+    def run_demo():
+        demo_thread.append(threading.get_ident())
+        result["value"] = permutation.memory_demo(xlnet, text, segment_len=segment_len)
+    thread = threading.Thread(target=run_demo, daemon=True)
+    try:
+        thread.start()
+        assert reached.wait(20)                      # the demo is mid-way, with memory in hand
+        assert (xlnet.model.config.mem_len, xlnet.model.transformer.mem_len) == saved
+        with torch.no_grad():
+            during = xlnet.model(input_ids=probe, use_mems=True)   # another user's forward on the same model
+        torch.testing.assert_close(during.logits, before.logits)
+        assert [m.shape for m in during.mems] == [m.shape for m in before.mems]   # memory as long as before
+        for a, b in zip(during.mems, before.mems):
+            torch.testing.assert_close(a, b)
+    finally:
+        release.set()
+        thread.join(20)
+        hook.remove()
+    assert not thread.is_alive() and (xlnet.model.config.mem_len, xlnet.model.transformer.mem_len) == saved
+    with_memory, without_memory = _memory_reference(xlnet, text, segment_len)
+    for got, expected in zip(result["value"].with_memory + result["value"].without_memory,
+                             with_memory + without_memory):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert len(result["value"].with_memory) == len(with_memory) == 5
