@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model_zoo import config_fields
 from model_zoo.facts import max_tokens
 from model_zoo.tokenization import InputError, readable_token
 
@@ -86,11 +87,7 @@ def clean_sentences(sentences: list[str] | str) -> list[str]:
 
 
 def n_layers_of(config) -> int:
-    for name in ("num_hidden_layers", "n_layers", "n_layer"):
-        value = getattr(config, name, None)
-        if isinstance(value, int):
-            return value
-    raise ValueError(f"cannot tell the number of layers of a {config.model_type} config")
+    return config_fields.required(config, "layers")
 
 
 def resolve_layer(layer: int | None, n_layers: int) -> int:

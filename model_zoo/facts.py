@@ -8,18 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from model_zoo import loading
+from model_zoo.config_fields import field, required
 from model_zoo.registry import FAMILIES, Checkpoint, family_of_model_type
-
-# Each family names the same quantities differently; this table normalises them.
-_FIELD_NAMES = {
-    "layers": ("num_hidden_layers", "n_layers", "n_layer"),
-    "hidden": ("hidden_size", "dim", "d_model"),
-    "heads": ("num_attention_heads", "n_heads", "n_head"),
-    "intermediate": ("intermediate_size", "hidden_dim", "d_inner"),
-    "embedding": ("embedding_size",),
-    "max_positions": ("max_position_embeddings",),
-}
-
 
 @dataclass(frozen=True)
 class ModelFacts:
@@ -42,7 +32,7 @@ class ModelFacts:
 
     def rows(self) -> list[tuple[str, str]]:
         """(name, value) pairs for a facts table."""
-        rows = [("Checkpoint", self.hub_id), ("Class", self.model_class), ("Layers", str(self.layers)),
+        rows = [("Checkpoint", _shown_source(self.key, self.hub_id)), ("Class", self.model_class), ("Layers", str(self.layers)),
                 ("Hidden size", str(self.hidden)), ("Attention heads", str(self.heads)),
                 ("Feed-forward size", str(self.intermediate)), ("Embedding size", str(self.embedding)),
                 ("Vocabulary", f"{self.vocab:,}"),
@@ -52,10 +42,6 @@ class ModelFacts:
             rows.append(("Layer sharing", f"one layer's weights applied {self.layers} times"))
         rows += [("Objective", self.objective), ("Config from", self.config_source)]
         return rows
-
-
-def _field(config: dict, name: str, default=None):
-    return next((config[k] for k in _FIELD_NAMES[name] if config.get(k) is not None), default)
 
 
 def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
@@ -71,15 +57,16 @@ def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
 
 
 def facts_from_config(checkpoint: Checkpoint, config: dict, config_source: str = "") -> ModelFacts:
-    hidden = int(_field(config, "hidden"))
-    positions = _field(config, "max_positions")
+    hidden = required(config, "hidden")
+    positions = field(config, "max_positions")
     family = FAMILIES[checkpoint.family]
     if positions:
         positions -= family.position_offset  # RoBERTa offsets positions by padding_idx + 1
     return ModelFacts(
         key=checkpoint.key, family=family.name, hub_id=checkpoint.hub_id, model_class=checkpoint.model_class,
-        layers=int(_field(config, "layers")), hidden=hidden, heads=int(_field(config, "heads")),
-        intermediate=int(_field(config, "intermediate", 4 * hidden)), embedding=int(_field(config, "embedding", hidden)),
+        layers=required(config, "layers"), hidden=hidden, heads=required(config, "heads"),
+        intermediate=int(field(config, "intermediate", 4 * hidden)),
+        embedding=int(field(config, "embedding", hidden)),
         vocab=int(config["vocab_size"]), max_positions=positions,
         parameters=loading.count_parameters(config, checkpoint.model_class),
         shared_layers=family.shared_layers and config.get("num_hidden_groups", 1) == 1,
@@ -93,8 +80,19 @@ def facts(checkpoint: Checkpoint) -> ModelFacts:
 
 def max_tokens(config) -> int:
     """The longest input the model takes, in tokens (XLNet has no bound of its own: we cap it at 512)."""
-    positions = getattr(config, "max_position_embeddings", None)
+    positions = field(config, "max_positions")
     if positions is None or positions <= 0:
         return 512
     family = family_of_model_type(config.model_type)
     return positions - (family.position_offset if family else 0)
+
+
+def _shown_source(key: str, source: str) -> str:
+    """'mini-bert (assets/mini/bert)': the key, and where the weights are, relative to the app when inside it."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    try:
+        source = str(Path(source).resolve().relative_to(root)) if Path(source).is_absolute() else source
+    except ValueError:
+        pass
+    return source if source in ("", key) else f"{key} ({source})"

@@ -27,7 +27,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from model_zoo import loading
+from model_zoo import config_fields, loading
 from model_zoo.registry import Capability, task_class
 
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "finetune"
@@ -339,7 +339,7 @@ def _layers(model):
     """The encoder's stack of layers (an nn.ModuleList with one module per layer), or None when its layers share
     weights (ALBERT: one group used num_hidden_layers times)."""
     import torch
-    n = getattr(model.config, "num_hidden_layers", None)
+    n = config_fields.field(model.config, "layers")
     for module in model.base_model.modules():
         if isinstance(module, torch.nn.ModuleList) and len(module) == n:
             return module

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from model_zoo import loading
+from model_zoo.config_fields import field, required
 from model_zoo.facts import config_for, max_tokens
 from model_zoo.registry import CHECKPOINTS, Checkpoint, family_of_model_type
 
@@ -91,10 +92,6 @@ def part_of(name: str) -> str:
     return "heads"
 
 
-def _config_value(config: dict, *names, default=None):
-    return next((config[n] for n in names if config.get(n) is not None), default)
-
-
 def breakdown_of_model(model, key: str, family: str, config: dict, config_source: str) -> ParameterBreakdown:
     """The breakdown of a built model (meta or real): named parameters, each tied matrix once."""
     parts = dict.fromkeys(PARTS, 0)
@@ -104,15 +101,15 @@ def breakdown_of_model(model, key: str, family: str, config: dict, config_source
         if "albert_layer_groups" in name:
             shared_group += p.numel()
     total = sum(parts.values())
-    layers = int(_config_value(config, "num_hidden_layers", "n_layers", "n_layer"))
+    layers = required(config, "layers")
     groups = int(config.get("num_hidden_groups", 1) or 1)
     # ALBERT: each layer group is applied layers / groups times in one forward pass.
     per_forward = total + shared_group * (layers // groups - 1) if shared_group else total
-    hidden = int(_config_value(config, "hidden_size", "dim", "d_model"))
+    hidden = required(config, "hidden")
     return ParameterBreakdown(
         key=key, family=family, model_class=type(model).__name__, total=total, parts=parts, per_forward=per_forward,
-        layers=layers, hidden=hidden, heads=int(_config_value(config, "num_attention_heads", "n_heads", "n_head")),
-        intermediate=int(_config_value(config, "intermediate_size", "hidden_dim", "d_inner", default=4 * hidden)),
+        layers=layers, hidden=hidden, heads=required(config, "heads"),
+        intermediate=int(field(config, "intermediate", 4 * hidden)),
         vocab=int(config["vocab_size"]), shared_layers=bool(shared_group), config_source=config_source)
 
 
@@ -181,11 +178,11 @@ def forward_flops(config: dict, model_class: str, batch: int, length: int, model
     Heads are counted from the model's own Linear modules (built on the meta device when not given).
     """
     model_type = config["model_type"]
-    layers = int(_config_value(config, "num_hidden_layers", "n_layers", "n_layer"))
-    hidden = int(_config_value(config, "hidden_size", "dim", "d_model"))
-    inner = int(_config_value(config, "intermediate_size", "hidden_dim", "d_inner", default=4 * hidden))
-    n_heads = int(_config_value(config, "num_attention_heads", "n_heads", "n_head"))
-    embedding = int(config.get("embedding_size") or hidden)
+    layers = required(config, "layers")
+    hidden = required(config, "hidden")
+    inner = int(field(config, "intermediate", 4 * hidden))
+    n_heads = required(config, "heads")
+    embedding = int(field(config, "embedding", hidden))
     b, t, n = batch, length, batch * length
     family = family_of_model_type(model_type)
     # a factorised embedding (ALBERT) projects E -> H even when E == H
