@@ -1,5 +1,6 @@
-"""Start-up as a user meets it: `python app.py` to the first page (HTTP 200), to the first finished request, and a
-request issued while the background UMAP warm-up runs against the same request after it.
+"""Start-up as a user meets it: `python app.py` to the first page (HTTP 200), to the first finished request, a
+request issued while the background UMAP warm-up runs against the same request after it, and a share link reopened in
+headless Chromium (navigation to the linked result drawn; needs playwright and Debian's chromium, else not measured).
 
 Each run starts a fresh app process on a free port (offline: the bundled mini checkpoints), so nothing is warm.
 
@@ -47,6 +48,31 @@ def _timed_request(client) -> float:
     return time.perf_counter() - started
 
 
+LINK = "?tab=bert&section=fill-mask&model=mini-bert&run=1"
+LINK_RESULT = "#bert-fm-bars .js-plotly-plot"
+
+
+def _time_link(port: int, repeats: int = 3) -> float | None:
+    """Median seconds from opening a share link (a fresh browser page each time) to its result drawn."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                                    args=["--no-sandbox"])
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            started = time.perf_counter()
+            page.goto(f"http://127.0.0.1:{port}/{LINK}")
+            page.wait_for_selector(LINK_RESULT, timeout=120_000, state="visible")
+            times.append(time.perf_counter() - started)
+            page.close()
+        browser.close()
+    return statistics.median(times)
+
+
 def one_run(extra_args: list[str], log_path: Path) -> dict:
     """Launch, time the page and the first request, then a request during warm-up and one after it."""
     from gradio_client import Client
@@ -69,8 +95,9 @@ def one_run(extra_args: list[str], log_path: Path) -> dict:
                 break
             time.sleep(0.5)
         after = [_timed_request(client) for _ in range(3)]
+        link_s = _time_link(port)
         return {"page_s": page_s, "first_request_s": first_s, "during_warmup_s": statistics.median(during),
-                "after_warmup_s": statistics.median(after), "warmup_s": warmed,
+                "after_warmup_s": statistics.median(after), "warmup_s": warmed, "share_link_s": link_s,
                 "launch_to_first_answer_s": page_s + first_s}
     finally:
         process.terminate()
@@ -95,7 +122,8 @@ def main(argv=None) -> dict:
         return {"median": statistics.median(values), "min": min(values), "max": max(values)}
     report = {"runs": runs, "load_before": load_before, "load_after": load_after, "cores": os.cpu_count(),
               "summary": {name: spread(name) for name in ("page_s", "first_request_s", "during_warmup_s",
-                                                          "after_warmup_s", "warmup_s")}, "note": args.note}
+                                                          "after_warmup_s", "warmup_s", "share_link_s")
+                               if any(r[name] is not None for r in runs)}, "note": args.note}
     (out / "startup.json").write_text(json.dumps(report, indent=1))
     (out / "startup.md").write_text(markdown(report))
     print(markdown(report))
@@ -109,12 +137,14 @@ def markdown(r: dict) -> str:
             ("first fill-mask request (mini-BERT loads)", "first_request_s"),
             ("fill-mask request while the UMAP warm-up runs", "during_warmup_s"),
             ("the same request after the warm-up", "after_warmup_s"),
-            ("the warm-up itself (background)", "warmup_s")]
+            ("the warm-up itself (background)", "warmup_s"),
+            (f"a share link (`/{LINK}`) opened to its result drawn, median of 3 fresh pages", "share_link_s")]
     lines = ["# Start-up", "", f"Command: `python -m bench.startup --runs {len(r['runs'])}`; load average before "
              f"{r['load_before'][0]:.2f}, after {r['load_after'][0]:.2f} on {r['cores']} cores"
              + (" (BUSY: above one per core, read with care)." if busy else "."), "",
              "| | median s | min | max |", "|---|---|---|---|"]
-    lines += [f"| {label} | {s[key]['median']:.2f} | {s[key]['min']:.2f} | {s[key]['max']:.2f} |" for label, key in rows]
+    lines += [f"| {label} | {s[key]['median']:.2f} | {s[key]['min']:.2f} | {s[key]['max']:.2f} |" for label, key in rows
+              if key in s]
     return "\n".join(lines + ([r["note"]] if r["note"] else []) + [""])
 
 

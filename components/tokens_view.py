@@ -85,7 +85,7 @@ def build(ctx) -> None:
             table = csv_table(f"{ctx.family.key}-tokens", headers=TOKEN_HEADERS, label="Tokens", wrap=True)
             facts_table = csv_table(f"{ctx.family.key}-facts", headers=["fact", "value"],
                                     label="Model facts (from its config)",
-                                       interactive=False, wrap=True)
+                                    interactive=False, wrap=True, column_widths=["30%", "70%"])
     inputs = [ctx.model, ctx.text, ctx.text_pair]
     outputs = [ctx.status, tokens_html, table, facts_table]
     ctx.add_section("tokens", tab, run)

@@ -32,7 +32,7 @@ class ModelFacts:
 
     def rows(self) -> list[tuple[str, str]]:
         """(name, value) pairs for a facts table."""
-        rows = [("Checkpoint", self.hub_id), ("Class", self.model_class), ("Layers", str(self.layers)),
+        rows = [("Checkpoint", _shown_source(self.key, self.hub_id)), ("Class", self.model_class), ("Layers", str(self.layers)),
                 ("Hidden size", str(self.hidden)), ("Attention heads", str(self.heads)),
                 ("Feed-forward size", str(self.intermediate)), ("Embedding size", str(self.embedding)),
                 ("Vocabulary", f"{self.vocab:,}"),
@@ -85,3 +85,14 @@ def max_tokens(config) -> int:
         return 512
     family = family_of_model_type(config.model_type)
     return positions - (family.position_offset if family else 0)
+
+
+def _shown_source(key: str, source: str) -> str:
+    """'mini-bert (assets/mini/bert)': the key, and where the weights are, relative to the app when inside it."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    try:
+        source = str(Path(source).resolve().relative_to(root)) if Path(source).is_absolute() else source
+    except ValueError:
+        pass
+    return source if source in ("", key) else f"{key} ({source})"

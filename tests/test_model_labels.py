@@ -30,3 +30,13 @@ def test_a_cached_hub_checkpoint_is_not_marked_missing(monkeypatch):
     monkeypatch.setattr(loading, "is_available", lambda c: True)
     label = dict((key, label) for label, key in model_labels.options(offered))[hub.key]
     assert label == f"{hub.key}  ({hub.hub_id})"
+
+
+def test_the_facts_table_names_a_bundled_checkpoint_by_key_and_app_relative_folder():
+    from model_zoo import facts
+    from model_zoo.registry import CHECKPOINTS
+    mini = CHECKPOINTS["mini-bert"]
+    rows = dict(facts.facts(mini).rows())
+    assert rows["Checkpoint"] == "mini-bert (assets/mini/bert)"
+    assert facts._shown_source("bert-base-uncased", "google-bert/bert-base-uncased") == \
+        "bert-base-uncased (google-bert/bert-base-uncased)"
