@@ -5,7 +5,6 @@ progress bar and can be stopped; the last measurement on this device is cached, 
 """
 from __future__ import annotations
 
-import csv
 import tempfile
 import threading
 import uuid
@@ -18,7 +17,7 @@ import plotly.graph_objects as go
 from components.common import OpenCheckboxGroup, escape, guarded
 from components import share
 from components.export import csv_table
-from model_zoo import loading, profiling
+from model_zoo import csv_export, loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
 
 LENGTH_CHOICES = [8, 16, 32, 64, 128, 256, 512]
@@ -250,23 +249,22 @@ def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.
     params = {p.key: p for p in breakdowns}
     folder = Path(tempfile.mkdtemp(prefix="compare-", dir=EXPORT_DIR))  # one folder per request: never another's file
     path = folder / ("compare.csv" if result is None else f"compare-{result.environment.device_key}.csv")
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        if result is None or not result.measurements:
-            writer.writerow(["model", "class", "total", *profiling.PARTS, "per_forward", "bytes_fp32", "bytes_fp16"])
-            for p in breakdowns:
-                writer.writerow([p.key, p.model_class, p.total, *(p.parts[x] for x in profiling.PARTS), p.per_forward,
-                                 p.bytes_fp32, p.bytes_fp16])
-        else:
-            writer.writerow(["model", "device", "threads", "weights", "dtype", "batch", "length", "runs", "median_ms",
-                             "p90_ms", "tokens_per_s", "flops", "gflops_per_s", "weights_mb", "peak_memory_mb",
-                             "parameters", "parameters_per_forward"])
-            for m in result.measurements:
-                p = params.get(m.key)
-                writer.writerow([m.key, result.environment.device, result.environment.threads, m.weights, m.dtype,
-                                 m.batch, m.length, m.runs, f"{m.median_ms:.3f}", f"{m.p90_ms:.3f}",
-                                 f"{m.tokens_per_s:.1f}", m.flops, f"{m.gflops_per_s:.3f}", f"{m.weights_mb:.1f}",
-                                 f"{m.peak_memory_mb:.2f}", p.total if p else "", p.per_forward if p else ""])
+    if result is None or not result.measurements:
+        header = ["model", "class", "total", *profiling.PARTS, "per_forward", "bytes_fp32", "bytes_fp16"]
+        rows = [[p.key, p.model_class, p.total, *(p.parts[x] for x in profiling.PARTS), p.per_forward, p.bytes_fp32,
+                 p.bytes_fp16] for p in breakdowns]
+    else:
+        header = ["model", "device", "threads", "weights", "dtype", "batch", "length", "runs", "median_ms", "p90_ms",
+                  "tokens_per_s", "flops", "gflops_per_s", "weights_mb", "peak_memory_mb", "parameters",
+                  "parameters_per_forward"]
+        rows = []
+        for m in result.measurements:
+            p = params.get(m.key)
+            rows.append([m.key, result.environment.device, result.environment.threads, m.weights, m.dtype, m.batch,
+                         m.length, m.runs, f"{m.median_ms:.3f}", f"{m.p90_ms:.3f}", f"{m.tokens_per_s:.1f}", m.flops,
+                         f"{m.gflops_per_s:.3f}", f"{m.weights_mb:.1f}", f"{m.peak_memory_mb:.2f}",
+                         p.total if p else "", p.per_forward if p else ""])
+    csv_export.write_csv(path, header, rows)  # a model id typed by a user is text a spreadsheet must not run
     return str(path)
 
 

@@ -2,7 +2,8 @@
 
 The CSV is made client-side from the table's current value (no request, no file left on the server), UTF-8 with a
 byte-order mark so spreadsheets read accents and CJK, RFC 4180 quoting, and cells that a spreadsheet would run as a
-formula (=, +, -, @ at the start, unless the cell is a number) prefixed with an apostrophe: user text is untrusted.
+formula (=, +, -, @, tab or CR at the start, unless the cell is a number) prefixed with an apostrophe: user text is
+untrusted. The rule is model_zoo.csv_export's, the one the server-side CSVs use: CELL_JS is built from its patterns.
 Plots download as PNG from plotly's own toolbar; the attention views as standalone HTML (attention_view).
 """
 from __future__ import annotations
@@ -12,14 +13,20 @@ import re
 
 import gradio as gr
 
+from model_zoo.csv_export import FORMULA_PATTERN, NUMBER_PATTERN
+
+# One cell of the CSV, as model_zoo.csv_export.cell writes it (tests/test_csv_export.py runs both on hostile cells).
+CELL_JS = """(value) => {
+    const formula = new RegExp(%s), number = new RegExp(%s);
+    let s = value === null || value === undefined ? "" : String(value);
+    if (typeof value !== "number" && formula.test(s) && !number.test(s)) s = "'" + s;
+    return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }""" % (json.dumps(FORMULA_PATTERN), json.dumps(f"^(?:{NUMBER_PATTERN})$"))
+
 _CSV_JS = """
 (table) => {
   const name = %s;
-  const cell = (value) => {
-    let s = value === null || value === undefined ? "" : String(value);
-    if (typeof value !== "number" && /^[=+\\-@\\t\\r]/.test(s) && isNaN(Number(s))) s = "'" + s;
-    return /[",\\r\\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
-  };
+  const cell = """ + CELL_JS.replace("%", "%%") + """;
   const rows = [table.headers || [], ...(table.data || [])].map((row) => row.map(cell).join(","));
   const blob = new Blob(["\\ufeff" + rows.join("\\r\\n") + "\\r\\n"], {type: "text/csv;charset=utf-8"});
   const link = document.createElement("a");

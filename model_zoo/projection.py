@@ -10,8 +10,6 @@ not importable) PCA answers instead and the reason says why. Neighbours are alwa
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import tempfile
@@ -21,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from model_zoo import csv_export
 
 if not os.environ.get("NUMBA_CACHE_DIR"):  # must happen before umap (and numba) are imported
     _cache_dir = Path(tempfile.gettempdir()) / "explorer-numba-cache"
@@ -150,32 +150,15 @@ def cosine_neighbours(vectors: np.ndarray, query: np.ndarray, k: int = 5,
     return order, similarity[order].astype(np.float32)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with a quote."""
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def to_csv(header: list[str], rows: list[list]) -> str:
-    """CSV text (header + rows); floats written exactly (repr), formula-like text defused."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return buffer.getvalue()
+    """CSV text (header + rows); floats written exactly, formula-like text defused (model_zoo.csv_export)."""
+    return csv_export.to_csv(header, rows)
 
 
 def write_csv(header: list[str], rows: list[list], folder: str | None = None, name: str = "embedding_map.csv") -> str:
     """Write the CSV into a fresh temporary folder (or `folder`) and return its path."""
-    target = Path(folder or tempfile.mkdtemp(prefix="explorer-embeddings-")) / name
-    target.write_text(to_csv(header, rows), encoding="utf-8")
-    return str(target)
+    return str(csv_export.write_csv(Path(folder or tempfile.mkdtemp(prefix="explorer-embeddings-")) / name, header,
+                                    rows))
 
 
 def warm_up() -> float:

@@ -8,7 +8,7 @@ import pytest
 
 from components import embeddings_tab as tab
 from model_zoo import embeddings as emb
-from model_zoo import loading, projection
+from model_zoo import csv_export, loading, projection
 from model_zoo.tiny import FIXTURES
 from model_zoo.tokenization import InputError
 
@@ -182,7 +182,7 @@ def test_map_handler_two_models_figure_csv_and_escaping(tiny_path, minilm):
     minilm_rows = [r for r in read if r["model"] == "minilm-l6"]
     found = emb.extract(minilm, sentences, level="tokens")
     proj = projection.project(found.vectors, "pca", seed=0)
-    assert [r["token"] for r in minilm_rows] == [projection._cell(t) for t in found.tokens]  # "=" is written "'="
+    assert [r["token"] for r in minilm_rows] == [csv_export.cell(t) for t in found.tokens]  # "=" is written "'="
     np.testing.assert_allclose([[float(r["x"]), float(r["y"])] for r in minilm_rows], proj.coords, rtol=1e-6)
     assert query["value"] == "0:1"                                              # the target's first occurrence
 
