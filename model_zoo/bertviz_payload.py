@@ -267,7 +267,9 @@ if (window.parent !== window && window.ResizeObserver) {{
   document.documentElement.style.overflow = "hidden";
   var sentHeight = 0;
   new ResizeObserver(function () {{
-    var height = document.documentElement.scrollHeight;
+    // the body's own extent: the document's scrollHeight is never below the frame's current height, so it could
+    // only grow the frame, never shrink it to the views
+    var height = Math.ceil(document.body.getBoundingClientRect().bottom + window.scrollY + 8);
     if (Math.abs(height - sentHeight) > 8) {{
       sentHeight = height;
       window.parent.postMessage({{bertvizHeight: height}}, "*");
