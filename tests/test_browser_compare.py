@@ -12,7 +12,7 @@ from tests.conftest import ARTIFACTS
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(profiling, "CACHE_DIR", tmp_path / "cache")  # the app runs in this process
+    monkeypatch.setattr(profiling.cache, "CACHE_DIR", tmp_path / "cache")  # the app runs in this process
 
 
 def test_compare_endpoints_are_named_and_exact(app_url):
@@ -86,7 +86,7 @@ def test_compare_tab_shows_parameters_and_measures_a_tiny_model(page, app_url, t
     assert page.locator("#compare-gflops .js-plotly-plot").count() == 1
     page.screenshot(path=str(ARTIFACTS / "compare_measured.png"), full_page=True)
     expect(page.locator("#compare-csv")).to_contain_text("compare-cpu")  # the CSV download
-    assert (profiling.CACHE_DIR / "compare-cpu.json").exists()  # the tab opens with it next time
+    assert (profiling.cache.CACHE_DIR / "compare-cpu.json").exists()  # the tab opens with it next time
     assert not page.blocked, page.blocked
 
 

@@ -14,7 +14,7 @@ WAIT_S = 20
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(profiling, "CACHE_DIR", tmp_path / "cache")  # the runs save their measurement here
+    monkeypatch.setattr(profiling.cache, "CACHE_DIR", tmp_path / "cache")  # the runs save their measurement here
 
 
 class HeldMeasure:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     """Never read or write the user's ~/.cache from tests."""
-    monkeypatch.setattr(profiling, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(profiling.cache, "CACHE_DIR", tmp_path / "cache")
 
 
 def _config(path: str) -> dict:
@@ -244,6 +244,39 @@ def test_a_launch_bound_gpu_is_said_so():
                  for m in flat.measurements)                     # 4-14 ms whatever the size, as seen on an H200
     gpu = _speed(profiling.CompareResult(flat.environment, rows, (), "", "now"))
     assert gpu.verdict == "not measurable here" and "launch-bound" in gpu.measured
+
+
+def test_the_claims_are_data_keyed_by_the_registry():
+    """Each claim names registry families (its default checkpoint is measured, its paper is the source); no module of
+    the package names a checkpoint."""
+    from model_zoo.registry import FAMILIES, default_checkpoint
+    params = {k: profiling.parameter_breakdown(CHECKPOINTS[k]) for k in profiling.default_keys()}
+    checked = profiling.claims_check(params)
+    assert [c.claim for c in checked] == [c.claim for c in profiling.CLAIMS]           # all of them, in the table's order
+    for data, claim in zip(profiling.CLAIMS, checked):
+        assert claim.source == FAMILIES[data.family].paper
+        assert default_checkpoint(data.family, data.role).default and default_checkpoint(data.against).default
+    package = Path(profiling.__file__).parent
+    for path in package.glob("*.py"):
+        text = path.read_text()
+        assert not [k for k in CHECKPOINTS if f'"{k}"' in text], path.name
+
+
+def test_a_claim_whose_checkpoints_were_not_given_is_left_out():
+    bert, distil = (profiling.parameter_breakdown(CHECKPOINTS[k]) for k in ("bert-base-uncased",
+                                                                             "distilbert-base-uncased"))
+    assert [c.claim for c in profiling.claims_check({bert.key: bert, distil.key: distil})] == \
+        ["DistilBERT is 40% smaller than BERT", "DistilBERT is 60% faster than BERT"]
+    assert profiling.claims_check({distil.key: distil}) == []                          # no baseline, no claim
+
+
+def test_each_module_says_what_it_owns_and_the_facade_reexports_it():
+    for name in ("parameters", "flops", "timing", "cache", "claims"):
+        module = getattr(profiling, name)
+        assert module.__doc__ and name in profiling.__doc__
+    assert profiling.measure is profiling.timing.measure and profiling.parameter_breakdown is \
+        profiling.parameters.parameter_breakdown
+    assert not hasattr(profiling, "CACHE_DIR")       # set profiling.cache.CACHE_DIR: a copy here would be ignored
 
 
 # ---------------------------------------------------------------------------------------------------- the command
