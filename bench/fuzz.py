@@ -20,8 +20,8 @@ def main() -> int:
     import app
     from gradio_client import Client
     from model_zoo import loading, tiny
-    from tests.conftest import free_port
-    from tests.fuzzing import HOSTILE_TEXTS, fuzz
+    from testkit.fuzzing import HOSTILE_TEXTS, fuzz
+    from testkit.net import free_port
 
     loading.configure(loading.Settings(device="cpu", offline=True))
     fixtures = Path(tempfile.mkdtemp(prefix="fuzz-tiny-"))

@@ -35,7 +35,7 @@ def main(out: Path, only: list[str] | None = None) -> None:
     import app
     from model_zoo import loading
     from playwright.sync_api import sync_playwright
-    from tests.conftest import free_port
+    from testkit.net import free_port
 
     loading.configure(loading.Settings(device="cpu", offline=True))
     demo = app.build_app("auto")

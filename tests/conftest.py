@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 
@@ -20,6 +19,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "expl
 import pytest  # noqa: E402
 
 from model_zoo import loading, tiny  # noqa: E402
+from testkit.net import free_port  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ignored)
 
@@ -42,12 +42,6 @@ def tiny_dir(tmp_path_factory) -> Path:
 def tiny_path(tiny_dir):
     """tiny_path("roberta") -> the folder as a string, ready for loading.load()."""
     return lambda name: str(tiny_dir / name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client
 
 from components.common import WORK_KINDS, assign_queue_groups, guarded
-from tests.conftest import free_port
+from testkit.net import free_port
 
 MODEL_ENDPOINTS = ("bert_fill_mask", "bert_attention", "bert_logit_lens", "bert_tokenize", "electra_replace_and_detect",
                    "xlnet_permutation", "embeddings_map", "roberta_dynamic_masking", "distilbert_vs_teacher")

@@ -2,7 +2,7 @@
 import pytest
 from gradio_client import Client
 
-from tests.fuzzing import SHORT_SET, fuzz
+from testkit.fuzzing import SHORT_SET, fuzz
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Hostile and odd input for every named API endpoint of the running app (shared by the test and bench/fuzz.py).
+"""Hostile and odd input for every named API endpoint of the running app (tests/test_fuzz_api.py and bench/fuzz.py).
 
 Each endpoint is called with its own defaults, the family's tiny model in place of model pickers, and hostile text in
 every text box. A call passes when it returns a result or a clear message; "Something went wrong" (an unexpected
