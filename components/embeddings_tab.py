@@ -1,13 +1,13 @@
 """The "Embeddings" tab: UMAP (or PCA) maps of several models' token or sentence vectors side by side, and neighbours.
 
-Data flows one way: sentences + models -> model_zoo.embeddings.extract (per model) -> model_zoo.projection.project
--> `render_map` (a plotly figure, one panel per model), `csv_rows` (the download) and `neighbour_rows` (the table).
+Data flows one way: sentences + models -> model_zoo.embedding_map.compute (load, clamp the layer, extract, project,
+per model) -> `render_map` (a plotly figure, one panel per model), `embedding_map.csv_rows` (the download) and
+`embedding_map.neighbour_rows` (the table). This module parses the inputs and renders; it computes nothing.
 Every user string that reaches plotly's hover/legend/titles (which render a subset of HTML) is escaped.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -21,6 +21,7 @@ from components import share
 from components.export import csv_table
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
+from model_zoo.embedding_map import CSV_HEADER, ModelMap, compute, csv_rows, neighbour_rows
 from model_zoo.registry import CHECKPOINTS, Capability
 from model_zoo.tokenization import InputError
 
@@ -37,8 +38,6 @@ MAX_MODELS = 6
 PANELS_PER_ROW = 3
 PALETTE = qualitative.Dark24 + qualitative.Light24
 NEIGHBOUR_HEADERS = ["model", "rank", "token", "word", "sentence", "cosine"]
-CSV_HEADER = ["model", "trained_weights", "level", "layer", "projection", "point", "x", "y", "sentence", "word_index",
-              "token", "word", "sentence_text"]
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -127,51 +126,6 @@ def _models(models) -> list[str]:
     if len(specs) > MAX_MODELS:
         raise InputError(f"{len(specs)} models were picked; the limit is {MAX_MODELS} at once.")
     return specs
-
-
-# ------------------------------------------------------------------------------------------------- computing
-@dataclass(frozen=True)
-class ModelMap:
-    """One panel: the model's report, its vectors, their projection, and notes for the user."""
-    report: loading.LoadReport
-    found: emb.Embeddings
-    projected: projection.Projection | None
-    notes: tuple[str, ...]
-
-
-def compute(specs: list[str], sentences: list[str], level: str, layer: int, pooling: str,
-            method: str | None, seed: int, progress=None) -> list[ModelMap]:
-    """Vectors (and, when `method` is given, their projection) for every model, in order."""
-    for spec in specs:  # refuse a model that is not one before any work (resolving reads a config at most)
-        loading.resolve(spec)
-    maps = []
-    for i, spec in enumerate(specs):
-        if progress is not None:
-            progress(i / len(specs), desc=f"{spec}: loading (first use only) and running…")
-        loaded = loading.load(spec)
-        n_layers = emb.n_layers_of(loaded.config)
-        notes = []
-        chosen = None if layer is None or int(layer) < 0 else int(layer)
-        if chosen is not None and chosen > n_layers:
-            notes.append(f"layer {chosen} asked, but this model has {n_layers}: its last layer is shown.")
-            chosen = n_layers
-        found = emb.extract(loaded, sentences, level=level, layer=chosen, pooling=pooling)
-        what = "embeddings layer" if found.layer == 0 else f"layer {found.layer} of {found.n_layers}"
-        notes.insert(0, f"{len(found)} {level} · {what}" + (f" · {found.pooling} pooling" if found.pooling else ""))
-        if found.truncated:
-            notes.append("cut at the model's maximum length: sentence "
-                         + ", ".join(str(s + 1) for s in found.truncated))
-        projected = None
-        if method:
-            if progress is not None:
-                compiling = method == "umap" and not projection.is_warm()
-                progress((i + 0.6) / len(specs), desc=f"{spec}: projecting {len(found)} points"
-                                                       f"{' (UMAP compiles on first use)' if compiling else ''}…")
-            projected = projection.project(found.vectors, method=method, seed=seed)
-            notes.append(f"{projected.method} in {projected.seconds:.1f} s (seed {projected.seed})")
-            notes.extend(n for n in (projected.reason, projected.message) if n)
-        maps.append(ModelMap(loaded.report, found, projected, tuple(notes)))
-    return maps
 
 
 # ------------------------------------------------------------------------------------------------- rendering
@@ -282,39 +236,12 @@ def render_notes(maps: list[ModelMap]) -> str:
     return "".join(parts)
 
 
-def csv_rows(maps: list[ModelMap]) -> list[list]:
-    rows = []
-    for m in maps:
-        found, proj = m.found, m.projected
-        for point, i in enumerate(proj.indices):
-            s = int(found.sentence_index[i])
-            rows.append([found.checkpoint, m.report.trained, found.level, found.layer, proj.method, point,
-                         float(proj.coords[point, 0]), float(proj.coords[point, 1]), s + 1, int(found.word_index[i]),
-                         found.tokens[i], found.words[i], found.sentences[s]])
-    return rows
-
-
-def neighbour_rows(maps: list[ModelMap], sentence: int, word: int, k: int = 5) -> list[list]:
-    """For each model, the k points nearest (cosine, original space) to one word occurrence or one sentence."""
-    rows = []
-    for m in maps:
-        found = m.found
-        if found.level == "sentences":
-            own = np.flatnonzero(found.sentence_index == sentence)
-            query = found.vectors[own[0]]
-        else:
-            own = found.rows_of_word(sentence, word)
-            query = emb.word_vector(found, sentence, word)
-        indices, similarity = projection.cosine_neighbours(found.vectors, query, k=k, exclude=own)
-        label = found.checkpoint + ("" if m.report.trained else " (RANDOM weights)")
-        for rank, (i, sim) in enumerate(zip(indices, similarity), start=1):
-            s = int(found.sentence_index[i])
-            rows.append([label, rank, found.tokens[i] or "—", found.words[i] or "—",
-                         f"#{s + 1} {_short(found.sentences[s], 80)}", round(float(sim), 4)])
-    return rows
-
-
 # ------------------------------------------------------------------------------------------------- handlers
+def _reporter(progress):
+    """model_zoo's plain (fraction, message) callback, shown through gradio's progress."""
+    return None if progress is None else (lambda fraction, message: progress(fraction, desc=message))
+
+
 def embeddings_map(sentences: str, models, level: str, layer: float, pooling: str, method: str, seed: float,
                    target: str = "", progress=gr.Progress()):
     """The map (figure), per-model notes with the weights label, the CSV file, and the neighbours' query choices."""
@@ -327,7 +254,7 @@ def embeddings_map(sentences: str, models, level: str, layer: float, pooling: st
         raise InputError("Type the target word to highlight (for instance: bank).")
     method_name = PROJECTIONS.get(method, str(method).lower())
     maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), method_name,
-                   _number(seed, 0, "Seed"), progress)
+                   _number(seed, 0, "Seed"), report=_reporter(progress))
     if progress is not None:
         progress(0.95, desc="Drawing…")
     figure = render_map(maps, colour_by, target or "")
@@ -357,7 +284,7 @@ def embeddings_neighbours(sentences: str, models, level: str, layer: float, pool
         raise InputError(f"Unknown level {level!r}: choose one of {', '.join(LEVELS)}.")
     s, w = parse_query(query, kept, level_name)
     maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), None, 0,
-                   progress)
+                   report=_reporter(progress))
     return neighbour_rows(maps, s, w, max(1, min(_number(k, 5, "Neighbours"), 50)))
 
 

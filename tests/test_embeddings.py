@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from components import embeddings_tab as tab
+from model_zoo import embedding_map
 from model_zoo import embeddings as emb
 from model_zoo import csv_export, loading, projection
 from model_zoo.tiny import FIXTURES
@@ -204,7 +205,7 @@ def test_neighbours_handler_and_queries(minilm):
 
 
 def test_layer_past_a_models_depth_uses_its_last(tiny_path):
-    maps = tab.compute([tiny_path("bert")], ["One two three four five six."], "tokens", 9, "mean", "umap", 0)
+    maps = embedding_map.compute([tiny_path("bert")], ["One two three four five six."], "tokens", 9, "mean", "umap", 0)
     assert maps[0].found.layer == 2 and any("its last layer" in n for n in maps[0].notes)
     assert maps[0].projected.method == "UMAP" and maps[0].projected.coords.shape == (len(maps[0].found), 2) == (7, 2)
 
@@ -231,7 +232,7 @@ def test_bad_api_input_gets_a_message():
 
 def test_sentence_level_map_labels_every_sentence(tiny_path):
     sentences = ["The bank of the river.", "The bank gave a loan.", "A bat flew.", "Spring came.", "It rained."]
-    maps = tab.compute([tiny_path("roberta")], sentences, "sentences", -1, "cls", "pca", 0)
+    maps = embedding_map.compute([tiny_path("roberta")], sentences, "sentences", -1, "cls", "pca", 0)
     figure = tab.render_map(maps, "sentence", "bank")
     labels = [t for trace in figure.data if trace.text for t in trace.text]
     assert sorted(labels) == [f"#{i}" for i in range(1, 6)]
