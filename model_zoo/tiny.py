@@ -3,17 +3,17 @@
 Each one is saved with `save_pretrained` (config, safetensors, tokenizer) so that it loads through exactly the same
 code path as a Hub checkpoint. Tokenizers are of the family's real kind, built locally:
 WordPiece (bert-base-uncased's own vocabulary, which the MiniLM package ships), byte-level BPE and SentencePiece
-unigram (trained here on a small corpus). Their config carries `explorer_random_weights: true`, so the app labels
-their output as meaningless.
+unigram (trained on a small corpus by model_zoo.tokenizer_training, the trainers the mini zoo uses too). Their config
+carries `explorer_random_weights: true`, so the app labels their output as meaningless.
 
     python -m model_zoo.tiny /tmp/tiny        # writes /tmp/tiny/{bert,roberta,albert,distilbert,electra-*,xlnet}
 """
 from __future__ import annotations
 
-import io
-import json
 import sys
 from pathlib import Path
+
+from model_zoo import tokenizer_training
 
 CORPUS = Path(__file__).resolve().parent.parent / "assets" / "text" / "fixture_corpus.txt"
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
@@ -37,39 +37,15 @@ def wordpiece_tokenizer():
 
 
 def byte_bpe_tokenizer(vocab_size: int = 600):
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaTokenizer
-    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
-    trainer.train_from_iterator(corpus_lines(), vocab_size=vocab_size, min_frequency=1, show_progress=False,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    model = json.loads(trainer.to_str())["model"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    return RobertaTokenizer(vocab=model["vocab"], merges=merges)
-
-
-def _unigram_pieces(vocab_size: int, specials: list[str], unk_id: int, pad_id: int) -> list[tuple[str, float]]:
-    import sentencepiece as spm
-    buffer = io.BytesIO()
-    controls = [s for s in specials if s not in ("<unk>", "<pad>")]
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(corpus_lines()), model_writer=buffer,
-                                   vocab_size=vocab_size, model_type="unigram", unk_id=unk_id, pad_id=pad_id,
-                                   bos_id=-1, eos_id=-1, control_symbols=controls, hard_vocab_limit=False,
-                                   character_coverage=1.0, minloglevel=2)
-    processor = spm.SentencePieceProcessor(model_proto=buffer.getvalue())
-    return [(processor.id_to_piece(i), processor.get_score(i)) for i in range(processor.get_piece_size())]
+    return tokenizer_training.byte_bpe(corpus_lines(), vocab_size, min_frequency=1)
 
 
 def albert_tokenizer(vocab_size: int = 400):
-    from transformers import AlbertTokenizer
-    pieces = _unigram_pieces(vocab_size, ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"], unk_id=1, pad_id=0)
-    return AlbertTokenizer(vocab=pieces)
+    return tokenizer_training.albert(corpus_lines(), vocab_size, engine="sentencepiece", lowercase_corpus=False)
 
 
 def xlnet_tokenizer(vocab_size: int = 400):
-    from transformers import XLNetTokenizer
-    specials = ["<unk>", "<s>", "</s>", "<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]
-    pieces = _unigram_pieces(vocab_size, specials, unk_id=0, pad_id=5)
-    return XLNetTokenizer(vocab=pieces, unk_id=0)
+    return tokenizer_training.xlnet(corpus_lines(), vocab_size, engine="sentencepiece")
 
 
 def build(name: str):

@@ -1,4 +1,5 @@
-"""The mini zoo's four tokenizers, trained with the `tokenizers` library on the training split, saved for AutoTokenizer.
+"""The mini zoo's four tokenizers, trained with the `tokenizers` library on the training split, saved for AutoTokenizer
+(the trainers themselves: model_zoo.tokenizer_training, shared with the test fixtures).
 
   wordpiece  BERT / DistilBERT / ELECTRA: WordPiece, uncased, [PAD] [UNK] [CLS] [SEP] [MASK]  -> BertTokenizer
   bpe        RoBERTa: byte-level BPE, <s> <pad> </s> <unk> <mask>                             -> RobertaTokenizer
@@ -10,10 +11,10 @@
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from model_zoo import tokenizer_training
 from model_zoo.pretrain.corpus import WORK, texts
 
 TOKENIZER_DIR = WORK / "tokenizers"
@@ -21,47 +22,22 @@ VOCAB_SIZE = 8000
 KINDS = ("wordpiece", "bpe", "albert", "xlnet")
 FAMILY_KIND = {"bert": "wordpiece", "distilbert": "wordpiece", "electra": "wordpiece", "roberta": "bpe",
                "albert": "albert", "xlnet": "xlnet"}
-ALBERT_SPECIALS = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]  # albert-base-v2's ids 0..4
-XLNET_SPECIALS = ["<unk>", "<s>", "</s>", "<cls>", "<sep>", "<pad>", "<mask>", "<eod>", "<eop>"]  # xlnet's ids 0..8
 
 
 def _wordpiece(lines: list[str]):
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertTokenizer
-    trainer = BertWordPieceTokenizer(lowercase=True)
-    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
-                                special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    return BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
+    return tokenizer_training.wordpiece(lines, VOCAB_SIZE, min_frequency=2)
 
 
 def _bpe(lines: list[str]):
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaTokenizer
-    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
-    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
-                                special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-    model = json.loads(trainer.to_str())["model"]
-    merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    return RobertaTokenizer(vocab=model["vocab"], merges=merges)
-
-
-def _unigram_pieces(lines: list[str], specials: list[str], unk: str) -> list[tuple[str, float]]:
-    from tokenizers import SentencePieceUnigramTokenizer
-    trainer = SentencePieceUnigramTokenizer()
-    trainer.train_from_iterator(lines, vocab_size=VOCAB_SIZE, special_tokens=specials, unk_token=unk,
-                                show_progress=False)
-    return [(piece, float(score)) for piece, score in json.loads(trainer.to_str())["model"]["vocab"]]
+    return tokenizer_training.byte_bpe(lines, VOCAB_SIZE, min_frequency=2)
 
 
 def _albert(lines: list[str]):
-    from transformers import AlbertTokenizer
-    return AlbertTokenizer(vocab=_unigram_pieces([l.lower() for l in lines], ALBERT_SPECIALS, "<unk>"),
-                           do_lower_case=True)
+    return tokenizer_training.albert(lines, VOCAB_SIZE, engine="tokenizers", lowercase_corpus=True)
 
 
 def _xlnet(lines: list[str]):
-    from transformers import XLNetTokenizer
-    return XLNetTokenizer(vocab=_unigram_pieces(lines, XLNET_SPECIALS, "<unk>"), unk_id=0, do_lower_case=False)
+    return tokenizer_training.xlnet(lines, VOCAB_SIZE, engine="tokenizers")
 
 
 BUILDERS = {"wordpiece": _wordpiece, "bpe": _bpe, "albert": _albert, "xlnet": _xlnet}
