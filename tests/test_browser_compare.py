@@ -101,14 +101,14 @@ def test_one_bad_id_among_good_ones_is_named_and_the_rest_run(app_url, tiny_path
 
 def test_one_users_stop_does_not_stop_anothers_run_and_files_are_their_own(app_url, tiny_path):
     """Stop flags and CSV files are per session: another client's Stop leaves this run alone."""
-    import time
+    from testkit.load import HoldNextMeasure
     first, second = Client(app_url, verbose=False), Client(app_url, verbose=False)
-    job = first.submit([], tiny_path("bert"), [8, 16, 32], [1, 8], api_name="/compare_measure")
-    deadline = time.time() + 60
-    while not job.status().code.name in ("PROCESSING", "ITERATING") and time.time() < deadline:
-        time.sleep(0.2)
-    second.predict(api_name="/compare_stop")                    # the other user presses Stop
-    status, table, *_ = job.result()
+    with HoldNextMeasure() as hold:                             # the run waits mid-way, its Stop flag set up
+        job = first.submit([], tiny_path("bert"), [8, 16, 32], [1, 8], api_name="/compare_measure")
+        assert hold.entered.wait(60)
+        second.predict(api_name="/compare_stop")                # the other user presses Stop while it runs
+        hold.release.set()
+        status, table, *_ = job.result(timeout=120)
     assert "Stopped" not in status and len(table["data"]) == 6   # every (batch, length) of this run was measured
     from components.compare_tab import write_csv
     assert write_csv([], None) != write_csv([], None)            # each request writes its own file, never another's
