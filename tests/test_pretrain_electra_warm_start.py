@@ -9,18 +9,18 @@ from model_zoo.pretrain.electra import ElectraObjective, warm_start
 SENTENCE = "the cat sat on the [MASK] and looked out of the window ."
 
 
-def _models():
+def _models(generator=ElectraObjective.GENERATOR):
     from transformers import BertForPreTraining, ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
     bert = BertForPreTraining.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
     common = dict(vocab_size=bert.config.vocab_size, pad_token_id=bert.config.pad_token_id)
-    gen = ElectraForMaskedLM(ElectraConfig(**common, **ElectraObjective.GENERATOR)).eval()
+    gen = ElectraForMaskedLM(ElectraConfig(**common, **generator)).eval()
     disc = ElectraForPreTraining(ElectraConfig(**common, **ElectraObjective.DISCRIMINATOR)).eval()
     return bert, gen, disc
 
 
-def test_the_generator_starts_as_mini_bert_guessing_the_same_words():
+def test_a_full_depth_generator_starts_as_mini_bert_guessing_the_same_words():
     from transformers import AutoTokenizer
-    bert, gen, disc = _models()
+    bert, gen, disc = _models(ElectraObjective.DISCRIMINATOR)
     tok = AutoTokenizer.from_pretrained(T.MINI / "bert")
     ids = tok(SENTENCE, return_tensors="pt")
     with torch.no_grad():
@@ -32,6 +32,25 @@ def test_the_generator_starts_as_mini_bert_guessing_the_same_words():
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     mask = int((ids["input_ids"][0] == tok.mask_token_id).nonzero())
     assert got[0, mask].argmax() == expected[0, mask].argmax()
+
+
+def test_the_shipped_generator_takes_mini_berts_first_layers_embeddings_and_head():
+    bert, gen, disc = _models()
+    layers = gen.config.num_hidden_layers
+    assert 0 < layers < bert.config.num_hidden_layers           # smaller than the discriminator (the paper's advice)
+    warm_start(gen, disc, T.MINI / "bert")
+    b, g = bert.state_dict(), gen.state_dict()
+    copied = {k: k.replace("bert.", "electra.", 1) for k in b
+              if k.startswith("bert.embeddings.") or k.startswith("bert.encoder.layer.")
+              and int(k.split(".")[3]) < layers}
+    copied.update({"cls.predictions.transform.dense.weight": "generator_predictions.dense.weight",
+                   "cls.predictions.transform.LayerNorm.bias": "generator_predictions.LayerNorm.bias",
+                   "cls.predictions.bias": "generator_lm_head.bias"})
+    for source, target in copied.items():
+        if source.endswith("position_ids"):
+            continue
+        assert torch.equal(b[source], g[target]), target
+    assert not any(k.startswith(f"electra.encoder.layer.{layers}.") for k in g)
 
 
 def test_the_discriminator_encoder_is_mini_berts_and_its_head_is_new():
