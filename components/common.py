@@ -220,6 +220,13 @@ def assign_queue_groups(demo) -> dict[str, int]:
     return counts
 
 
+def reporter(progress: gr.Progress | None):
+    """gradio's Progress as model_zoo's one protocol, report(fraction, message) (model_zoo.progress)."""
+    if progress is None:
+        return lambda fraction, message: None
+    return lambda fraction, message: progress(fraction, desc=message)
+
+
 def load_with_progress(spec, progress: gr.Progress | None = None, load=None,
                        running: str = "Running the model…") -> loading.LoadedModel:
     """The one way a view loads with progress: "Loading <model>…", then `running`. `spec`: a key, Hub id, folder or

@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from components.common import escape, guarded, weights_badge
+from components.common import escape, guarded, reporter, weights_badge
 from components import share
 from components.export import csv_table
 from model_zoo import embeddings as emb
@@ -237,11 +237,6 @@ def render_notes(maps: list[ModelMap]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------- handlers
-def _reporter(progress):
-    """model_zoo's plain (fraction, message) callback, shown through gradio's progress."""
-    return None if progress is None else (lambda fraction, message: progress(fraction, desc=message))
-
-
 def embeddings_map(sentences: str, models, level: str, layer: float, pooling: str, method: str, seed: float,
                    target: str = "", progress=gr.Progress()):
     """The map (figure), per-model notes with the weights label, the CSV file, and the neighbours' query choices."""
@@ -254,7 +249,7 @@ def embeddings_map(sentences: str, models, level: str, layer: float, pooling: st
         raise InputError("Type the target word to highlight (for instance: bank).")
     method_name = PROJECTIONS.get(method, str(method).lower())
     maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), method_name,
-                   _number(seed, 0, "Seed"), report=_reporter(progress))
+                   _number(seed, 0, "Seed"), report=reporter(progress))
     if progress is not None:
         progress(0.95, desc="Drawing…")
     figure = render_map(maps, colour_by, target or "")
@@ -284,7 +279,7 @@ def embeddings_neighbours(sentences: str, models, level: str, layer: float, pool
         raise InputError(f"Unknown level {level!r}: choose one of {', '.join(LEVELS)}.")
     s, w = parse_query(query, kept, level_name)
     maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), None, 0,
-                   report=_reporter(progress))
+                   report=reporter(progress))
     return neighbour_rows(maps, s, w, max(1, min(_number(k, 5, "Neighbours"), 50)))
 
 

@@ -5,7 +5,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components import corruption_view, share
-from components.common import guarded
+from components.common import guarded, reporter
 from components.export import csv_table
 from model_zoo import corruption
 from model_zoo import pretraining_lab as lab
@@ -61,7 +61,7 @@ CORRUPTION_EXAMPLE = "In the beginning God created the heaven and the earth. And
 
 def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
     """Every family's objective on the same text: what it sees, what it must predict, what its mini model said."""
-    rows, skipped = corruption.corruptions(text, int(seed or 0), progress)
+    rows, skipped = corruption.corruptions(text, int(seed or 0), reporter(progress))
     return corruption_view.render(rows, skipped)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from model_zoo import loading
 from model_zoo.masking import KEEP, MASK, RANDOM, bert_masking  # noqa: F401  (roles of chosen tokens)
 from model_zoo.tokenization import InputError, readable_token, tokenize
+from model_zoo.progress import Report, ignore
 
 MAX_CHARS = 600          # one short paragraph: every objective runs a forward on it
 RATE = 0.15              # BERT's share of chosen tokens (and XLNet's share of targets here)
@@ -249,9 +250,9 @@ def _load(key: str, notes: list[str]):
     return loading.load(REGISTRY[key])
 
 
-def corruptions(text: str, seed: int = 0, progress=None) -> tuple[list[Corruption], list[str]]:
+def corruptions(text: str, seed: int = 0, report: Report = ignore) -> tuple[list[Corruption], list[str]]:
     """Every objective on the same text with the same seed, answered by the bundled mini checkpoints.
-    Returns (rows, notes about skipped objectives)."""
+    Returns (rows, notes about skipped objectives). `report(fraction, message)`: model_zoo.progress."""
     text = check_text(text)
     seed = int(seed)
     skipped: list[str] = []
@@ -261,8 +262,7 @@ def corruptions(text: str, seed: int = 0, progress=None) -> tuple[list[Corruptio
              ("replaced-token detection", lambda: _rtd_rows(text, seed, skipped)),
              ("permutation LM", lambda: _plm_rows(text, seed, skipped))]
     for i, (name, run) in enumerate(steps):
-        if progress is not None:
-            progress(i / len(steps), desc=f"{name} (mini checkpoints load on first use)…")
+        report(i / len(steps), f"{name} (mini checkpoints load on first use)…")
         rows.extend(run())
     return rows, skipped
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
+from model_zoo.progress import Report, ignore
 
 CSV_HEADER = ["model", "trained_weights", "level", "layer", "projection", "point", "x", "y", "sentence", "word_index",
               "token", "word", "sentence_text"]
@@ -32,15 +33,14 @@ class ModelMap:
 
 
 def compute(specs: list[str], sentences: list[str], level: str, layer: int, pooling: str,
-            method: str | None, seed: int, report=None) -> list[ModelMap]:
+            method: str | None, seed: int, report: Report = ignore) -> list[ModelMap]:
     """Vectors (and, when `method` is given, their projection) for every model, in order. `layer` < 0: the last.
-    `report(fraction, message)`, if given, hears what is happening."""
+    `report(fraction, message)` (model_zoo.progress) hears what is happening."""
     for spec in specs:  # refuse a model that is not one before any work (resolving reads a config at most)
         loading.resolve(spec)
     maps = []
     for i, spec in enumerate(specs):
-        if report is not None:
-            report(i / len(specs), f"{spec}: loading (first use only) and running…")
+        report(i / len(specs), f"{spec}: loading (first use only) and running…")
         loaded = loading.load(spec)
         n_layers = emb.n_layers_of(loaded.config)
         notes = []
@@ -56,10 +56,9 @@ def compute(specs: list[str], sentences: list[str], level: str, layer: int, pool
                          + ", ".join(str(s + 1) for s in found.truncated))
         projected = None
         if method:
-            if report is not None:
-                compiling = method == "umap" and not projection.is_warm()
-                report((i + 0.6) / len(specs), f"{spec}: projecting {len(found)} points"
-                                                f"{' (UMAP compiles on first use)' if compiling else ''}…")
+            compiling = method == "umap" and not projection.is_warm()
+            report((i + 0.6) / len(specs), f"{spec}: projecting {len(found)} points"
+                                            f"{' (UMAP compiles on first use)' if compiling else ''}…")
             projected = projection.project(found.vectors, method=method, seed=seed)
             notes.append(f"{projected.method} in {projected.seconds:.1f} s (seed {projected.seed})")
             notes.extend(n for n in (projected.reason, projected.message) if n)
