@@ -18,7 +18,6 @@ from model_zoo import tokenizer_training
 CORPUS = Path(__file__).resolve().parent.parent / "assets" / "text" / "fixture_corpus.txt"
 TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
             max_position_embeddings=512)  # the transformers test-suite habit: hidden 32, 2 layers, 4 heads
-FIXTURES = ("bert", "roberta", "albert", "distilbert", "electra-generator", "electra-discriminator", "xlnet")
 
 
 def corpus_lines() -> list[str]:
@@ -48,42 +47,46 @@ def xlnet_tokenizer(vocab_size: int = 400):
     return tokenizer_training.xlnet(corpus_lines(), vocab_size, engine="sentencepiece")
 
 
+def _roberta(tf, tokenizer, ids):
+    return tf.RobertaForMaskedLM(tf.RobertaConfig(
+        vocab_size=len(tokenizer), **{**TINY, "max_position_embeddings": 514}, type_vocab_size=1,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **ids))
+
+
+def _xlnet(tf, tokenizer, ids):
+    return tf.XLNetLMHeadModel(tf.XLNetConfig(vocab_size=len(tokenizer), d_model=32, n_layer=2, n_head=4, d_inner=37,
+                                              **ids, bos_token_id=tokenizer.bos_token_id,
+                                              eos_token_id=tokenizer.eos_token_id))
+
+
+# fixture -> (its tokenizer, its model from (transformers, tokenizer, pad id)): each family's real classes, tiny sizes
+_RECIPES = {
+    "bert": (wordpiece_tokenizer,
+             lambda tf, tok, ids: tf.BertForPreTraining(tf.BertConfig(vocab_size=len(tok), **TINY, **ids))),
+    "roberta": (byte_bpe_tokenizer, _roberta),
+    "albert": (albert_tokenizer, lambda tf, tok, ids: tf.AlbertForPreTraining(
+        tf.AlbertConfig(vocab_size=len(tok), embedding_size=16, **TINY, **ids))),
+    "distilbert": (wordpiece_tokenizer, lambda tf, tok, ids: tf.DistilBertForMaskedLM(
+        tf.DistilBertConfig(vocab_size=len(tok), dim=32, n_layers=2, n_heads=4, hidden_dim=37, **ids))),
+    "electra-generator": (wordpiece_tokenizer, lambda tf, tok, ids: tf.ElectraForMaskedLM(
+        tf.ElectraConfig(vocab_size=len(tok), embedding_size=16, **TINY, **ids))),
+    "electra-discriminator": (wordpiece_tokenizer, lambda tf, tok, ids: tf.ElectraForPreTraining(
+        tf.ElectraConfig(vocab_size=len(tok), embedding_size=16, **TINY, **ids))),
+    "xlnet": (xlnet_tokenizer, _xlnet),
+}
+FIXTURES = tuple(_RECIPES)  # bert, roberta, albert, distilbert, electra-generator, electra-discriminator, xlnet
+
+
 def build(name: str):
     """(model, tokenizer) for one fixture name of FIXTURES, with random weights and a fixed seed."""
+    if name not in _RECIPES:
+        raise ValueError(f"unknown fixture {name!r}; choose from {FIXTURES}")
     import torch
     import transformers as tf
     torch.manual_seed(0)
-    if name in ("bert", "distilbert", "electra-generator", "electra-discriminator"):
-        tokenizer = wordpiece_tokenizer()
-    elif name == "roberta":
-        tokenizer = byte_bpe_tokenizer()
-    elif name == "albert":
-        tokenizer = albert_tokenizer()
-    else:
-        tokenizer = xlnet_tokenizer()
-    vocab = len(tokenizer)
-    ids = dict(pad_token_id=tokenizer.pad_token_id)
-    if name == "bert":
-        model = tf.BertForPreTraining(tf.BertConfig(vocab_size=vocab, **TINY, **ids))
-    elif name == "roberta":
-        config = tf.RobertaConfig(vocab_size=vocab, **{**TINY, "max_position_embeddings": 514}, type_vocab_size=1,
-                                  bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, **ids)
-        model = tf.RobertaForMaskedLM(config)
-    elif name == "albert":
-        config = tf.AlbertConfig(vocab_size=vocab, embedding_size=16, **TINY, **ids)
-        model = tf.AlbertForPreTraining(config)
-    elif name == "distilbert":
-        config = tf.DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=4, hidden_dim=37, **ids)
-        model = tf.DistilBertForMaskedLM(config)
-    elif name.startswith("electra"):
-        config = tf.ElectraConfig(vocab_size=vocab, embedding_size=16, **TINY, **ids)
-        model = (tf.ElectraForMaskedLM if name.endswith("generator") else tf.ElectraForPreTraining)(config)
-    elif name == "xlnet":
-        config = tf.XLNetConfig(vocab_size=vocab, d_model=32, n_layer=2, n_head=4, d_inner=37, **ids,
-                                bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
-        model = tf.XLNetLMHeadModel(config)
-    else:
-        raise ValueError(f"unknown fixture {name!r}; choose from {FIXTURES}")
+    make_tokenizer, make_model = _RECIPES[name]
+    tokenizer = make_tokenizer()
+    model = make_model(tf, tokenizer, dict(pad_token_id=tokenizer.pad_token_id))
     model.config.explorer_random_weights = True
     return model.eval(), tokenizer
 

@@ -14,7 +14,6 @@ ASKS_BY_NAME = re.compile(rf"""(==|!=)\s*["']({NAMES})["']|["']({NAMES})["']\s*(
                           rf"""|\{{\s*["']({NAMES})["']\s*:""")
 STILL_NAMED = {  # file -> why it still names families (debt, not design)
     "model_zoo/registry.py": "the registry itself",
-    "model_zoo/tiny.py": "the test fixtures are named after their families",
     "model_zoo/pretraining_lab.py": "each family's loss terms in the training records (to move into the registry)",
     "model_zoo/sentence_tasks.py": "DistilBERT's teacher must be a BERT (to become a registry fact)",
     "components/pretraining_view.py": "each family's pretraining-task explanation (to move into the registry)",
