@@ -25,7 +25,8 @@ def main(argv=None) -> dict:
     from transformers import BertConfig, BertModel
 
     from model_zoo import attention as attn
-    from model_zoo import bertviz_payload, tiny
+    from components import bertviz_payload
+    from model_zoo import tiny
     from model_zoo.tokenization import tokenize
 
     torch.manual_seed(0)

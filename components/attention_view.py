@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from components import share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from model_zoo import attention as attn
-from model_zoo import bertviz_payload
+from components import bertviz_payload
 
 STREAMS = {"content": "content stream (what each token's representation attends to)",
            "query": "query stream (natural-order permutation: each position predicted from the ones before it)"}

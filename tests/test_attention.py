@@ -13,7 +13,8 @@ import torch
 from transformers import AutoModel, AutoTokenizer, XLNetLMHeadModel
 
 from model_zoo import attention as attn
-from model_zoo import bertviz_payload, loading
+from components import bertviz_payload
+from model_zoo import loading
 from model_zoo.tiny import FIXTURES
 from model_zoo.tokenization import InputError, TokenizedText
 
