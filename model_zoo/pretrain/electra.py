@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from model_zoo.metrics import roc_auc
 from model_zoo.pretrain import evaluate as E
 from model_zoo.pretrain import train as T
 from model_zoo.pretrain.distill import PackedMLMData
@@ -85,9 +86,9 @@ class ElectraObjective(PackedMLMData, T.Objective):
         total = mlm + RTD_WEIGHT * rtd
         with torch.no_grad():
             acc = ((disc_logits[keep] > 0).float() == replaced[keep]).float().mean()
-            auc = E.roc_auc(disc_logits[keep].float().cpu().numpy(), replaced[keep].cpu().numpy())
+            auc = roc_auc(scores=disc_logits[keep].float().cpu().numpy(), labels=replaced[keep].cpu().numpy())
         return total, {"loss": float(total.detach()), "mlm": float(mlm.detach()), "rtd": float(rtd.detach()),
-                       "rtd_accuracy": float(acc), "rtd_auc": auc, "replaced_fraction": float(replaced[keep].mean())}
+                       "rtd_accuracy": float(acc), "rtd_auc": 0.5 if auc is None else auc, "replaced_fraction": float(replaced[keep].mean())}
 
     def export(self):
         return [T.save_folder(self.generator, self.tok, self.out / "electra-generator"),

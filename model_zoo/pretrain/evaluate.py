@@ -221,14 +221,6 @@ def ood_pair_accuracy(model, tok, random_next: bool) -> dict:
                               f"each pair once in order and once as a negative ({kind})")
 
 
-def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """model_zoo.metrics.roc_auc in the positional form that model_zoo/pretrain/electra.py still calls for its
-    per-batch figure (a training run has that file open; switch it to the keyword form when the run is over, then
-    delete this). One class only gives 0.0 here, as that figure always did."""
-    auc = metrics.roc_auc(scores=scores, labels=labels)
-    return 0.0 if auc is None else auc
-
-
 @torch.no_grad()
 def electra_auc(generator, discriminator, tok, kind: str = "wordpiece", n_rows: int = 256,
                 rows: Rows | None = None) -> dict:
