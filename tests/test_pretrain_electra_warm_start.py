@@ -68,3 +68,26 @@ def test_a_new_run_records_mini_berts_checksum():
     state = ElectraObjective.start_state(type("O", (), {"warm_start_path": T.MINI / "bert" / "model.safetensors"})())
     assert state["warm_start_sha256"] == T.file_sha256(T.MINI / "bert" / "model.safetensors")
     assert state["warm_start"] == "assets/mini/bert"
+
+
+def test_roberta_starts_from_mini_berts_encoder_and_shifted_positions():
+    from transformers import BertForPreTraining, RobertaConfig, RobertaForMaskedLM
+    from model_zoo.pretrain.roberta import RobertaObjective, warm_start as roberta_warm_start
+    bert = BertForPreTraining.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
+    model = RobertaForMaskedLM(RobertaConfig(vocab_size=500, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                                             **RobertaObjective.CONFIG)).eval()
+    words_before = model.roberta.embeddings.word_embeddings.weight.clone()
+    roberta_warm_start(model, T.MINI / "bert")
+    r, b = model.roberta.embeddings, bert.bert.embeddings
+    assert torch.equal(r.position_embeddings.weight[2:514], b.position_embeddings.weight)   # offset pad id + 1
+    assert torch.equal(r.word_embeddings.weight, words_before)                            # its own vocabulary
+    # the same vectors in, the same states out: the encoder is BERT's, positions included
+    ids = torch.tensor([[0, 50, 60, 70, 2]])
+    with torch.no_grad():
+        embedded = r(input_ids=ids)
+        positions = torch.arange(5).unsqueeze(0)
+        expected = b.LayerNorm(r.word_embeddings(ids) + b.position_embeddings(positions)
+                               + b.token_type_embeddings(torch.zeros_like(ids)))
+        torch.testing.assert_close(embedded, expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model.roberta.encoder(embedded).last_hidden_state,
+                                   bert.bert.encoder(expected).last_hidden_state, atol=1e-4, rtol=1e-4)

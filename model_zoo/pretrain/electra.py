@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from model_zoo.metrics import roc_auc
 from model_zoo.pretrain import evaluate as E
 from model_zoo.pretrain import train as T
+from model_zoo.pretrain import warm_start as WS
 from model_zoo.pretrain.distill import PackedMLMData
 from model_zoo.pretrain.mlm import IGNORE
 
@@ -128,20 +129,13 @@ def warm_start(generator, discriminator, bert_folder) -> None:
     """Copy a BertForPreTraining's embeddings + encoder into both ELECTRA networks and its MLM head into the generator.
     A network with fewer layers than BERT takes BERT's first ones. The networks share their embedding modules, so
     those are written once. Raises if any shape does not fit."""
-    from transformers import BertForPreTraining
-    bert = BertForPreTraining.from_pretrained(bert_folder, dtype=torch.float32).state_dict()
-    body = {k[len("bert."):]: v for k, v in bert.items() if k.startswith(("bert.embeddings.", "bert.encoder."))}
-    head = {"generator_predictions.dense.weight": bert["cls.predictions.transform.dense.weight"],
-            "generator_predictions.dense.bias": bert["cls.predictions.transform.dense.bias"],
-            "generator_predictions.LayerNorm.weight": bert["cls.predictions.transform.LayerNorm.weight"],
-            "generator_predictions.LayerNorm.bias": bert["cls.predictions.transform.LayerNorm.bias"],
+    bert = WS.bert_state(bert_folder)
+    embeddings = {"electra." + k[len("bert."):]: v for k, v in bert.items() if k.startswith("bert.embeddings.")}
+    head = {**WS.mlm_transform(bert, {"dense.weight": "generator_predictions.dense.weight",
+                                      "dense.bias": "generator_predictions.dense.bias",
+                                      "LayerNorm.weight": "generator_predictions.LayerNorm.weight",
+                                      "LayerNorm.bias": "generator_predictions.LayerNorm.bias"}),
             "generator_lm_head.bias": bert["cls.predictions.bias"]}
     for model, extra in ((generator, head), (discriminator, {})):
-        layers = model.config.num_hidden_layers
-        kept = {k: v for k, v in body.items() if not k.startswith("encoder.layer.") or int(k.split(".")[2]) < layers}
-        wanted = {**{f"electra.{k}": v for k, v in kept.items()}, **extra}
-        missing, unexpected = model.load_state_dict(wanted, strict=False)
-        left = [m for m in missing if not m.startswith(("discriminator_predictions.", "generator_lm_head.weight"))
-                and not m.endswith("position_ids")]
-        if left or unexpected:
-            raise ValueError(f"mini-BERT does not fit ELECTRA: missing {left[:5]}, unexpected {unexpected[:5]}")
+        wanted = {**embeddings, **WS.encoder(bert, "electra.", model.config.num_hidden_layers), **extra}
+        WS.load_exactly(model, wanted, ("discriminator_predictions.", "generator_lm_head.weight"))

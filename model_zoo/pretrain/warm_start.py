@@ -1,0 +1,38 @@
+"""Starting a mini model from the shipped mini-BERT (same width; for ELECTRA also the same vocabulary): which of
+BERT's tensors go where. Used by ELECTRA (both networks) and RoBERTa (its encoder and positions; its byte-level BPE
+vocabulary has its own embeddings). Every copy is exact; a shape that does not fit raises."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def bert_state(folder: Path) -> dict[str, torch.Tensor]:
+    """The shipped BertForPreTraining's tensors, in float32."""
+    from transformers import BertForPreTraining
+    return BertForPreTraining.from_pretrained(folder, dtype=torch.float32).state_dict()
+
+
+def encoder(bert: dict, prefix: str, layers: int) -> dict[str, torch.Tensor]:
+    """BERT's first `layers` encoder layers renamed under `prefix` ("electra.", "roberta.")."""
+    out = {}
+    for key, value in bert.items():
+        if key.startswith("bert.encoder.layer.") and int(key.split(".")[3]) < layers:
+            out[prefix + key[len("bert."):]] = value
+    return out
+
+
+def mlm_transform(bert: dict, names: dict[str, str]) -> dict[str, torch.Tensor]:
+    """BERT's MLM head transform (dense + LayerNorm) under the target's names: {"dense.weight": "lm_head.dense.weight",
+    "LayerNorm.weight": ..., ...} maps BERT's transform.<name> to the target key."""
+    return {target: bert[f"cls.predictions.transform.{source}"] for source, target in names.items()}
+
+
+def load_exactly(model: torch.nn.Module, wanted: dict[str, torch.Tensor], allowed_missing: tuple[str, ...]) -> None:
+    """Load `wanted` into model; raise when a key is unexpected or a missing key is not an allowed (new) one."""
+    missing, unexpected = model.load_state_dict(wanted, strict=False)
+    left = [m for m in missing if not m.startswith(allowed_missing) and not m.endswith("position_ids")]
+    if left or unexpected:
+        raise ValueError(f"mini-BERT does not fit {type(model).__name__}: missing {left[:5]}, "
+                         f"unexpected {unexpected[:5]}")
