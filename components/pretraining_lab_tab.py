@@ -20,7 +20,9 @@ def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Fi
     for curve in curves:
         x = curve.cpu_minutes if x_axis == "CPU minutes" else curve.tokens
         for i, (term, values) in enumerate(curve.series.items()):
-            fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=f"{FAMILIES[curve.family].name} · {term}",
+            started = " (from mini-BERT's weights)" if curve.warm_start else ""
+            fig.add_trace(go.Scatter(x=x, y=values, mode="lines",
+                                     name=f"{FAMILIES[curve.family].name} · {term}{started}",
                                      line=dict(color=FAMILIES[curve.family].colour, dash=_DASH.get(i, "solid"), width=2)))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=50, b=10), yaxis_type="log",
                       title="Training losses of the mini checkpoints (log scale)",
@@ -31,18 +33,24 @@ def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Fi
 
 def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
     """ELECTRA against BERT at equal compute: the MLM loss of BERT and of ELECTRA's generator, and the
-    discriminator's loss (which learns from every token), all against the same CPU minutes."""
+    discriminator's loss (which learns from every token), all against the same CPU minutes. A run that started from
+    mini-BERT's weights is drawn after BERT's last minute: its compute includes BERT's."""
     fig = go.Figure()
     by_family = {c.family: c for c in curves}
+    title = "ELECTRA against BERT at equal compute"
     for family, terms in (("bert", ("mlm",)), ("electra", ("mlm", "rtd"))):
         if family in by_family:
             curve = by_family[family]
+            after = 0.0
+            if curve.warm_start and "bert" in by_family and len(by_family["bert"].cpu_minutes):
+                after = float(by_family["bert"].cpu_minutes[-1])
+                title = "ELECTRA against BERT: ELECTRA started from mini-BERT's weights, so its minutes follow BERT's"
             for term in terms:
                 label = {"mlm": "masked-LM loss", "rtd": "replaced-token detection loss"}[term]
-                fig.add_trace(go.Scatter(x=curve.cpu_minutes, y=curve.series[term], mode="lines",
+                fig.add_trace(go.Scatter(x=curve.cpu_minutes + after, y=curve.series[term], mode="lines",
                                          name=f"{FAMILIES[family].name}: {label}",
                                          line=dict(color=FAMILIES[family].colour, dash="solid" if term == "mlm" else "dot")))
-    fig.update_layout(height=380, margin=dict(l=10, r=10, t=50, b=10), title="ELECTRA against BERT at equal compute",
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=50, b=10), title=title,
                       xaxis_title="CPU minutes (one core)", yaxis_title="loss", yaxis_type="log")
     return fig
 
@@ -69,7 +77,9 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     with gr.Tab("Pretraining lab", id="lab") as tab:
         gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
                     "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
-                    "distillation, replaced-token detection, permutation LM). Below: their losses against the same "
+                    "distillation, replaced-token detection, permutation LM); mini-RoBERTa and mini-ELECTRA start "
+                    "from mini-BERT's weights (from scratch, at this scale, they never got past guessing \"the\"; "
+                    "their cards say so). Below: their losses against the same "
                     "compute, and what each reached against the bar we set, on plain English written for the project "
                     "(out of domain, where the bars apply) and on held-out text of its corpus. They are toys, and the "
                     "table says plainly where a bar was not met. Each family tab's *Pretraining task* section shows "

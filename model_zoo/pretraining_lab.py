@@ -26,6 +26,7 @@ class Curve:
     tokens: np.ndarray         # (N,) tokens seen
     series: dict               # term -> (N,) loss values
     finished: bool             # the run completed its schedule
+    warm_start: str = ""       # where its weights started ("assets/mini/bert"), "" when from scratch
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def load_curves(folder: Path = METRICS) -> list[Curve]:
                             cpu_minutes=np.asarray([p["minutes"] for p in points], dtype=float),
                             tokens=np.asarray([p["tokens"] for p in points], dtype=float),
                             series={t: np.asarray([p.get(t, np.nan) for p in points], dtype=float) for t in terms},
-                            finished=bool(record.get("finished_schedule"))))
+                            finished=bool(record.get("finished_schedule")),
+                            warm_start=record.get("warm_start") or ""))
     return curves
 
 

@@ -50,3 +50,20 @@ def test_the_lab_endpoint_in_the_app(app_url):
     client = Client(app_url, verbose=False)
     _, _, table = client.predict("tokens seen", api_name="/pretraining_lab")
     assert len(table["data"]) == len(lab.quality_table())
+
+
+def test_a_run_started_from_mini_bert_is_drawn_after_berts_compute():
+    import numpy as np
+    from components.pretraining_lab_tab import curves_figure, electra_vs_bert_figure
+    from model_zoo.pretraining_lab import Curve
+    bert = Curve("bert", np.array([1.0, 90.0]), np.array([1e5, 5e7]), {"mlm": np.array([8.0, 3.3]),
+                                                                       "nsp": np.array([0.7, 0.6])}, True)
+    electra = Curve("electra", np.array([0.5, 60.0]), np.array([4e5, 3e7]),
+                    {"mlm": np.array([5.0, 4.0]), "rtd": np.array([0.5, 0.2])}, True, warm_start="assets/mini/bert")
+    figure = electra_vs_bert_figure([bert, electra])
+    xs = {trace.name: list(trace.x) for trace in figure.data}
+    assert xs["BERT: masked-LM loss"] == [1.0, 90.0]
+    assert xs["ELECTRA: replaced-token detection loss"] == [90.5, 150.0]     # after BERT's 90 minutes
+    assert "started from mini-BERT" in figure.layout.title.text
+    names = [trace.name for trace in curves_figure([bert, electra]).data]
+    assert "ELECTRA · rtd (from mini-BERT's weights)" in names and "BERT · mlm" in names
