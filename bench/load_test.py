@@ -7,6 +7,8 @@ runs that must stay separate. The runners live in testkit.load; the suite runs a
 the full one:
 
     python -m bench.load_test --users 16 --seconds 60
+    python -m bench.load_test --weights mini --threads 1 --isolation-seconds 0 --out bench/results/load_test-threads1.json
+        # and --threads 2: the torch thread count the app should set for its queue (README, "Threads")
 """
 from __future__ import annotations
 
@@ -30,6 +32,11 @@ def main(argv=None) -> int:
                         help="users in the slow-load scenario (each run: --isolation-seconds)")
     parser.add_argument("--isolation-seconds", type=float, default=20)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "load_test.json"))
+    parser.add_argument("--weights", choices=("tiny", "mini"), default="tiny",
+                        help="the models every user calls: the tiny random fixtures, or the bundled mini checkpoints "
+                             "(assets/mini/, what the app runs offline)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads per forward pass (0: what app.py would set: cores / model concurrency)")
     args = parser.parse_args(argv)
 
     import app
@@ -37,6 +44,10 @@ def main(argv=None) -> int:
     from testkit.load import compare_runs_separate, run_load, run_with_slow_load
     from testkit.net import free_port
 
+    import torch
+    threads = args.threads or app.torch_threads()
+    torch.set_num_threads(threads)
+    load_before = os.getloadavg()
     loading.configure(loading.Settings(device="cpu", offline=True))
     fixtures = Path(tempfile.mkdtemp(prefix="load-tiny-"))
     tiny.save_all(fixtures)
@@ -44,7 +55,8 @@ def main(argv=None) -> int:
     app.configure_queue(demo)
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    url, tiny_path = f"http://127.0.0.1:{port}/", (lambda n: str(fixtures / n))
+    folder = fixtures if args.weights == "tiny" else ROOT / "assets" / "mini"   # the same folder names
+    url, tiny_path = f"http://127.0.0.1:{port}/", (lambda n: str(folder / n))
     result = run_load(url, tiny_path, args.users, args.seconds)
     keys = loading.cache().keys()
     result["model_loads"] = loading.cache().loads
@@ -56,6 +68,9 @@ def main(argv=None) -> int:
         isolation["compare_runs"] = compare_runs_separate(url, tiny_path)
     demo.close()
     result["isolation"] = isolation
+    result["environment"] = {"torch_threads": threads, "cores": os.cpu_count(), "load_before": load_before,
+                             "load_after": os.getloadavg(), "users": args.users, "seconds": args.seconds,
+                             "weights": args.weights}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
