@@ -16,7 +16,7 @@ from components.common import escape, guarded, load_with_progress, weights_badge
 from model_zoo import loading
 from model_zoo import sentence_tasks as st
 from model_zoo.masking import KEEP, MASK, RANDOM
-from model_zoo.registry import Capability
+from model_zoo.registry import FAMILIES, Capability, default_checkpoint
 
 PAIR_A = "The man went to the store."
 PAIR_B = "He bought a gallon of milk."
@@ -200,14 +200,6 @@ def qa(spec: str, question: str, context: str, progress=gr.Progress()):
 
 
 # ---------------------------------------------------------------------------------------------------- layout
-EXPLANATIONS = {
-    "electra": "ELECTRA's pretraining task, replaced-token detection, has its own section in this tab; the generator "
-               "that proposes the replacements is an ordinary masked LM (see Fill-mask).",
-    "xlnet": "XLNet's pretraining task, permutation language modelling, has its own section in this tab; Fill-mask "
-             "shows the same query stream predicting masked positions from all the others.",
-}
-
-
 def _pair_boxes(key: str):
     with gr.Row():
         a = gr.Textbox(value=PAIR_A, label="Sentence A", elem_id=f"{key}-pt-a")
@@ -217,9 +209,9 @@ def _pair_boxes(key: str):
 
 def build_tasks(ctx) -> None:
     key = ctx.family.key
-    if key not in st.TASK_DEFAULTS:
+    if not ctx.family.task_default:
         return
-    task, default = st.TASK_DEFAULTS[key]
+    task, default = ctx.family.task_default
     gr.Markdown("#### Tasks\nA checkpoint fine-tuned for the task (offline it must be in your cache or a folder). "
                 "Type a base checkpoint instead and its task head is newly initialised: the app says so and shows no "
                 "answer, as tutorials that load a base model into a pipeline should.")
@@ -238,56 +230,68 @@ def build_tasks(ctx) -> None:
     run.click(guarded(handler), inputs, [ctx.status, out, plot], api_name=f"{key}_task")
 
 
-# The sentence-pair heads: family -> (introduction, button, handler, endpoint).
+# The sentence-pair heads, by the capability a family's checkpoints declare: (introduction, button, handler, endpoint).
 PAIR_TASKS = {
-    "bert": ("**Next-sentence prediction.** BERT was also trained to tell whether B really follows A "
-             "(its `seq_relationship` head on the [CLS] token).", "Does B follow A?", nsp, "bert_nsp"),
-    "albert": ("**Sentence-order prediction.** ALBERT was trained to tell two consecutive segments in order "
-               "from the same two swapped; both orders are scored.", "Score A-B and B-A", sop, "albert_sop"),
+    Capability.NEXT_SENTENCE: ("**Next-sentence prediction.** {name} was also trained to tell whether B really "
+                               "follows A (its `seq_relationship` head on the [CLS] token).", "Does B follow A?", nsp,
+                               "nsp"),
+    Capability.SENTENCE_ORDER: ("**Sentence-order prediction.** {name} was trained to tell two consecutive segments "
+                                "in order from the same two swapped; both orders are scored.", "Score A-B and B-A",
+                                sop, "sop"),
 }
 
 
+def _pair_task(family) -> Capability | None:
+    """The sentence-pair task the family was pretrained with, as its default checkpoint's heads declare it."""
+    declared = default_checkpoint(family.key).capabilities
+    return next((task for task in PAIR_TASKS if task in declared), None)
+
+
 def build(ctx) -> None:
-    key = ctx.family.key
+    key, family = ctx.family.key, ctx.family
+    pair_task = _pair_task(family)
     with gr.Tab("Pretraining task", id="pretraining") as tab:
-        if key in PAIR_TASKS:
-            intro, button, handler, api_name = PAIR_TASKS[key]
-            gr.Markdown(intro)
+        if pair_task is not None:
+            intro, button, handler, api_name = PAIR_TASKS[pair_task]
+            api_name = f"{key}_{api_name}"
+            gr.Markdown(intro.format(name=family.name))
             a, b = _pair_boxes(key)
             run = gr.Button(button, variant="primary", elem_id=f"{key}-pt-run")
             out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(show_label=False, elem_id=f"{key}-pt-plot")
             run.click(guarded(handler), [ctx.model, a, b], [ctx.status, out, plot], api_name=api_name)
             ctx.add_section("pretraining", tab, run, a=a, b=b)
-        elif key == "roberta":
-            gr.Markdown("**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
-                        "positions; RoBERTa draws a new mask each time a sequence is seen. Same rule each time: "
-                        "15% of tokens chosen; of those 80% become &lt;mask&gt;, 10% a random token, 10% stay. "
-                        "Uses the tab's text.")
+        elif family.distilled_from:
+            teacher_family = FAMILIES[family.distilled_from].name
+            gr.Markdown(f"**Distillation.** {family.name} learned to imitate {teacher_family}'s output distribution "
+                        "with half the layers. Both guess the same masked text; agreement and the measured speed are "
+                        "shown.")
             with gr.Row():
-                epochs = gr.Slider(1, 10, value=4, step=1, label="Epochs to show", elem_id="roberta-pt-epochs")
-                seed = gr.Number(value=0, precision=0, label="Seed", elem_id="roberta-pt-seed")
-            run = gr.Button("Draw the masks", variant="primary", elem_id="roberta-pt-run")
-            out = gr.HTML(elem_id="roberta-pt-out")
-            ctx.add_section("pretraining", tab, run, epochs=epochs, seed=seed)
-            run.click(guarded(dynamic), [ctx.model, ctx.text, epochs, seed], [ctx.status, out],
-                      api_name="roberta_dynamic_masking")
-        elif key == "distilbert":
-            gr.Markdown("**Distillation.** DistilBERT learned to imitate BERT's output distribution with half the "
-                        "layers. Both guess the same masked text; agreement and the measured speed are shown.")
-            with gr.Row():
-                text = gr.Textbox(value="The capital of France is [MASK].", label="Text with masks", scale=3,
-                                  elem_id="distilbert-pt-text")
-                teacher = gr.Textbox(value=st.teacher_of(ctx.model.value), label="Teacher (a BERT)", scale=2,
-                                     elem_id="distilbert-pt-teacher")
+                text = gr.Textbox(value=family.mask_example, label="Text with masks", scale=3,
+                                  elem_id=f"{key}-pt-text")
+                teacher = gr.Textbox(value=st.teacher_of(ctx.model.value), label=f"Teacher (a {teacher_family})",
+                                     scale=2, elem_id=f"{key}-pt-teacher")
                 k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
-            run = gr.Button("Compare student and teacher", variant="primary", elem_id="distilbert-pt-run")
-            out = gr.HTML(elem_id="distilbert-pt-out")
+            run = gr.Button("Compare student and teacher", variant="primary", elem_id=f"{key}-pt-run")
+            out = gr.HTML(elem_id=f"{key}-pt-out")
             ctx.add_section("pretraining", tab, run, text=text, teacher=teacher, k=k,
                             checks={"teacher": share.model_spec})
             run.click(guarded(versus_teacher), [ctx.model, teacher, text, k], [ctx.status, out],
-                      api_name="distilbert_vs_teacher")
+                      api_name=f"{key}_vs_teacher")
             ctx.model.change(st.teacher_of, [ctx.model], [teacher], api_visibility="private")
+        elif family.masking == "dynamic":
+            gr.Markdown(f"**Dynamic masking.** BERT masked its data once, so every epoch trains on the same masked "
+                        f"positions; {family.name} draws a new mask each time a sequence is seen. Same rule each time: "
+                        "15% of tokens chosen; of those 80% become &lt;mask&gt;, 10% a random token, 10% stay. "
+                        "Uses the tab's text.")
+            with gr.Row():
+                epochs = gr.Slider(1, 10, value=4, step=1, label="Epochs to show", elem_id=f"{key}-pt-epochs")
+                seed = gr.Number(value=0, precision=0, label="Seed", elem_id=f"{key}-pt-seed")
+            run = gr.Button("Draw the masks", variant="primary", elem_id=f"{key}-pt-run")
+            out = gr.HTML(elem_id=f"{key}-pt-out")
+            ctx.add_section("pretraining", tab, run, epochs=epochs, seed=seed)
+            run.click(guarded(dynamic), [ctx.model, ctx.text, epochs, seed], [ctx.status, out],
+                      api_name=f"{key}_dynamic_masking")
         else:
-            gr.Markdown(EXPLANATIONS.get(key, "This family has no sentence-level pretraining task."))
+            gr.Markdown(family.pretraining_note or "This family has no sentence-level pretraining task.")
             ctx.add_section("pretraining", tab, None)
         build_tasks(ctx)

