@@ -89,3 +89,19 @@ def test_a_time_budget_never_restarts_at_the_peak(tmp_path, monkeypatch):
     monkeypatch.setattr(T.time, "process_time", lambda: next(clock) * 0.01)  # 0.01 CPU-s per call, deterministic
     resumed, _, _ = run(tmp_path, "timed", minutes=0.05)                  # 3 fake CPU-seconds more
     assert resumed and max(resumed.values()) <= first[29] * 1.0000001
+
+
+def test_bf16_autocast_trains_fp32_weights_to_the_same_place(tmp_path):
+    """The GPU path's precision (bf16 autocast around the forward and loss) runs here on the CPU: the weights stay
+    fp32 and the run lands near the fp32 run (bf16 rounds the matmuls only)."""
+    fp32_obj = Tiny()
+    T.train(fp32_obj, tmp_path / "fp32.pt", steps=40, log=lambda s: None)
+    bf16_obj = Tiny()
+    state = T.train(bf16_obj, tmp_path / "bf16.pt", steps=40, log=lambda s: None, precision="bf16")
+    assert state["step"] == 40
+    for a, b in zip(fp32_obj.model.parameters(), bf16_obj.model.parameters()):
+        assert b.dtype == torch.float32
+        assert not torch.equal(a, b)                                       # bf16 really ran
+        torch.testing.assert_close(a, b, atol=0.05, rtol=0.05)
+    with pytest.raises(ValueError):
+        T.train(Tiny(), tmp_path / "x.pt", steps=2, log=lambda s: None, precision="fp8")

@@ -1,5 +1,6 @@
 """Command line: python -m model_zoo.pretrain --family bert --minutes 20 [--steps N] [--until 23:10] [--init-from-shipped]
 [--peak-lr 5e-4] [--seed 0] [--device cpu]; then --promote to ship the candidate if its out-of-domain figures are better.
+On a GPU: --device cuda --wall-minutes 2 --batch-size 256 (bf16 autocast by default there; scripts/pretrain_gpu.sh).
 
 Training exports to .mini_work/candidates/<folder> and evaluates there; assets/mini/ changes only with --promote.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import time
 
 import torch
 
@@ -35,6 +37,11 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (the default leaves other cores free)")
+    parser.add_argument("--wall-minutes", type=float, default=None,
+                        help="a wall-clock budget from now (the GPU path: CPU time says nothing of GPU work)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default=None,
+                        help="bf16 autocast for the forward and loss (default on CUDA), fp32 (default on CPU)")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the family's batch (GPU: large)")
     parser.add_argument("--export-only", action="store_true", help="export + evaluate the latest checkpoint")
     parser.add_argument("--promote", action="store_true",
                         help="copy the evaluated candidate into assets/mini/ if its out-of-domain figures are better")
@@ -46,12 +53,14 @@ def main(argv=None) -> None:
         from model_zoo.pretrain.promote import promote
         promote(args.family, force=args.force, log=log)
         return
-    if not (args.minutes or args.steps or args.until or args.export_only):
-        parser.error("give --minutes, --steps or --until (or --export-only, --promote)")
+    if not (args.minutes or args.steps or args.until or args.wall_minutes or args.export_only):
+        parser.error("give --minutes, --wall-minutes, --steps or --until (or --export-only, --promote)")
     from model_zoo.pretrain.train import MINI, run
     run(args.family, minutes=args.minutes, steps=args.steps, seed=args.seed, device=args.device,
-        export_only=args.export_only, until=_deadline(args.until) if args.until else None, peak_lr=args.peak_lr,
-        init_from=MINI if args.init_from_shipped else None, log=log)
+        export_only=args.export_only, peak_lr=args.peak_lr, init_from=MINI if args.init_from_shipped else None,
+        until=_deadline(args.until) if args.until else (time.time() + 60 * args.wall_minutes if args.wall_minutes
+                                                        else None),
+        log=log, precision=args.precision, batch_size=args.batch_size)
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ def file_sha256(path: Path) -> str:
 
 def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: int | None = None,
           until: float | None = None, peak_lr: float | None = None, init_from: Path | None = None,
-          stop_after: int | None = None, on_step=None, log=print) -> dict:
+          stop_after: int | None = None, on_step=None, log=print, precision: str = "fp32") -> dict:
     """Train obj (or continue it from ckpt_path) and return the run state (steps, tokens, curve, schedule).
 
     Budgets, any of which ends the run: `steps` (the schedule's exact length, deterministic), `minutes` (CPU minutes
@@ -204,8 +204,11 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
     time.time() seconds; the schedule fitted to the wall-clock speed). `stop_after` ends this process after that many
     steps without changing the schedule (an interruption, for tests). `init_from`: start from exported weights
     (a shipped checkpoint) instead of from scratch, with a fresh optimizer and so a fresh warm-up to `peak_lr`.
-    `on_step(step, lr)` is called before each optimizer step.
+    `on_step(step, lr)` is called before each optimizer step. `precision` "bf16": the forward and loss under bf16
+    autocast (the GPU path; weights, gradients and AdamW stay fp32), "fp32": plain.
     """
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"precision must be fp32 or bf16, not {precision!r}")
     device = obj.device
     for module in obj.modules().values():
         module.to(device)
@@ -299,7 +302,9 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
             on_step(step, lr)
         torch.manual_seed(obj.seed * 1_000_003 + step)  # dropout and sampling depend only on (seed, step)
         batch = obj.to_device(obj.batch(step))
-        loss, logs = obj.loss(batch)
+        with torch.autocast(device_type=str(device).split(":")[0], dtype=torch.bfloat16,
+                            enabled=precision == "bf16"):
+            loss, logs = obj.loss(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -333,11 +338,17 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
 
 def run(family: str, minutes: float | None = None, steps: int | None = None, seed: int = 0, device: str = "auto",
         export_only: bool = False, until: float | None = None, peak_lr: float | None = None,
-        init_from: Path | None = None, log=print) -> dict:
+        init_from: Path | None = None, log=print, precision: str | None = None,
+        batch_size: int | None = None) -> dict:
+    """Train (or continue) one family and export + evaluate it. On CUDA the default precision is bf16 autocast;
+    `batch_size` overrides the family's (large batches for a GPU; the learning rate is then a choice: --peak-lr)."""
     from model_zoo.pretrain import OBJECTIVES
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    precision = precision or ("bf16" if device.startswith("cuda") else "fp32")
     torch.manual_seed(seed)
     obj: Objective = OBJECTIVES[family](seed, device)
+    if batch_size:
+        obj.batch_size = batch_size
     obj.out = CANDIDATES
     ckpt_path = CKPT_DIR / f"{family}.pt"
     _Stop.install()
@@ -352,7 +363,8 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
         obj.resumed(state)
     else:
         state = train(obj, ckpt_path, minutes=minutes, steps=steps, until=until, peak_lr=peak_lr,
-                      init_from=init_from, log=log)
+                      init_from=init_from, log=log, precision=precision)
+        state["precision"] = precision
     return export_and_report(obj, state, device, log)
 
 
@@ -372,7 +384,7 @@ def export_and_report(obj: Objective, state: dict, device: str, log=print) -> di
                "ended_by": state.get("ended_by"), "last_lr": round(scheduled_lr(state["phase"], state["step"]), 8),
                "tokens_seen": state["tokens"], "cpu_minutes": round(state["cpu_s"] / 60, 2),
                "wall_minutes": round(state["elapsed_s"] / 60, 2), "threads": torch.get_num_threads(),
-               "batch_size": obj.batch_size,
+               "batch_size": obj.batch_size, "precision": state.get("precision", "fp32"),
                "peak_lr": state.get("peak_lr") or (state["history"][-1].get("peak_lr") if state["history"] else obj.lr),
                "corpus": state.get("corpus"), "history": state.get("history", []),
                **{k: state[k] for k in obj.start_state() if k in state}, "evaluation": evaluation,
