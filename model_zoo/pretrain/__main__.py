@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import time
 
 import torch
 
@@ -58,8 +57,7 @@ def main(argv=None) -> None:
     from model_zoo.pretrain.train import MINI, run
     run(args.family, minutes=args.minutes, steps=args.steps, seed=args.seed, device=args.device,
         export_only=args.export_only, peak_lr=args.peak_lr, init_from=MINI if args.init_from_shipped else None,
-        until=_deadline(args.until) if args.until else (time.time() + 60 * args.wall_minutes if args.wall_minutes
-                                                        else None),
+        until=_deadline(args.until) if args.until else None, wall_minutes=args.wall_minutes,
         log=log, precision=args.precision, batch_size=args.batch_size)
 
 

@@ -339,9 +339,10 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
 def run(family: str, minutes: float | None = None, steps: int | None = None, seed: int = 0, device: str = "auto",
         export_only: bool = False, until: float | None = None, peak_lr: float | None = None,
         init_from: Path | None = None, log=print, precision: str | None = None,
-        batch_size: int | None = None) -> dict:
+        batch_size: int | None = None, wall_minutes: float | None = None) -> dict:
     """Train (or continue) one family and export + evaluate it. On CUDA the default precision is bf16 autocast;
-    `batch_size` overrides the family's (large batches for a GPU; the learning rate is then a choice: --peak-lr)."""
+    `batch_size` overrides the family's (large batches for a GPU; the learning rate is then a choice: --peak-lr).
+    `wall_minutes`: a wall-clock budget counted from when the data is ready (tokenising a corpus is not training)."""
     from model_zoo.pretrain import OBJECTIVES
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     precision = precision or ("bf16" if device.startswith("cuda") else "fp32")
@@ -349,6 +350,8 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
     obj: Objective = OBJECTIVES[family](seed, device)
     if batch_size:
         obj.batch_size = batch_size
+    if wall_minutes:
+        until = time.time() + 60 * wall_minutes
     obj.out = CANDIDATES
     ckpt_path = CKPT_DIR / f"{family}.pt"
     _Stop.install()
