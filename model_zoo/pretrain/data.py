@@ -77,7 +77,7 @@ def pack(data: Tokenised, body_len: int, doc_sep: int) -> np.ndarray:
 NO_PAIR_LABEL = -100  # a pair from a document that is not discourse (a glossary): MLM only, no NSP/SOP target
 
 
-def sentence_pairs(data: Tokenised, max_tokens: int, seed: int, random_next: bool) -> list[tuple]:
+def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, vary_length: bool = False) -> list[tuple]:
     """BERT's create_instances_from_document, small: (a_ids, b_ids, label) with len(a) + len(b) <= max_tokens.
 
     Consecutive segments of one document are gathered into a chunk of about max_tokens, split at a random segment
@@ -87,6 +87,8 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed: int, random_next: boo
     convention: 0 = in order). Documents of one segment are skipped. Documents that are not prose (WordNet: a
     definition then its examples, where order says nothing about discourse) give pairs labelled NO_PAIR_LABEL: their
     text feeds the masked LM only, so the pair task cannot learn the old "a definition precedes an example" shortcut.
+    vary_length: each chunk aims at a length drawn in [max_tokens / 4, max_tokens] instead of max_tokens (BERT's
+    short target lengths), so a new draw regroups the segments: new A/B splits, not only new labels.
     """
     rng = np.random.default_rng(seed)
     source = data.doc_source if data.doc_source is not None else np.zeros(data.n_docs, dtype=np.int64)
@@ -98,7 +100,8 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed: int, random_next: boo
         i = 0
         while i < len(segs) - 1:
             chunk, length = [], 0
-            while i < len(segs) and (length < max_tokens or len(chunk) < 2):
+            target = int(rng.integers(max_tokens // 4, max_tokens + 1)) if vary_length else max_tokens
+            while i < len(segs) and (length < target or len(chunk) < 2):
                 chunk.append(segs[i])
                 length += data.seg_start[segs[i] + 1] - data.seg_start[segs[i]]
                 i += 1

@@ -1,7 +1,10 @@
 """mini-BERT (masked LM with static masking + next-sentence prediction) and mini-ALBERT (masked LM + sentence order).
 
-Both read sentence pairs built once from the training split by data.sentence_pairs: [CLS] A [SEP] B [SEP], token
-types 0 for A and 1 for B. BERT's negatives replace B by text of another document (label 1 = "not next"); ALBERT's
+Both read sentence pairs drawn from the training split by data.sentence_pairs: [CLS] A [SEP] B [SEP], token types 0
+for A and 1 for B. The pairs are drawn anew (new groupings, cuts, labels and negatives) for each of BERT's
+DUPE_FACTOR static-mask copies, as create_pretraining_data.py does, and for every epoch of ALBERT: drawn once, the
+pairs were memorised (pair loss falling on training pairs while plain held-out pairs stayed at chance). Epoch lengths
+come from the first draw, so the epoch of a step is known from the step alone (resuming stays exact). BERT's negatives replace B by text of another document (label 1 = "not next"); ALBERT's
 swap A and B (label 1 = "swapped"), so topic cannot give the answer away, only order can.
 """
 from __future__ import annotations
@@ -33,20 +36,28 @@ class PairObjective(Objective):
 
     def __init__(self, seed: int, device: str):
         super().__init__(seed, device)
-        tok = self.tok
-        self.pairs = D.sentence_pairs(D.tokenised(tok, self.tokenizer_kind, "train"), MAX_TOKENS, seed,
-                                      self.random_next)
-        self.lengths = np.array([len(a) + len(b) + 3 for a, b, _ in self.pairs])
+        self.data = D.tokenised(self.tok, self.tokenizer_kind, "train")
+        self._drawn = -1
+        self.draw_pairs(0)
+        self.epoch_len = len(self.pairs) // self.batch_size
         self._epoch, self._batches = -1, []
         self.model = self.build_model()
 
     def modules(self):
         return {"model": self.model}
 
+    def draw_pairs(self, draw: int) -> None:
+        """The pairs of draw `draw` (0: the original draw, for checkpoints made before pairs were re-drawn)."""
+        if draw != self._drawn:
+            seed = self.seed if draw == 0 else [self.seed, draw]
+            self.pairs = D.sentence_pairs(self.data, MAX_TOKENS, seed, self.random_next, vary_length=draw > 0)
+            self.lengths = np.array([len(a) + len(b) + 3 for a, b, _ in self.pairs])
+            self._drawn = draw
+
     def batch(self, step: int) -> dict:
-        epoch_len = len(self.pairs) // self.batch_size
-        epoch, k = divmod(step, epoch_len)
+        epoch, k = divmod(step, self.epoch_len)
         if epoch != self._epoch:
+            self.draw_pairs(epoch % DUPE_FACTOR if self.static_masking else epoch)
             self._epoch, self._batches = epoch, D.length_buckets(self.lengths, self.batch_size, self.seed, epoch)
         index = self._batches[k % len(self._batches)]
         b = E.encode_pairs(self.tok, [self.pairs[i] for i in index])

@@ -1,0 +1,47 @@
+"""NSP/SOP pairs are drawn anew (issue #14: drawn once, they were memorised): per static-mask copy for BERT, per epoch
+for ALBERT; the first draw is the old one, and a step's batch depends on the step alone (resuming stays exact)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("tokenizers")
+from model_zoo.pretrain import data as D  # noqa: E402
+from model_zoo.pretrain.nsp_sop import DUPE_FACTOR, MAX_TOKENS, AlbertObjective, BertObjective  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def bert():
+    return BertObjective(0, "cpu")
+
+
+def _same(p, q) -> float:
+    return np.mean([len(a[0]) == len(b[0]) and a[2] == b[2] and np.array_equal(a[1], b[1]) for a, b in zip(p, q)])
+
+
+def test_the_first_draw_is_the_original_one(bert):
+    bert.batch(0)
+    original = D.sentence_pairs(bert.data, MAX_TOKENS, 0, True)
+    assert len(bert.pairs) == len(original) and _same(bert.pairs, original) == 1.0
+
+
+def test_a_new_copy_regroups_the_pairs_and_a_batch_depends_on_its_step_alone(bert):
+    first = list(bert.pairs)
+    step = bert.epoch_len + 5                                  # epoch 1: BERT's second static-mask copy
+    walked = bert.batch(step)
+    assert bert._drawn == 1 and _same(first, bert.pairs) < 0.3
+    labels = np.array([label for _, _, label in bert.pairs])
+    assert 0.4 < np.mean(labels[labels != D.NO_PAIR_LABEL]) < 0.6     # half the labelled pairs are negatives
+    fresh = BertObjective(0, "cpu").batch(step)                # a resumed process: straight to that step
+    for key in ("input_ids", "token_type_ids", "mlm_labels", "pair_labels"):
+        assert torch.equal(walked[key], fresh[key]), key
+    assert bert.batch(DUPE_FACTOR * bert.epoch_len + 5) is not None and bert._drawn == 0   # copies cycle, as BERT's
+
+
+def test_albert_draws_new_pairs_every_epoch():
+    albert = AlbertObjective(0, "cpu")
+    albert.batch(0)
+    first = list(albert.pairs)
+    albert.batch(3 * albert.epoch_len)
+    assert albert._drawn == 3 and _same(first, albert.pairs) < 0.3
