@@ -2,8 +2,9 @@
   // The page's own script (launch(js=...)): what a running action is doing and why a failed one failed, next to the
   // button that started it; bertviz frames sized to their views.
   // A failed action's message stays next to the button that started it, until that button runs again (the toast
-  // that gradio shows fades). While it runs, the progress its outputs show (often below the fold) is repeated under
-  // the button: "Loading mini-bert…", "Guessing…". Text is copied with textContent: it is never markup.
+  // that gradio shows fades). While it runs (after its first second), the progress its outputs show (often below the
+  // fold) is repeated under the button: "Loading mini-bert…", "Guessing…". Text is copied with textContent: it is
+  // never markup.
   let lastButton = null;
   const noteFor = (button) => {
     const next = button.nextElementSibling;
@@ -25,10 +26,13 @@
   const progressNote = document.createElement("div");
   progressNote.className = "action-progress";
   progressNote.setAttribute("role", "status");
+  let busySince = 0;   // shown for work that has run a second or more: a quick request does not flash it
   setInterval(() => {
     const running = lastButton && lastButton.isConnected && lastButton.offsetParent !== null;
     const text = running ? progressText(lastButton.closest("[role=tabpanel]") || document.body) : "";
-    if (!text) { progressNote.remove(); return; }
+    if (!text) { busySince = 0; progressNote.remove(); return; }
+    busySince = busySince || performance.now();
+    if (performance.now() - busySince < 1000) return;
     const box = lastButton.getBoundingClientRect();
     progressNote.style.top = `${box.bottom + window.scrollY + 4}px`;
     progressNote.style.left = `${box.left + window.scrollX}px`;
