@@ -39,15 +39,18 @@ def wordpiece(lines: list[str], vocab_size: int, min_frequency: int = 2):
 
 
 def byte_bpe(lines: list[str], vocab_size: int, min_frequency: int = 2):
-    """A byte-level BPE RobertaTokenizer trained on `lines` (cased, no prefix space)."""
-    from tokenizers import ByteLevelBPETokenizer
+    """A byte-level BPE RobertaTokenizer trained on `lines` (cased, no prefix space). Its <mask> takes the space
+    before it (lstrip, as roberta-base's does): "of <mask>" is "Ġof <mask>", the way a masked word looked in training,
+    not "Ġof Ġ <mask>" with a stray space piece the model never saw."""
+    from tokenizers import AddedToken, ByteLevelBPETokenizer
     from transformers import RobertaTokenizer
     trainer = ByteLevelBPETokenizer(add_prefix_space=False)
     trainer.train_from_iterator(lines, vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
                                 special_tokens=BPE_SPECIALS)
     model = json.loads(trainer.to_str())["model"]
     merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
-    return RobertaTokenizer(vocab=model["vocab"], merges=merges)
+    return RobertaTokenizer(vocab=model["vocab"], merges=merges,
+                            mask_token=AddedToken("<mask>", lstrip=True, rstrip=False, normalized=False, special=True))
 
 
 def unigram_pieces(lines: list[str], vocab_size: int, specials: list[str], engine: str) -> list[tuple[str, float]]:
