@@ -98,7 +98,7 @@ def test_minilm_two_senses_of_bank_are_farther_than_one_sense(minilm):
 
 
 # --------------------------------------------------------------------------------------------- projection
-@pytest.mark.parametrize("method", ["umap", "pca"])
+@pytest.mark.parametrize("method", [pytest.param("umap", marks=pytest.mark.slow), "pca"])  # umap: numba compiles
 def test_projection_shapes_and_determinism(method):
     x = _clusters(60)
     a = projection.project(x, method=method, seed=3)

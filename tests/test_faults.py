@@ -32,6 +32,7 @@ def test_every_event_of_the_app_is_in_the_group_of_its_kind(app_demo):
     assert len(groups["model"]) > 40 and len(groups["light"]) > 20
 
 
+@pytest.mark.slow  # holds real forward passes for seconds
 def test_light_work_never_waits_behind_forward_passes_and_model_work_is_capped():
     running, peak, lock = [0], [0], threading.Lock()
 

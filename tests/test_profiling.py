@@ -280,6 +280,7 @@ def test_each_module_says_what_it_owns_and_the_facade_reexports_it():
 
 
 # ---------------------------------------------------------------------------------------------------- the command
+@pytest.mark.slow  # runs the benchmark command in a subprocess
 def test_the_benchmark_command_writes_json_and_markdown(tiny_path, tmp_path):
     out = tmp_path / "results"
     command = [sys.executable, "-m", "bench.run", "--models", tiny_path("bert"), "--lengths", "8", "16",

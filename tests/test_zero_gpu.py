@@ -35,6 +35,7 @@ print(json.dumps({"torch_before_spaces": spaces.TORCH_BEFORE_SPACES, "wrapped": 
 '''
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole app
 def test_on_zero_gpu_model_handlers_get_a_gpu_and_spaces_comes_before_torch(tmp_path):
     (tmp_path / "spaces.py").write_text(STAND_IN)
     env = {**os.environ, "SPACES_ZERO_GPU": "1", "HF_HUB_OFFLINE": "1",
