@@ -105,8 +105,8 @@ def model_options(models_mode: str = "auto") -> tuple[list[tuple[str, str]], lis
         for checkpoint in loading.model_choices(family, models_mode)[0] + loading.model_choices(family, "hub")[0]:
             if checkpoint not in offered and checkpoint.role != "generator":
                 offered.append(checkpoint)
-    choices = model_labels.options(offered, with_family=True)
-    available = {c.key: loading.is_available(c) for c in offered}
+    available = model_labels.availability(offered)
+    choices = model_labels.options(offered, with_family=True, available=available)
     real_offline = [c.key for c in offered if c.source_package and available[c.key]]
     first = loading.model_choices(next(iter(FAMILIES)), models_mode)[1]
     defaults = list(dict.fromkeys(real_offline[:1] + ([first.key] if available.get(first.key) else [])))

@@ -15,9 +15,15 @@ def origin(checkpoint, available: bool) -> str:
     return checkpoint.hub_id + ("" if available else ", not downloaded")
 
 
-def options(checkpoints, with_family: bool = False) -> list[tuple[str, str]]:
-    """[(label, key)] for a dropdown, loadable checkpoints first (the order among each group kept)."""
-    available = {c.key: loading.is_available(c) for c in checkpoints}
+def availability(checkpoints) -> dict[str, bool]:
+    """key -> whether its weights can be had here (loading.is_available), asked once per checkpoint."""
+    return {c.key: loading.is_available(c) for c in checkpoints}
+
+
+def options(checkpoints, with_family: bool = False, available: dict[str, bool] | None = None) -> list[tuple[str, str]]:
+    """[(label, key)] for a dropdown, loadable checkpoints first (the order among each group kept). `available`: a
+    caller that needs availability too passes `availability(checkpoints)` rather than asking twice."""
+    available = available or availability(checkpoints)
 
     def label(c) -> str:
         where = origin(c, available[c.key])

@@ -97,14 +97,12 @@ def sentence_order(loaded: loading.LoadedModel, a: str, b: str) -> OrderScore:
 
 # ---------------------------------------------------------------------------------------------------- DistilBERT
 def teacher_of(student: str) -> str:
-    """The registry key of a student's teacher (Checkpoint.teacher); for another checkpoint of a distilled family,
-    the default checkpoint of the family it was distilled from."""
+    """The registry key of a student's teacher (Checkpoint.teacher); for any other student (a custom folder), the
+    default checkpoint of the family the distilled family learned from."""
     checkpoint = CHECKPOINTS.get((student or "").strip())
     if checkpoint is not None and checkpoint.teacher:
         return checkpoint.teacher
-    family = FAMILIES[checkpoint.family] if checkpoint is not None else None
-    teachers = [f.distilled_from for f in FAMILIES.values() if f.distilled_from]
-    return default_checkpoint((family and family.distilled_from) or teachers[0]).key
+    return default_checkpoint(next(f.distilled_from for f in FAMILIES.values() if f.distilled_from)).key
 
 
 @dataclass(frozen=True)

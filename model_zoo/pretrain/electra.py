@@ -34,14 +34,13 @@ from model_zoo.pretrain.mlm import IGNORE
 RTD_WEIGHT = 50.0
 
 
-class ElectraObjective(PackedMLMData, T.Objective):
+class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "electra", ("electra-generator", "electra-discriminator"), "wordpiece"
     batch_size, lr, warmup = 32, 5e-4, 1000
     mask_kw = {"mask_frac": 0.85, "random_frac": 0.0}
     DISCRIMINATOR = dict(embedding_size=128, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                          intermediate_size=512, max_position_embeddings=512, **T.NO_DROPOUT)
     GENERATOR = {**DISCRIMINATOR, "num_hidden_layers": 2}  # mini-BERT's width, half its depth (module docstring)
-    WARM_START = "bert"        # assets/mini/<this>: the BertForPreTraining both networks start from
 
     def __init__(self, seed: int, device: str):
         from transformers import ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining
@@ -55,15 +54,10 @@ class ElectraObjective(PackedMLMData, T.Objective):
         gen.token_type_embeddings = shared.token_type_embeddings
         self.generator.generator_lm_head.weight = shared.word_embeddings.weight
         self.init_rows()
-        self.warm_start_path = T.MINI / self.WARM_START / "model.safetensors"
-
-    def start_state(self) -> dict:
-        return {"warm_start": str(self.warm_start_path.parent.relative_to(T.MINI.parents[1])),
-                "warm_start_sha256": T.file_sha256(self.warm_start_path)}
 
     def fresh_start(self) -> None:
         """A new run (no checkpoint): copy mini-BERT into both networks (see the module docstring)."""
-        warm_start(self.generator, self.discriminator, self.warm_start_path.parent)
+        warm_start(self.generator, self.discriminator, self.warm_start_folder)
 
     def modules(self):
         return {"generator": self.generator, "discriminator": self.discriminator}

@@ -25,10 +25,9 @@ from model_zoo.pretrain.distill import PackedMLMData
 from model_zoo.pretrain.mlm import gather, masked_positions
 
 
-class RobertaObjective(PackedMLMData, T.Objective):
+class RobertaObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "roberta", ("roberta",), "bpe"
     batch_size, lr, warmup = 48, 1e-3, 300
-    WARM_START = "bert"  # assets/mini/<this>: see the module docstring
     CONFIG = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
                   max_position_embeddings=514, type_vocab_size=1,
                   **T.NO_DROPOUT)  # see train.NO_DROPOUT
@@ -41,14 +40,9 @@ class RobertaObjective(PackedMLMData, T.Objective):
                                eos_token_id=tok.eos_token_id, **self.CONFIG)
         self.model = RobertaForMaskedLM(config)
         self.init_rows()
-        self.warm_start_path = T.MINI / self.WARM_START / "model.safetensors"
-
-    def start_state(self) -> dict:
-        return {"warm_start": str(self.warm_start_path.parent.relative_to(T.MINI.parents[1])),
-                "warm_start_sha256": T.file_sha256(self.warm_start_path)}
 
     def fresh_start(self) -> None:
-        warm_start(self.model, self.warm_start_path.parent)
+        warm_start(self.model, self.warm_start_folder)
 
     def modules(self):
         return {"model": self.model}

@@ -7,6 +7,23 @@ from pathlib import Path
 
 import torch
 
+from model_zoo.pretrain import train as T
+
+
+class FromMiniBert:
+    """Mixin for an Objective whose new runs start from the shipped mini-BERT (ELECTRA, RoBERTa): where it is, and the
+    record a new run keeps of it (its path and checksum, in the metrics and the card). The Objective's fresh_start()
+    does the family's own copy (`warm_start_folder` is the folder to copy from)."""
+    WARM_START = "bert"   # assets/mini/<this>
+
+    @property
+    def warm_start_folder(self) -> Path:
+        return T.MINI / self.WARM_START
+
+    def start_state(self) -> dict:
+        return {"warm_start": str(self.warm_start_folder.relative_to(T.MINI.parents[1])),
+                "warm_start_sha256": T.file_sha256(self.warm_start_folder / "model.safetensors")}
+
 
 def bert_state(folder: Path) -> dict[str, torch.Tensor]:
     """The shipped BertForPreTraining's tensors, in float32."""
