@@ -262,6 +262,16 @@ def task_class(family: str, capability: Capability) -> str:
     raise KeyError(f"no {family} class serves {capability.value}")
 
 
+def head_class(capability: Capability) -> tuple[str, str]:
+    """(family, class) of the first supported class, in declared order, whose heads serve `capability`: the class a
+    checkpoint is loaded through when its own class lacks that head (e.g. NSP -> ("bert", "BertForPreTraining"))."""
+    for family, classes in SUPPORTED_CLASSES.items():
+        for name in classes:
+            if capability in CLASS_CAPABILITIES.get(name, frozenset()):
+                return family, name
+    raise KeyError(f"no supported class serves {capability.value}")
+
+
 def family_of_model_type(model_type: str) -> Family | None:
     return next((f for f in FAMILIES.values() if model_type in f.model_types), None)
 

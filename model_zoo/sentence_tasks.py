@@ -20,7 +20,7 @@ from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.fill_mask import FillMaskResult, fill_mask, fill_mask_model, model_inputs, prepare
 from model_zoo.masking import KEEP, MASK, RANDOM, Masking, bert_masking, dynamic_masking
-from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint, default_checkpoint, task_class
+from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint, default_checkpoint, head_class, task_class
 from model_zoo.tokenization import InputError, readable_token, tokenize
 
 C = Capability
@@ -28,9 +28,11 @@ NSP_LABELS = ("B follows A", "B is a random sentence")     # BertForPreTraining 
 SOP_LABELS = ("in order", "swapped")                        # AlbertForPreTraining sop_logits: index 0 = in order
 
 
-def _with_capability(spec: str | Checkpoint, capability: Capability, model_class: str, family: str) -> Checkpoint:
-    """The checkpoint itself when it has the head, else the same weights through a class that has it (new head)."""
+def _with_capability(spec: str | Checkpoint, capability: Capability) -> Checkpoint:
+    """The checkpoint itself when it has the head, else the same weights through the registry's class that has it
+    (registry.head_class; the head is then new)."""
     checkpoint = spec if isinstance(spec, Checkpoint) else loading.resolve(spec)
+    family, model_class = head_class(capability)
     if checkpoint.family != family:
         raise InputError(f"This needs a {family} checkpoint; '{checkpoint.key}' is a {checkpoint.family} one.")
     if capability in checkpoint.capabilities:
@@ -62,11 +64,11 @@ class PairScore:
 
 
 def nsp_model(spec: str | Checkpoint) -> loading.LoadedModel:
-    return loading.load(_with_capability(spec, C.NEXT_SENTENCE, "BertForPreTraining", "bert"))
+    return loading.load(_with_capability(spec, C.NEXT_SENTENCE))
 
 
 def sop_model(spec: str | Checkpoint) -> loading.LoadedModel:
-    return loading.load(_with_capability(spec, C.SENTENCE_ORDER, "AlbertForPreTraining", "albert"))
+    return loading.load(_with_capability(spec, C.SENTENCE_ORDER))
 
 
 def _pair_head(loaded, a: str, b: str, key: str, labels, capability) -> PairScore:

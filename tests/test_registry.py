@@ -66,3 +66,13 @@ def test_bundled_configs_give_exact_offline_facts(key):
 def test_albert_facts_state_its_sharing_and_factorised_embedding():
     found = facts.facts(CHECKPOINTS["albert-base-v2"])
     assert found.shared_layers and found.embedding == 128 and found.hidden == 768 and found.layers == 12
+
+
+def test_head_class_is_the_pretraining_class_that_serves_a_capability():
+    """A checkpoint without a pair head is loaded through the class the registry names for it (sentence_tasks)."""
+    from model_zoo.registry import CLASS_CAPABILITIES, SUPPORTED_CLASSES, head_class
+    assert head_class(Capability.NEXT_SENTENCE) == ("bert", "BertForPreTraining")
+    assert head_class(Capability.SENTENCE_ORDER) == ("albert", "AlbertForPreTraining")
+    for capability in (Capability.NEXT_SENTENCE, Capability.SENTENCE_ORDER, Capability.REPLACED_TOKEN_DETECTION):
+        family, name = head_class(capability)
+        assert name in SUPPORTED_CLASSES[family] and capability in CLASS_CAPABILITIES[name]
