@@ -34,7 +34,8 @@ def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Fi
 def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
     """ELECTRA against BERT at equal compute: the MLM loss of BERT and of ELECTRA's generator, and the
     discriminator's loss (which learns from every token), all against the same CPU minutes. A run that started from
-    mini-BERT's weights is drawn after BERT's last minute: its compute includes BERT's."""
+    mini-BERT's weights is drawn from the BERT minute at which those weights were shipped (BERT may have trained on
+    since): its compute includes BERT's up to there."""
     fig = go.Figure()
     by_family = {c.family: c for c in curves}
     title = "ELECTRA against BERT at equal compute"
@@ -42,9 +43,10 @@ def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
         if family in by_family:
             curve = by_family[family]
             after = 0.0
-            if curve.warm_start and "bert" in by_family and len(by_family["bert"].cpu_minutes):
-                after = float(by_family["bert"].cpu_minutes[-1])
-                title = "ELECTRA against BERT: ELECTRA started from mini-BERT's weights, so its minutes follow BERT's"
+            if curve.warm_start and curve.warm_start_minutes:
+                after = curve.warm_start_minutes
+                title = (f"ELECTRA against BERT: ELECTRA started from mini-BERT's weights as shipped at BERT's "
+                         f"minute {after:.0f}, so its minutes follow from there")
             for term in terms:
                 label = {"mlm": "masked-LM loss", "rtd": "replaced-token detection loss"}[term]
                 fig.add_trace(go.Scatter(x=curve.cpu_minutes + after, y=curve.series[term], mode="lines",

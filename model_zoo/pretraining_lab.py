@@ -28,6 +28,7 @@ class Curve:
     series: dict               # term -> (N,) loss values
     finished: bool             # the run completed its schedule
     warm_start: str = ""       # where its weights started ("assets/mini/bert"), "" when from scratch
+    warm_start_minutes: float = 0.0  # the source's CPU minutes when the weights it started from were shipped
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,36 @@ class QualityRow:
 
 
 def load_curves(folder: Path = METRICS) -> list[Curve]:
+    records = {family: json.loads((folder / f"{family}.json").read_text()) for family in OBJECTIVE_TERMS
+               if (folder / f"{family}.json").exists()}
     curves = []
-    for family, terms in OBJECTIVE_TERMS.items():
-        path = folder / f"{family}.json"
-        if not path.exists():
-            continue
-        record = json.loads(path.read_text())
+    for family, record in records.items():
+        terms = OBJECTIVE_TERMS[family]
         points = _effective(record.get("curve", []))
+        source = records.get(Path(record.get("warm_start") or "").name)
         curves.append(Curve(family=family,
                             cpu_minutes=np.asarray([p["minutes"] for p in points], dtype=float),
                             tokens=np.asarray([p["tokens"] for p in points], dtype=float),
                             series={t: np.asarray([p.get(t, np.nan) for p in points], dtype=float) for t in terms},
                             finished=bool(record.get("finished_schedule")),
-                            warm_start=record.get("warm_start") or ""))
+                            warm_start=record.get("warm_start") or "",
+                            warm_start_minutes=_minutes_when_shipped(source, record.get("warm_start_sha256"))
+                            if source else 0.0))
     return curves
+
+
+def _minutes_when_shipped(source: dict, sha256: str | None) -> float:
+    """The source run's CPU minutes when the weights with `sha256` were shipped: the step of the continuation that
+    began from them (its history records their checksum), else (the source's current weights, or no record) its
+    last minute."""
+    points = _effective(source.get("curve", []))
+    if not points:
+        return 0.0
+    for event in source.get("history", []):
+        if sha256 and sha256 in event.get("sha256", []):
+            before = [p["minutes"] for p in points if p["step"] <= event["step"]]
+            return float(before[-1]) if before else 0.0
+    return float(points[-1]["minutes"])
 
 
 def _effective(points: list[dict]) -> list[dict]:

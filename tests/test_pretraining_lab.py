@@ -59,7 +59,8 @@ def test_a_run_started_from_mini_bert_is_drawn_after_berts_compute():
     bert = Curve("bert", np.array([1.0, 90.0]), np.array([1e5, 5e7]), {"mlm": np.array([8.0, 3.3]),
                                                                        "nsp": np.array([0.7, 0.6])}, True)
     electra = Curve("electra", np.array([0.5, 60.0]), np.array([4e5, 3e7]),
-                    {"mlm": np.array([5.0, 4.0]), "rtd": np.array([0.5, 0.2])}, True, warm_start="assets/mini/bert")
+                    {"mlm": np.array([5.0, 4.0]), "rtd": np.array([0.5, 0.2])}, True, warm_start="assets/mini/bert",
+                    warm_start_minutes=90.0)
     figure = electra_vs_bert_figure([bert, electra])
     xs = {trace.name: list(trace.x) for trace in figure.data}
     assert xs["BERT: masked-LM loss"] == [1.0, 90.0]
@@ -67,3 +68,22 @@ def test_a_run_started_from_mini_bert_is_drawn_after_berts_compute():
     assert "started from mini-BERT" in figure.layout.title.text
     names = [trace.name for trace in curves_figure([bert, electra]).data]
     assert "ELECTRA · rtd (from mini-BERT's weights)" in names and "BERT · mlm" in names
+
+
+def test_a_warm_start_is_placed_at_the_minute_its_source_weights_were_shipped(tmp_path):
+    """mini-BERT trained on after ELECTRA started from it: ELECTRA's curve starts where BERT's v2 was shipped (the
+    continuation that began from those weights records their checksum), not after BERT's last minute."""
+    import json
+
+    from model_zoo.pretraining_lab import load_curves
+    bert = {"curve": [{"step": s, "minutes": m, "tokens": s, "mlm": 3.0, "nsp": 0.5}
+                      for s, m in ((100, 10.0), (200, 20.0), (300, 30.0), (400, 40.0))],
+            "history": [{"event": "continued from exported weights", "step": 200, "sha256": ["aaa"]}]}
+    electra = {"curve": [{"step": 10, "minutes": 1.0, "tokens": 10, "mlm": 4.0, "rtd": 0.3}],
+               "warm_start": "assets/mini/bert"}
+    (tmp_path / "bert.json").write_text(json.dumps(bert))
+    for sha, expected in (("aaa", 20.0), ("current", 40.0)):
+        (tmp_path / "electra.json").write_text(json.dumps({**electra, "warm_start_sha256": sha}))
+        curves = {c.family: c for c in load_curves(tmp_path)}
+        assert curves["electra"].warm_start_minutes == expected
+        assert curves["bert"].warm_start_minutes == 0.0
