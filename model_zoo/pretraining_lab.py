@@ -43,27 +43,27 @@ class QualityRow:
 def load_curves(folder: Path = METRICS) -> list[Curve]:
     records = {family: json.loads((folder / f"{family}.json").read_text()) for family in OBJECTIVE_TERMS
                if (folder / f"{family}.json").exists()}
+    points = {family: _effective(record.get("curve", [])) for family, record in records.items()}
     curves = []
     for family, record in records.items():
-        terms = OBJECTIVE_TERMS[family]
-        points = _effective(record.get("curve", []))
-        source = records.get(Path(record.get("warm_start") or "").name)
+        terms, mine = OBJECTIVE_TERMS[family], points[family]
+        source = Path(record.get("warm_start") or "").name  # the folder assets/mini/<family> it started from
         curves.append(Curve(family=family,
-                            cpu_minutes=np.asarray([p["minutes"] for p in points], dtype=float),
-                            tokens=np.asarray([p["tokens"] for p in points], dtype=float),
-                            series={t: np.asarray([p.get(t, np.nan) for p in points], dtype=float) for t in terms},
+                            cpu_minutes=np.asarray([p["minutes"] for p in mine], dtype=float),
+                            tokens=np.asarray([p["tokens"] for p in mine], dtype=float),
+                            series={t: np.asarray([p.get(t, np.nan) for p in mine], dtype=float) for t in terms},
                             finished=bool(record.get("finished_schedule")),
                             warm_start=record.get("warm_start") or "",
-                            warm_start_minutes=_minutes_when_shipped(source, record.get("warm_start_sha256"))
-                            if source else 0.0))
+                            warm_start_minutes=_minutes_when_shipped(records[source], points[source],
+                                                                     record.get("warm_start_sha256"))
+                            if source in records else 0.0))
     return curves
 
 
-def _minutes_when_shipped(source: dict, sha256: str | None) -> float:
-    """The source run's CPU minutes when the weights with `sha256` were shipped: the step of the continuation that
-    began from them (its history records their checksum), else (the source's current weights, or no record) its
-    last minute."""
-    points = _effective(source.get("curve", []))
+def _minutes_when_shipped(source: dict, points: list[dict], sha256: str | None) -> float:
+    """The source run's CPU minutes (its effective curve `points`) when the weights with `sha256` were shipped: the
+    step of the continuation that began from them (its history records their checksum), else (the source's current
+    weights, or no record) its last minute."""
     if not points:
         return 0.0
     for event in source.get("history", []):

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 from model_zoo import loading  # noqa: E402
 from model_zoo.masking import mask_tokens  # noqa: E402
 from model_zoo.registry import MINI_ROOT  # noqa: E402
+from testkit.plain_english import PLAIN  # noqa: E402
 
 NAMES = ("bert", "roberta", "albert", "distilbert", "electra-generator", "electra-discriminator", "xlnet")
 TOKENIZER_CLASS = {"bert": "BertTokenizer", "distilbert": "BertTokenizer", "electra-generator": "BertTokenizer",
@@ -148,8 +149,9 @@ def _pairs(docs, swap: bool, seed: int = 0):
 
 
 SOP_AT_CHANCE = pytest.mark.xfail(
-    strict=True, reason="known gap (issue #14): mini-ALBERT's SOP head is at chance on plain prose pairs (v3: 47% here, "
-    "50.0% on the out-of-domain stories and 53.8% on in-domain prose pairs, in its card; v2: 51%, 48.6%). Strict: when a retrained head passes, this marker must go.")
+    strict=True, reason="known gap (issue #14): mini-ALBERT's SOP head is at chance on plain prose pairs (v3: 47% "
+    "here, 50.0% on the out-of-domain stories and 53.8% on in-domain prose pairs, in its card; v2: 51%, 48.6%). "
+    "Strict: when a retrained head passes, this marker must go.")
 
 
 # mini-BERT's NSP head passes since its pairs are re-drawn for every static-mask copy (v3: 67.5% here, 70.8% on the
@@ -199,20 +201,6 @@ def test_xlnet_permutation_lm_beats_most_frequent_token():
     assert accuracy > baseline, f"top-1 {accuracy:.3f} <= most-frequent-token baseline {baseline:.3f}"
 
 
-# Plain English the bundled mini-BERT should answer sensibly (none of it is in the training corpus or in the
-# out-of-domain evaluation set); each mask lists the answers that make sense.
-PLAIN = [("I drink a cup of [MASK] every morning.", {"coffee", "tea", "water", "milk"}),
-         ("She opened the [MASK] and walked into the room.", {"door", "window", "gate"}),
-         ("My brother is ten [MASK] old.", {"years"}),
-         ("Paris is the capital of [MASK].", {"france"}),
-         ("The sun rises in the [MASK].", {"east", "morning", "sky"}),
-         ("He was hungry, so he ate a [MASK].", {"sandwich", "meal", "banana", "bread", "apple", "cake", "piece"}),
-         ("We went to the [MASK] to buy some bread.", {"shop", "market", "store", "bakery", "village", "town", "city"}),
-         ("It is raining, so take an [MASK].", {"umbrella"}),
-         ("The children play football in the [MASK].", {"park", "garden", "field", "street", "yard", "school"}),
-         ("There are seven days in a [MASK].", {"week"}),
-         ("She reads a [MASK] before she goes to sleep.", {"book", "story", "letter", "newspaper", "poem"}),
-         ("The doctor told him to stay in [MASK] for a week.", {"bed", "hospital", "home"})]
 PLAIN_TOP_K = 5
 PLAIN_AT_LEAST = 3  # of 12; the mini-BERT shipped before issue #14 managed 0 (its answers: 'the', 'children', 'israel')
 

@@ -16,11 +16,8 @@ generator (all four layers) the samples were as plausible as the discriminator c
 steps (the paper's advice: a generator 1/4-1/2 the discriminator's size, Clark et al. 2020, fig. 3). Learning rate
 5e-4 (the paper's small model) with a 1000-step warm-up, batch 32; the run records mini-BERT's checksum.
 
-Generator size, measured (v3 trial, not shipped): a 1-layer generator (a quarter of the depth), same recipe, 102
-CPU-minutes from the same mini-BERT. Its MLM loss ended at 3.25 nats (the 2-layer one: 3.16), the in-batch AUC at 0.83
-(0.79), the in-domain held-out AUC 0.79 (0.75), but out of domain 0.643 (0.647) with the generator at 2.30x (2.15x):
-a weaker generator makes the in-domain task easier, not the plain-English one. What the discriminator lacks out of
-domain is knowledge of plain English (its warm start, mini-BERT, is at 2.87x there), not an easier generator.
+Generator size, measured: a 1-layer generator (a quarter of the depth), same recipe, was trained and not shipped:
+in domain its discriminator did better, out of domain no better (the figures are in card()'s "warm_start").
 
     >>> logits = discriminator(input_ids).logits        # (B, T); > 0 means "replaced"
     >>> replaced = (torch.sigmoid(logits) > 0.5).long()
@@ -112,15 +109,14 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                              "original). Loss = generator MLM + 50 x discriminator BCE. Token, position and "
                              "token-type embeddings shared between the two during training.",
                 "warm_start": "Both networks start from mini-BERT as shipped when the run began (same WordPiece "
-                              "vocabulary and width): "
-                              "its embeddings and encoder layers into both (the generator, half as deep, takes the "
-                              "first two), its MLM head into the generator; the discriminator's head starts new. An "
-                              "equal-size generator was tried first: its samples were too plausible for the "
-                              "discriminator (in-batch AUC 0.68 after 1,000 steps). A 1-layer generator was tried "
-                              "after (102 CPU-minutes, not shipped): in-domain AUC 0.79 (this one 0.75), but out of "
-                              "domain 0.643 (this one 0.647), its generator 2.30x: a weaker generator eases the "
-                              "in-domain task, not the plain-English one. mini-BERT's checksum is in the metrics "
-                              "(warm_start_sha256).",
+                              "vocabulary and width): its embeddings and encoder layers into both (the generator, "
+                              "half as deep, takes the first two), its MLM head into the generator; the "
+                              "discriminator's head starts new. An equal-size generator was tried first: its samples "
+                              "were too plausible for the discriminator (in-batch AUC 0.68 after 1,000 steps). A "
+                              "1-layer generator was tried after (102 CPU-minutes, not shipped): in-domain AUC 0.79 "
+                              "(this one 0.75), but out of domain 0.643 (this one 0.647), its generator 2.30x: a "
+                              "weaker generator eases the in-domain task, not the plain-English one. mini-BERT's "
+                              "checksum is in the metrics (warm_start_sha256).",
                 "architecture": f"Discriminator ElectraForPreTraining {self.DISCRIMINATOR}; generator "
                                 f"ElectraForMaskedLM {self.GENERATOR}; WordPiece uncased vocabulary of "
                                 f"{len(self.tok)} (shared with mini-BERT).",

@@ -69,10 +69,10 @@ class RobertaObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                              "the whole stream, documents separated by </s>), **no NSP**, larger batches (48 rows of "
                              "128 tokens, 6,144 tokens, against mini-BERT's ~1,200).",
                 "warm_start": "The encoder layers, position embeddings (shifted by RoBERTa's offset) and the embedding "
-                              "and MLM-head LayerNorm/dense weights start from mini-BERT as shipped when the run began (same "
-                              "width); the "
-                              "byte-level BPE token embeddings start new. From scratch, this model never left the "
-                              "unigram plateau (it guessed \"the\"). mini-BERT's checksum is in the metrics.",
+                              "and MLM-head LayerNorm/dense weights start from mini-BERT as shipped when the run "
+                              "began (same width); the byte-level BPE token embeddings start new. From scratch, this "
+                              "model never left the unigram plateau (it guessed \"the\"). mini-BERT's checksum is in "
+                              "the metrics.",
                 "architecture": f"RobertaForMaskedLM: {self.CONFIG}; byte-level BPE vocabulary of {len(self.tok)}.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline"}}
 
