@@ -115,3 +115,16 @@ def test_ood_pairs_are_plain_consecutive_story_sentences(wordpiece, random_next)
             assert sa != sb                                                         # B from another story
         else:
             assert sa == sb and ia == ib + 1                                        # the two swapped
+
+
+def test_one_segment_documents_feed_the_masked_lm_as_unlabelled_chunks():
+    ids = ["fortune-kids-1", "fortune-kids-2", "fortune-food-3", "fortune-food-4", "web-1001", "web-1002"]
+    docs = toy(ids, [[4], [5], [3], [6], [5] * 4, [5] * 4])   # four one-line cookies, two chapters
+    pairs = D.sentence_pairs(docs, max_tokens=20, seed=0, random_next=True)
+    from_singles = [(a, b, label) for a, b, label in pairs if doc_of(a) < 4]
+    assert from_singles and all(label == D.NO_PAIR_LABEL for *_, label in from_singles)   # no NSP target
+    text = {int(t) for a, b, _ in from_singles for t in np.concatenate([a, b])}
+    assert text == {100, 200, 300, 400}                       # every cookie's text is used (was skipped)
+    for a, b, _ in from_singles:
+        assert doc_of(a) < doc_of(b)                           # two cookies, in corpus order
+    assert {label for a, _, label in pairs if doc_of(a) >= 4} <= {0, 1}   # chapters keep their NSP labels

@@ -12,6 +12,28 @@ SOURCES_V2 = ("WordNet 3.0 glosses and examples, the World English Bible, and mo
               "CC BY-SA 3.0) and the Python 3.11 documentation (`python3.11-doc`, PSF licence): about 2.8 M words, "
               "de-duplicated; one document in 50 held out (by a hash of its id). NSP/SOP pairs come only from prose "
               "(WordNet's definition -> example documents feed the masked LM alone).")
+SOURCES_V3 = ("WordNet 3.0 glosses and examples, the World English Bible, modern plain English prose (GNOME's desktop "
+              "help, `gnome-user-docs`, CC BY-SA 3.0; the Debian Administrator's Handbook, `debian-handbook`, GPL-2+ / "
+              "CC BY-SA 3.0; the Python 3.11 documentation, `python3.11-doc`, PSF licence) and everyday English: "
+              "fortune-mod's fortune cookies (`fortunes`, BSD): about 3.2 M words, de-duplicated; one document in 50 "
+              "held out (by a hash of its id). NSP/SOP pairs come only from prose documents of two or more sentences "
+              "(WordNet's definition -> example documents and one-sentence documents feed the masked LM alone).")
+# the corpus digest a run records (corpus.corpus_id()) -> (its sources in a few words, the card's paragraph)
+CORPORA = {"b903872c8c": ("WordNet, the Bible and the three documentation sources", SOURCES_V2),
+           "c8a4c2115d": ("those and the fortune cookies", SOURCES_V3)}
+
+
+def data_section(metrics: dict) -> str:
+    """The card's data paragraph: the corpus its last run trained on, and the earlier builds in its history."""
+    digest = metrics.get("corpus")
+    if not digest:
+        return SOURCES_V1
+    text = CORPORA.get(digest, (None, "The corpus built by `python -m model_zoo.pretrain.corpus`."))[1]
+    earlier = sorted({e["corpus"] for e in metrics.get("history", []) if e.get("corpus") not in (None, digest)})
+    if earlier:
+        named = [f"{d} ({CORPORA[d][0]})" if d in CORPORA else d for d in earlier]
+        text += f" Earlier runs in its history trained on other builds of the corpus: {', '.join(named)}."
+    return text
 
 
 GAP_NOTE = ("The budget was the CPU-minutes above on one shared core. The numbers are what was measured; training is "
@@ -98,7 +120,7 @@ def write_cards(obj, metrics: dict, folders: list[Path]) -> None:
               "Training finished its schedule." if metrics["finished_schedule"] else
               f"**Exported from the latest checkpoint before the schedule finished** (step {metrics['steps']} of "
               f"{metrics['scheduled_steps']}); rerun the command to continue.")
-    sources = SOURCES_V2 if metrics.get("corpus") else SOURCES_V1
+    sources = data_section(metrics)
     history = "\n".join(history_lines(metrics))
     for folder in folders:
         text = f"""---
@@ -147,6 +169,6 @@ Measured by `model_zoo/pretrain/evaluate.py`{f" on {metrics['evaluated_at']}" if
 
 ## Licence
 Weights trained by this project. Training text: public domain (WEB), WordNet 3.0 (licence notice in
-assets/mini/SOURCES.md){", and the documentation packages named above under their licences" if metrics.get("corpus") else ""}.
+assets/mini/SOURCES.md){", and the packages named above under their licences" if metrics.get("corpus") else ""}.
 """
         (folder / "README.md").write_text(text, encoding="utf-8")

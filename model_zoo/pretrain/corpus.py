@@ -1,6 +1,6 @@
 """The mini zoo's pretraining corpus, split into train / held-out: WordNet 3.0 glosses, the World English Bible and
 modern plain English prose from documentation packages (GNOME's desktop help, the Debian Administrator's Handbook, the
-Python 3.11 documentation).
+Python 3.11 documentation) and everyday English from fortune-mod's fortune cookies (Debian `fortunes`).
 
 A document is a list of segments (sentence-like strings) in their original order, so pair objectives (NSP, SOP) can
 take consecutive segments from one document:
@@ -9,6 +9,7 @@ take consecutive segments from one document:
   * Bible: one document per chapter, one segment per verse.
   * gnome-help / debian-handbook / python-docs: one document per page or section, one segment per sentence of its
     running text (code, tables and markup dropped).
+  * fortunes: one document per cookie (a quotation, joke or anecdote), one segment per sentence.
 Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
 out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
 About 1 in 50 documents (chosen by a hash of its id, so the split never changes) is held out for evaluation.
@@ -191,11 +192,36 @@ def python_docs_documents() -> list[tuple[str, list[str]]]:
     return _documents_from_paragraphs("pydoc", pages)
 
 
+FORTUNES = Path("/usr/share/games/fortunes")
+FORTUNES_SKIPPED = {"ascii-art", "zippy"}  # pictures, and Zippy's all-caps non sequiturs
+
+
+def fortunes_documents() -> list[tuple[str, list[str]]]:
+    """The English fortune cookies of Debian `fortunes` (fortune-mod's collection, BSD): short quotations, jokes and
+    anecdotes in modern everyday English (its files are named by topic: kids, food, pets, work, love, people, ...).
+    One document per fortune, one segment per sentence; attribution lines ("-- Mark Twain") dropped."""
+    docs = []
+    for path in sorted(FORTUNES.glob("*")):
+        if path.suffix or path.name in FORTUNES_SKIPPED or not path.is_file():
+            continue  # .dat indexes and .u8 links
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for n, cookie in enumerate(text.split("\n%\n")):
+            lines = [line for line in cookie.splitlines() if not line.strip().startswith("--")]
+            segments = sentences(" ".join(lines))
+            if segments:
+                docs.append((f"fortune-{path.name}-{n}", segments))
+    if not docs:
+        raise FileNotFoundError(f"{FORTUNES} has no fortune files (apt-get install fortunes)")
+    return docs
+
+
 # name -> reader; `prose` sources are discourse (consecutive segments follow each other), the others are not
 SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help": gnome_help_documents,
-           "debian-handbook": handbook_documents, "python-docs": python_docs_documents}
+           "debian-handbook": handbook_documents, "python-docs": python_docs_documents,
+           "fortunes": fortunes_documents}
 PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
-                 "pydoc": "python-docs"}
+                 "pydoc": "python-docs",
+                 "fortune": "fortunes"}
 NOT_PROSE = {"wordnet"}
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 

@@ -84,9 +84,11 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
     boundary into A and B. random_next=True (NSP): with p=0.5 B is replaced by segments of another document of the
     same source (the same kind of text, so style gives nothing away), label 1 ("not next", BERT's convention: label
     0 = B is the continuation). random_next=False (SOP): with p=0.5 A and B are swapped, label 1 = swapped (ALBERT's
-    convention: 0 = in order). Documents of one segment are skipped. Documents that are not prose (WordNet: a
-    definition then its examples, where order says nothing about discourse) give pairs labelled NO_PAIR_LABEL: their
-    text feeds the masked LM only, so the pair task cannot learn the old "a definition precedes an example" shortcut.
+    convention: 0 = in order). Documents that are not prose (WordNet: a definition then its examples, where order
+    says nothing about discourse) give pairs labelled NO_PAIR_LABEL: their text feeds the masked LM only, so the pair
+    task cannot learn the old "a definition precedes an example" shortcut. Documents of one segment (a one-line fortune
+    cookie, a synset without an example) have no continuation: those of one source are gathered, in corpus order, into
+    a stream that is chunked the same way and labelled NO_PAIR_LABEL (masked-LM text, no pair target).
     vary_length: each chunk aims at a length drawn in [max_tokens / 4, max_tokens] instead of max_tokens (BERT's
     short target lengths), so a new draw regroups the segments: new A/B splits, not only new labels.
     """
@@ -94,9 +96,14 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
     source = data.doc_source if data.doc_source is not None else np.zeros(data.n_docs, dtype=np.int64)
     docs_of = {int(c): np.flatnonzero(source == c) for c in np.unique(source)}
     pairs = []
+    singles = {}  # source code -> its one-segment documents' segments, in corpus order
     for d in range(data.n_docs):
-        segs = list(data.segments_of(d))
-        prose = source[d] >= 0
+        if data.doc_start[d + 1] - data.doc_start[d] == 1:
+            singles.setdefault(int(source[d]), []).append(int(data.doc_start[d]))
+    streams = [(d, list(data.segments_of(d)), source[d] >= 0) for d in range(data.n_docs)
+               if data.doc_start[d + 1] - data.doc_start[d] > 1]
+    streams += [(None, segs, False) for _, segs in sorted(singles.items())]
+    for d, segs, prose in streams:
         i = 0
         while i < len(segs) - 1:
             chunk, length = [], 0
@@ -111,10 +118,9 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
             a = np.concatenate([data.segment(s) for s in chunk[:cut]])
             b = np.concatenate([data.segment(s) for s in chunk[cut:]])
             label = int(rng.random() < 0.5)
-            same_kind = docs_of[int(source[d])]
             if not prose:
                 label = NO_PAIR_LABEL
-            elif label and random_next and len(same_kind) > 1:
+            elif label and random_next and len(same_kind := docs_of[int(source[d])]) > 1:
                 other = int(same_kind[int(rng.integers(len(same_kind) - 1))])
                 other = other if other != d else int(same_kind[-1])
                 osegs = list(data.segments_of(other))
