@@ -207,17 +207,16 @@ PLAIN_AT_LEAST = 3  # of 12; the mini-BERT shipped before issue #14 managed 0 (i
 
 # (top k, at least how many of the 12): mini-RoBERTa's vocabulary is cased byte-level BPE of the same size, so fewer
 # answers are one piece; since its warm start it has 7 of 12 in its top 10 (3 in its top 5), the one shipped before
-# 2 (1). mini-BERT: v2 had 4 in its top 5, v3 (continued with re-drawn NSP pairs) has 3 while its out-of-domain
-# fill-mask over 2,062 masked positions rose from 2.37x to 2.87x the baseline (12 sentences are a small sample; the
-# card's figure is the measure, this test a floor far above random weights, which place none).
+# 2 (1). mini-BERT: v2 had 4 in its top 5, v3 (continued with re-drawn NSP pairs) 3, v4 (continued on the corpus with
+# the fortune cookies) 4, while its out-of-domain fill-mask over 2,062 masked positions rose 2.37x -> 2.87x -> 3.31x
+# the baseline (12 sentences are a small sample; the card's figure is the measure, this test a floor far above random
+# weights, which place none).
 PLAIN_BARS = {"bert": (PLAIN_TOP_K, PLAIN_AT_LEAST), "roberta": (10, 5)}
 
 
-@pytest.mark.parametrize("name", list(PLAIN_BARS))
-def test_a_mini_model_ranks_a_sensible_word_high_on_plain_english(name):
-    """mini-BERT, and mini-RoBERTa since its warm start: each family's own mask token, its pieces read as words
-    (byte-level BPE marks a word start with 'Ġ'; compared lower-cased)."""
-    top_k, at_least = PLAIN_BARS[name]
+def plain_ranks(name: str) -> dict[str, int | None]:
+    """For each of PLAIN, the rank (1 = first) of its best sensible answer among the model's top 50, else None: each
+    family's own mask token, its pieces read as words (byte-level BPE marks a word start with 'Ġ'; lower-cased)."""
     lm = mini(name)
     tok = lm.tokenizer
     ranks = {}
@@ -230,5 +229,28 @@ def test_a_mini_model_ranks_a_sensible_word_high_on_plain_english(name):
         order = [t.lstrip("Ġ").lower() for t in
                  tok.convert_ids_to_tokens(logits[0, position].argsort(descending=True)[:50].tolist())]
         ranks[text] = min([order.index(w) + 1 for w in sensible if w in order], default=None)
+    return ranks
+
+
+@pytest.mark.parametrize("name", list(PLAIN_BARS))
+def test_a_mini_model_ranks_a_sensible_word_high_on_plain_english(name):
+    """mini-BERT, and mini-RoBERTa since its warm start: a sensible word in the top k on enough of the 12."""
+    top_k, at_least = PLAIN_BARS[name]
+    ranks = plain_ranks(name)
     good = [t for t, r in ranks.items() if r is not None and r <= top_k]
     assert len(good) >= at_least, f"a sensible word in the top {top_k} for {len(good)} of {len(PLAIN)}: {ranks}"
+
+
+def test_mini_bert_puts_a_sensible_word_first_on_plain_english():
+    """Issue #14's done-when: the bundled mini-BERT's first answer is sensible. v4 does it on 1 of the 12 ("My brother
+    is ten [MASK] old." -> years; v2: 1, v3: 0); the strict xfail below holds the gap to "a few"."""
+    ranks = plain_ranks("bert")
+    assert sum(r == 1 for r in ranks.values()) >= 1, ranks
+
+
+@pytest.mark.xfail(strict=True, reason="known gap (issue #14): 'a sensible word first on a few plain sentences' holds "
+                   "for 1 of the 12 with mini-BERT v4 (3.31x the baseline out of domain). Strict: when a retrained "
+                   "mini-BERT passes, this marker must go.")
+def test_mini_bert_puts_a_sensible_word_first_on_a_few_plain_sentences():
+    ranks = plain_ranks("bert")
+    assert sum(r == 1 for r in ranks.values()) >= 3, ranks
