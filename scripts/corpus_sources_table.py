@@ -1,6 +1,7 @@
 """What each corpus source adds for the out-of-domain evaluation set, without training a model per source: the share of
 the set's word tokens that the source's training split holds at least 5 times, and the perplexity of the source's
-add-one-smoothed unigram model on them (words: lower-cased runs of letters, digits and apostrophes). Prints the
+add-one-smoothed unigram model on them (words as corpus.normalise leaves them: lower-cased letters and digits; the set's
+sentences as corpus.ood_sentences gives them, the ones the corpus is cleaned against). Prints the
 Markdown table of assets/mini/SOURCES.md; needs the built corpus (python -m model_zoo.pretrain.corpus).
 
     python scripts/corpus_sources_table.py
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import collections
 import math
-import re
 import sys
 from pathlib import Path
 
@@ -17,21 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model_zoo.pretrain import corpus  # noqa: E402
 
-WORD = re.compile(r"[a-z0-9']+")
 FIRST_CORPUS = ("wordnet", "bible")
-
-
-def words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
-
-
-def ood_words() -> list[str]:
-    found = []
-    for path in sorted(corpus.OOD_DIR.glob("*.txt")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                found += words(line)
-    return found
 
 
 def row(counts: collections.Counter, ood: list[str]) -> tuple[int, float, float]:
@@ -45,8 +31,8 @@ def table() -> str:
     per_source = collections.defaultdict(collections.Counter)
     for doc_id, segments in corpus.load_with_ids("train"):
         for segment in segments:
-            per_source[corpus.source_of(doc_id)].update(words(segment))
-    ood = ood_words()
+            per_source[corpus.source_of(doc_id)].update(corpus.normalise(segment).split())
+    ood = [word for sentence in corpus.ood_sentences() for word in sentence.split()]
     groups = [((name,), name) for name in corpus.SOURCES]
     groups += [(FIRST_CORPUS, "WordNet + Bible (the first corpus)"), (tuple(corpus.SOURCES), "all sources")]
     lines = ["| source | words (train) | OOD words seen >= 5 times | OOD unigram perplexity |", "|---|---|---|---|"]

@@ -2,6 +2,7 @@
 behaviour only trained weights can have, on the committed held-out sample. A folder not built yet is skipped."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -215,6 +216,7 @@ PLAIN_AT_LEAST = 3  # of 12; the mini-BERT shipped before issue #14 managed 0 (i
 PLAIN_BARS = {"bert": (PLAIN_TOP_K, PLAIN_AT_LEAST), "roberta": (10, 5)}
 
 
+@functools.lru_cache(maxsize=None)  # three tests read mini-BERT's ranks: one pass over the 12 sentences
 def plain_ranks(name: str) -> dict[str, int | None]:
     """For each of PLAIN, the rank (1 = first) of its best sensible answer among the model's top 50, else None: each
     family's own mask token, its pieces read as words (byte-level BPE marks a word start with 'Ġ'; lower-cased)."""

@@ -220,8 +220,7 @@ SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help":
            "debian-handbook": handbook_documents, "python-docs": python_docs_documents,
            "fortunes": fortunes_documents}
 PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
-                 "pydoc": "python-docs",
-                 "fortune": "fortunes"}
+                 "pydoc": "python-docs", "fortune": "fortunes"}
 NOT_PROSE = {"wordnet"}
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 

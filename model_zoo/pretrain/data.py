@@ -96,13 +96,9 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
     source = data.doc_source if data.doc_source is not None else np.zeros(data.n_docs, dtype=np.int64)
     docs_of = {int(c): np.flatnonzero(source == c) for c in np.unique(source)}
     pairs = []
-    singles = {}  # source code -> its one-segment documents' segments, in corpus order
-    for d in range(data.n_docs):
-        if data.doc_start[d + 1] - data.doc_start[d] == 1:
-            singles.setdefault(int(source[d]), []).append(int(data.doc_start[d]))
-    streams = [(d, list(data.segments_of(d)), source[d] >= 0) for d in range(data.n_docs)
-               if data.doc_start[d + 1] - data.doc_start[d] > 1]
-    streams += [(None, segs, False) for _, segs in sorted(singles.items())]
+    n_segments, first = np.diff(data.doc_start), data.doc_start[:-1]
+    streams = [(d, list(data.segments_of(d)), source[d] >= 0) for d in np.flatnonzero(n_segments > 1)]
+    streams += [(None, first[(n_segments == 1) & (source == code)].tolist(), False) for code in np.unique(source)]
     for d, segs, prose in streams:
         i = 0
         while i < len(segs) - 1:
