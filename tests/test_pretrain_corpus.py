@@ -128,3 +128,23 @@ def test_one_segment_documents_feed_the_masked_lm_as_unlabelled_chunks():
     for a, b, _ in from_singles:
         assert doc_of(a) < doc_of(b)                           # two cookies, in corpus order
     assert {label for a, _, label in pairs if doc_of(a) >= 4} <= {0, 1}   # chapters keep their NSP labels
+
+
+def test_sentence_spans_are_whole_sentences_of_one_document_and_often_one_alone():
+    docs = toy(["web-1", "web-2", "fortune-a-1"] * 20, [[5, 7, 3, 9, 4], [12, 2], [6]] * 20)
+    starts, lengths = D.sentence_spans(docs, max_tokens=20, seed=0)
+    boundaries = set(docs.seg_start.tolist())
+    doc_of_token = np.repeat(np.arange(docs.n_docs), np.diff(docs.seg_start[docs.doc_start]))
+    for s, n in zip(starts, lengths):
+        assert s in boundaries and s + n in boundaries                 # begins and ends at a sentence boundary
+        assert doc_of_token[s] == doc_of_token[s + n - 1]              # never crosses into another document
+    order = np.argsort(starts)
+    assert np.array_equal(np.concatenate([docs.tokens[s:s + n] for s, n in zip(starts[order], lengths[order])]),
+                          docs.tokens)                                  # nothing cut at this length: every token once
+    assert np.mean([n in np.diff(docs.seg_start) for n in lengths]) > 0.4   # a lone sentence is common
+    assert len(set(lengths.tolist())) > 5                               # and longer runs too
+
+
+def test_sentence_spans_cut_a_long_sentence_to_the_limit():
+    starts, lengths = D.sentence_spans(toy(["web-1"], [[50, 3]]), max_tokens=20, seed=0)
+    assert lengths.max() == 20 and starts[0] == 0

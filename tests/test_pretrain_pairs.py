@@ -45,3 +45,21 @@ def test_albert_draws_new_pairs_every_epoch():
     first = list(albert.pairs)
     albert.batch(3 * albert.epoch_len)
     assert albert._drawn == 3 and _same(first, albert.pairs) < 0.3
+
+
+def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_their_end():
+    from model_zoo.pretrain.electra import ElectraObjective
+    electra = ElectraObjective(0, "cpu")
+    b = electra.batch(7)
+    ids, labels, tok = b["original"].numpy(), b["labels"].numpy(), electra.tok
+    n_short = electra._n_short
+    assert n_short == 8 and len(ids) == electra.batch_size
+    packed, short = ids[:-n_short], ids[-n_short:]
+    assert (packed != tok.pad_token_id).all()                              # full rows, as before
+    for row, lab in zip(short, labels[-n_short:]):
+        n = int((row != tok.pad_token_id).sum())
+        assert row[0] == tok.cls_token_id and row[n - 1] == tok.sep_token_id
+        assert tok.sep_token_id not in row[1:n - 1]                        # one span of one document
+        assert (row[n:] == tok.pad_token_id).all() and (lab[n:] == -100).all()   # padding is never a target
+    assert b["n_tokens"] == int((ids != tok.pad_token_id).sum())           # tokens seen count real tokens only
+    assert torch.equal(b["input_ids"], ElectraObjective(0, "cpu").batch(7)["input_ids"])   # a step alone fixes it

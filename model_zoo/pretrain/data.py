@@ -136,6 +136,26 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
     return pairs
 
 
+def sentence_spans(data: Tokenised, max_tokens: int, seed) -> tuple[np.ndarray, np.ndarray]:
+    """Short texts that begin and end at segment (sentence) boundaries, as a user types them into the app: runs of
+    consecutive segments of one document, each run aiming at a length drawn in [1, max_tokens] (so one sentence alone
+    is common) and never passing max_tokens; only a single sentence longer than that is cut. Segments of a document are contiguous in `tokens`, so a run is a slice.
+    -> (starts, lengths), both (n_spans,) int64, into data.tokens"""
+    rng = np.random.default_rng(seed)
+    seg, starts, lengths = data.seg_start, [], []
+    for d in range(data.n_docs):
+        i, end = int(data.doc_start[d]), int(data.doc_start[d + 1])
+        while i < end:
+            target, j = int(rng.integers(1, max_tokens + 1)), i + 1
+            while j < end and seg[j] - seg[i] < target and seg[j + 1] - seg[i] <= max_tokens:
+                j += 1
+            starts.append(seg[i])
+            lengths.append(min(seg[j] - seg[i], max_tokens))
+            i = j
+    starts, lengths = np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64)
+    return starts[lengths > 0], lengths[lengths > 0]
+
+
 def pad_rows(rows: list[np.ndarray], pad_id: int, left: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Right- (or left-) pad variable-length rows to the longest. -> (ids, attention_mask), both (B, T)"""
     width = max(len(r) for r in rows)

@@ -1,6 +1,7 @@
 """mini-ELECTRA: a small generator (masked LM) and a discriminator trained jointly with replaced-token detection.
 
-Per step: mask 15% of a packed 128-token WordPiece row (85% [MASK], 15% left as is, as in ELECTRA's own masking code);
+Per step: mask 15% of each 128-token WordPiece row (85% [MASK], 15% left as is, as in ELECTRA's own masking code;
+a quarter of the rows are lone sentences, padded: PackedMLMData.short_share);
 the generator predicts the masked positions; its *samples* (no gradient through sampling) replace them; the
 discriminator labels every real token original (0) or replaced (1), where a sample equal to the original counts as
 original. Loss = generator MLM + 50 x discriminator binary cross-entropy. Token, position and token-type embeddings
@@ -41,6 +42,7 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "electra", ("electra-generator", "electra-discriminator"), "wordpiece"
     batch_size, lr, warmup = 32, 5e-4, 1000
     mask_kw = {"mask_frac": 0.85, "random_frac": 0.0}
+    short_share = 0.25  # 8 of 32 rows: lone sentences, as the app asks (PackedMLMData)
     DISCRIMINATOR = dict(embedding_size=128, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                          intermediate_size=512, max_position_embeddings=512, **T.NO_DROPOUT)
     GENERATOR = {**DISCRIMINATOR, "num_hidden_layers": 2}  # mini-BERT's width, half its depth (module docstring)
@@ -107,7 +109,9 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                              "[MASK], 15% kept), the generator (a masked LM) samples replacements, the discriminator "
                              "labels every token original/replaced (a sample equal to the original counts as "
                              "original). Loss = generator MLM + 50 x discriminator BCE. Token, position and "
-                             "token-type embeddings shared between the two during training.",
+                             "token-type embeddings shared between the two during training. Rows: 128-token packed "
+                             "rows of the stream, with a quarter of each batch lone sentences ([CLS] one or a few "
+                             "whole sentences [SEP], padded), as the app sends them.",
                 "warm_start": "Both networks start from mini-BERT as shipped when the run began (same WordPiece "
                               "vocabulary and width): its embeddings and encoder layers into both (the generator, "
                               "half as deep, takes the first two), its MLM head into the generator; the "

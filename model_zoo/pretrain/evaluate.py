@@ -286,6 +286,9 @@ def distil_agreement(student, teacher, tok, kind: str = "wordpiece", n_rows: int
     t_student, t_teacher = timed(student.distilbert), timed(teacher.bert)
     full_student, full_teacher = timed(student), timed(teacher)
     speedup = t_teacher / t_student
+    from model_zoo.profiling.flops import forward_flops
+    flops_student, flops_teacher = (forward_flops(m.config.to_dict(), type(m).__name__, *x.shape, model=m)
+                                    for m in (student, teacher))
     return {"top1_agreement_with_teacher": round(agreement, 4), "agreement_bar": 0.70,
             "encoder_forward_ms_student": round(t_student * 1000, 2),
             "encoder_forward_ms_teacher": round(t_teacher * 1000, 2),
@@ -293,6 +296,9 @@ def distil_agreement(student, teacher, tok, kind: str = "wordpiece", n_rows: int
             "full_mlm_forward_ms_student": round(full_student * 1000, 2),
             "full_mlm_forward_ms_teacher": round(full_teacher * 1000, 2),
             "full_mlm_speedup": round(full_teacher / full_student, 2),
+            # what the arithmetic allows: the output layer is the same in both, so half the layers cannot halve the time
+            "full_mlm_flops_ratio": round(flops_teacher.total / flops_student.total, 2),
+            "output_layer_share_of_teacher": round(flops_teacher.heads / flops_teacher.total, 3),
             # issue #14's bar: agreement >= 70% with the shipped mini-BERT and the FULL MLM forward >= 1.5x faster
             "meets_bar": agreement >= 0.70 and full_teacher / full_student >= 1.5,
             "timing": f"median of 9 forward passes of the first 32 rows ({tuple(x.shape)}), "
