@@ -42,3 +42,9 @@ def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_sa
     assert m["full_mlm_flops_ratio"] == round(expected, 2) < 1.5     # why the 1.5x bar cannot be met at this size
     assert m["output_layer_share_of_teacher"] == round(head / (c.num_hidden_layers * layer + head), 3) > 0.5
     assert f"allow at most {m['full_mlm_flops_ratio']}x" in card.measured(m) and "NOT met" in card.measured(m)
+
+
+def test_the_detection_line_gives_the_reference_only_when_measured():
+    m = {"roc_auc": 0.74, "meets_bar": False, "mean_logit_replaced": -1.0, "mean_logit_original": -2.0}
+    assert "surprise" not in card.measured(m) and "NOT met" in card.measured(m)
+    assert "on the same replacements: ROC AUC 0.71" in card.measured({**m, "reference_roc_auc": 0.71})

@@ -148,3 +148,23 @@ def test_sentence_spans_are_whole_sentences_of_one_document_and_often_one_alone(
 def test_sentence_spans_cut_a_long_sentence_to_the_limit():
     starts, lengths = D.sentence_spans(toy(["web-1"], [[50, 3]]), max_tokens=20, seed=0)
     assert lengths.max() == 20 and starts[0] == 0
+
+
+def test_a_chat_conversation_is_one_document_of_its_sentences_in_order_without_swear_words(tmp_path, monkeypatch):
+    import importlib.util
+    import json
+    from types import SimpleNamespace
+    package = tmp_path / "chitchat_dataset"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    turns = [[{"text": "Hi, how are you doing today?"}, {"text": "hey"}],
+             [{"text": "I am doing well. We had pizza for dinner last night."}],
+             [{"text": "That shit was so good, I ate four slices."}, {"text": "What did you have for lunch today?"}]]
+    (package / "dataset.json").write_text(json.dumps({"b": {"messages": turns}, "a": {"messages": [[{"text": "ok"}]]}}))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: SimpleNamespace(origin=str(package / "__init__.py")) if name == "chitchat_dataset"
+                        else None)
+    docs = C.chitchat_documents()
+    assert docs == [("chat-b", ["Hi, how are you doing today?", "I am doing well.", "We had pizza for dinner last night.",
+                                "What did you have for lunch today?"])]   # "hey" and "ok" too short; the swearing dropped
+    assert C.source_of("chat-b") == "chitchat" and C.is_prose("chat-b")

@@ -91,3 +91,35 @@ def test_roberta_starts_from_mini_berts_encoder_and_shifted_positions():
         torch.testing.assert_close(embedded, expected, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(model.roberta.encoder(embedded).last_hidden_state,
                                    bert.bert.encoder(expected).last_hidden_state, atol=1e-4, rtol=1e-4)
+
+
+class _Knows(torch.nn.Module):
+    """A stand-in masked LM: certain of `truth` at every position (perfect=True), or of nothing (uniform)."""
+
+    def __init__(self, truth: torch.Tensor, vocab: int, perfect: bool):
+        super().__init__()
+        self.truth, self.vocab, self.perfect = truth, vocab, perfect
+        self.device = torch.device("cpu")
+
+    def forward(self, input_ids, attention_mask=None):
+        from types import SimpleNamespace
+        logits = torch.zeros(*input_ids.shape, self.vocab)
+        if self.perfect:
+            logits.scatter_(-1, self.truth.unsqueeze(-1), 30.0)
+        return SimpleNamespace(logits=logits)
+
+
+def test_the_reference_detector_scores_the_same_replacements_by_surprise():
+    from transformers import AutoTokenizer
+    from model_zoo.pretrain import evaluate as E
+    tok = AutoTokenizer.from_pretrained(T.MINI / "bert")
+    bert, gen, disc = _models()
+    warm_start(gen, disc, T.MINI / "bert")
+    ood = E.ood_rows(tok)
+    rows = E.Rows(ood.ids[:40], ood.attention[:40], "40 plain sentences")
+    truth = torch.tensor(rows.ids)
+    knows = E.electra_auc(gen, disc, tok, rows=rows, reference=_Knows(truth, len(tok), perfect=True))
+    blind = E.electra_auc(gen, disc, tok, rows=rows, reference=_Knows(truth, len(tok), perfect=False))
+    assert knows["reference_roc_auc"] == 1.0 and blind["reference_roc_auc"] == 0.5   # a model that knows the text, one that knows nothing
+    assert knows["roc_auc"] == blind["roc_auc"] and 0.0 < knows["replaced_fraction"] < 0.2   # same corruption either way
+    assert "reference_roc_auc" not in E.electra_auc(gen, disc, tok, rows=rows)

@@ -1,6 +1,7 @@
 """The mini zoo's pretraining corpus, split into train / held-out: WordNet 3.0 glosses, the World English Bible and
 modern plain English prose from documentation packages (GNOME's desktop help, the Debian Administrator's Handbook, the
-Python 3.11 documentation) and everyday English from fortune-mod's fortune cookies (Debian `fortunes`).
+Python 3.11 documentation) and everyday English from fortune-mod's fortune cookies (Debian `fortunes`) and casual
+conversations (PyPI `chitchat-dataset`).
 
 A document is a list of segments (sentence-like strings) in their original order, so pair objectives (NSP, SOP) can
 take consecutive segments from one document:
@@ -10,6 +11,7 @@ take consecutive segments from one document:
   * gnome-help / debian-handbook / python-docs: one document per page or section, one segment per sentence of its
     running text (code, tables and markup dropped).
   * fortunes: one document per cookie (a quotation, joke or anecdote), one segment per sentence.
+  * chitchat: one document per casual conversation between two students, one segment per sentence of its messages.
 Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
 out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
 About 1 in 50 documents (chosen by a hash of its id, so the split never changes) is held out for evaluation.
@@ -215,12 +217,33 @@ def fortunes_documents() -> list[tuple[str, list[str]]]:
     return docs
 
 
+CHAT_DROPPED = re.compile(r"\b(fuck\w*|shit\w*|bitch\w*|cunt|dick|porn\w*|sex\w*|nude\w*|ass|asshole|damn)\b", re.I)
+
+
+def chitchat_documents() -> list[tuple[str, list[str]]]:
+    """Casual written conversations of the CCC "Chit-Chat Challenge" (PyPI `chitchat-dataset`, MIT): two students
+    chatting about their day, food, school, family, travel and hobbies. One document per conversation, one segment
+    per sentence of its messages in order (so consecutive segments are the conversation's own flow); a message with
+    a swear word or sexual word is dropped (CHAT_DROPPED)."""
+    spec = importlib.util.find_spec("chitchat_dataset")
+    if spec is None or not spec.origin:
+        raise ImportError("chitchat-dataset is not installed (pip install chitchat-dataset)")
+    conversations = json.loads((Path(spec.origin).parent / "dataset.json").read_text(encoding="utf-8"))
+    docs = []
+    for key in sorted(conversations):
+        messages = [m["text"] for turn in conversations[key]["messages"] for m in turn]
+        segments = [x for m in messages if not CHAT_DROPPED.search(m) for x in sentences(m)]
+        if segments:
+            docs.append((f"chat-{key}", segments))
+    return docs
+
+
 # name -> reader; `prose` sources are discourse (consecutive segments follow each other), the others are not
 SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help": gnome_help_documents,
            "debian-handbook": handbook_documents, "python-docs": python_docs_documents,
-           "fortunes": fortunes_documents}
+           "fortunes": fortunes_documents, "chitchat": chitchat_documents}
 PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
-                 "pydoc": "python-docs", "fortune": "fortunes"}
+                 "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat"}
 NOT_PROSE = {"wordnet"}
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 

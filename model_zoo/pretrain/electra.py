@@ -95,13 +95,14 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                 T.save_folder(self.discriminator, self.tok, self.out / "electra-discriminator")]
 
     def evaluate(self):
-        from transformers import ElectraForMaskedLM, ElectraForPreTraining
+        from transformers import BertForMaskedLM, ElectraForMaskedLM, ElectraForPreTraining
         gen = ElectraForMaskedLM.from_pretrained(self.out / "electra-generator", dtype=torch.float32).eval()
         disc = ElectraForPreTraining.from_pretrained(self.out / "electra-discriminator", dtype=torch.float32).eval()
+        bert = BertForMaskedLM.from_pretrained(self.warm_start_folder, dtype=torch.float32).eval()
         ood = E.ood_rows(self.tok)
-        return {"replaced_token_detection": E.electra_auc(gen, disc, self.tok),
+        return {"replaced_token_detection": E.electra_auc(gen, disc, self.tok, reference=bert),
                 "generator_fill_mask": E.fill_mask_accuracy(gen, self.tok, "wordpiece"),
-                "ood_replaced_token_detection": E.electra_auc(gen, disc, self.tok, rows=ood),
+                "ood_replaced_token_detection": E.electra_auc(gen, disc, self.tok, rows=ood, reference=bert),
                 "ood_generator_fill_mask": E.fill_mask_accuracy(gen, self.tok, "wordpiece", rows=ood)}
 
     def card(self):
