@@ -82,7 +82,10 @@ def test_half_precision_gives_the_fp32_answers(dtype):
         assert loading.load("mini-bert").model.dtype == getattr(torch, dtype)
     finally:
         loading.configure(loading.Settings(device="cpu", offline=True))
-    assert half[0] == full[0]
-    np.testing.assert_allclose(half[1], full[1], atol=0.01)
+    assert set(half[0]) == set(full[0]) and half[0][0] == full[0][0]
+    fp32 = dict(zip(full[0], full[1]))
+    for got, wanted in zip(half[0], full[0]):   # the order may differ only between near-ties (bf16 keeps 8 bits:
+        assert abs(fp32[got] - fp32[wanted]) < 0.01, (half, full)   # mini-BERT v5's "me" 0.0851, "them" 0.0822)
+    np.testing.assert_allclose(sorted(half[1]), sorted(full[1]), atol=0.01)
     np.testing.assert_allclose(half[2], full[2], atol=0.02)
     assert half[3] == full[3] == torch.float32

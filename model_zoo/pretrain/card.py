@@ -71,7 +71,7 @@ def measured(m: dict) -> str:
                   if "negatives_called_positive" in m else "")
         return f"{m['accuracy']:.1%} on {m['pairs']} pairs (bar 75%, chance 50%){called}: {verdict(m['meets_bar'])}"
     if "roc_auc" in m:
-        reference = (f"; mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
+        reference = (f"; the shipped mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
                      f"{m['reference_roc_auc']}" if "reference_roc_auc" in m else "")
         return (f"ROC AUC {m['roc_auc']} (bar 0.85); mean logit replaced {m['mean_logit_replaced']} vs original "
                 f"{m['mean_logit_original']}{reference}: {verdict(m['meets_bar'])}")
@@ -81,8 +81,8 @@ def measured(m: dict) -> str:
     if "top1_agreement_with_teacher" in m:
         if "full_mlm_speedup" not in m:
             return f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%): {verdict(m['meets_bar'])}"
-        bound = (f"; the FLOPs allow at most {m['full_mlm_flops_ratio']}x: the output layer both share is "
-                 f"{m['output_layer_share_of_teacher']:.0%} of the teacher's" if "full_mlm_flops_ratio" in m
+        bound = (f"; counted in matrix-product FLOPs half the layers give {m['full_mlm_flops_ratio']}x, as the output "
+                 f"layer both share is {m['output_layer_share_of_teacher']:.0%} of the teacher's" if "full_mlm_flops_ratio" in m
                  else ", the 8k-word output layer both share dominates")
         return (f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%), full MLM forward "
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
