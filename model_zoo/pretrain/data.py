@@ -139,8 +139,8 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
 def sentence_spans(data: Tokenised, max_tokens: int, seed) -> tuple[np.ndarray, np.ndarray]:
     """Short texts that begin and end at segment (sentence) boundaries, as a user types them into the app: runs of
     consecutive segments of one document, each run aiming at a length drawn in [1, max_tokens] (so one sentence alone
-    is common) and never passing max_tokens; only a single sentence longer than that is cut. Segments of a document are contiguous in `tokens`, so a run is a slice.
-    -> (starts, lengths), both (n_spans,) int64, into data.tokens"""
+    is common) and never passing max_tokens; only a single sentence longer than that is cut. Segments of a document
+    are contiguous in `tokens`, so a run is a slice. -> (starts, lengths), both (n_spans,) int64, into data.tokens"""
     rng = np.random.default_rng(seed)
     seg, starts, lengths = data.seg_start, [], []
     for d in range(data.n_docs):

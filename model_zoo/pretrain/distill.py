@@ -2,9 +2,10 @@
 
 Student: half the teacher's layers, initialised from every other teacher layer (0, 2, ...), the teacher's word and
 position embeddings and MLM head; no token types, no pooler. Data: 128-token rows of the WordPiece stream with
-dynamic masking (15%, 80/10/10); a quarter of each batch are lone sentences (PackedMLMData.short_share). Loss (the authors' weights) = 5.0 * KL(teacher || student) of soft targets at
-temperature 2 (times T^2) + 2.0 * MLM cross-entropy + 1.0 * (1 - cosine) between last hidden states. The soft-target
-term is taken at the masked positions only (the authors' `--restrict_ce_to_mask` option), to save CPU.
+dynamic masking (15%, 80/10/10); a quarter of each batch are lone sentences (PackedMLMData.short_share). Loss (the
+authors' weights) = 5.0 * KL(teacher || student) of soft targets at temperature 2 (times T^2) + 2.0 * MLM
+cross-entropy + 1.0 * (1 - cosine) between last hidden states. The soft-target term is taken at the masked positions
+only (the authors' `--restrict_ce_to_mask` option), to save CPU.
 """
 from __future__ import annotations
 
