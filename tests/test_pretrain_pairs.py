@@ -52,7 +52,7 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
     electra = ElectraObjective(0, "cpu")
     b = electra.batch(7)
     ids, labels, tok = b["original"].numpy(), b["labels"].numpy(), electra.tok
-    n_short = electra._n_short
+    n_short = electra.n_short
     assert n_short == 8 and len(ids) == electra.batch_size
     packed, short = ids[:-n_short], ids[-n_short:]
     assert (packed != tok.pad_token_id).all()                              # full rows, as before
@@ -63,3 +63,5 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
         assert (row[n:] == tok.pad_token_id).all() and (lab[n:] == -100).all()   # padding is never a target
     assert b["n_tokens"] == int((ids != tok.pad_token_id).sum())           # tokens seen count real tokens only
     assert torch.equal(b["input_ids"], ElectraObjective(0, "cpu").batch(7)["input_ids"])   # a step alone fixes it
+    electra.batch_size = 256                                               # a GPU run's override, set after init
+    assert electra.n_short == 64 and len(electra.batch(7)["input_ids"]) == 256   # the share follows it

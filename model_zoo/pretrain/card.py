@@ -82,8 +82,8 @@ def measured(m: dict) -> str:
         if "full_mlm_speedup" not in m:
             return f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%): {verdict(m['meets_bar'])}"
         bound = (f"; counted in matrix-product FLOPs half the layers give {m['full_mlm_flops_ratio']}x, as the output "
-                 f"layer both share is {m['output_layer_share_of_teacher']:.0%} of the teacher's" if "full_mlm_flops_ratio" in m
-                 else ", the 8k-word output layer both share dominates")
+                 f"layer both share is {m['output_layer_share_of_teacher']:.0%} of the teacher's"
+                 if "full_mlm_flops_ratio" in m else ", the 8k-word output layer both share dominates")
         return (f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%), full MLM forward "
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
                 f"{verdict(m['meets_bar'])}")

@@ -24,9 +24,10 @@ TEMPERATURE = 2.0
 ALPHA_CE, ALPHA_MLM, ALPHA_COS = 5.0, 2.0, 1.0
 
 
-def packed_rows(tok, kind: str, split: str, body_len: int = 126) -> np.ndarray:
-    """(n, body_len + 2) rows [CLS] ... [SEP] (or <s> ... </s>) of the packed stream, documents separated by [SEP]."""
-    rows = D.pack(D.tokenised(tok, kind, split), body_len, E.doc_separator(tok))
+def packed_rows(tok, kind: str, split: str, body_len: int = 126, data: D.Tokenised | None = None) -> np.ndarray:
+    """(n, body_len + 2) rows [CLS] ... [SEP] (or <s> ... </s>) of the packed stream, documents separated by [SEP].
+    `data`: the split already tokenised (else it is read from the cache)."""
+    rows = D.pack(data or D.tokenised(tok, kind, split), body_len, E.doc_separator(tok))
     prefix, suffix = E.specials(tok)
     return np.concatenate([np.tile(prefix, (len(rows), 1)), rows, np.tile(suffix, (len(rows), 1))], 1)
 
@@ -44,20 +45,24 @@ class PackedMLMData:
     short_share: float = 0.0
 
     def init_rows(self):
-        self.rows = packed_rows(self.tok, self.tokenizer_kind, "train")
+        self._tokens = D.tokenised(self.tok, self.tokenizer_kind, "train")
+        self.rows = packed_rows(self.tok, self.tokenizer_kind, "train", data=self._tokens)
         self._epoch, self._order = -1, None
-        self._n_short = int(round(self.batch_size * self.short_share))
-        if self._n_short:
-            self._tokens = D.tokenised(self.tok, self.tokenizer_kind, "train")
-            width = self.rows.shape[1]
+        if self.short_share:
             self._prefix, self._suffix = E.specials(self.tok)
-            self._spans = D.sentence_spans(self._tokens, width // 2 - len(self._prefix) - len(self._suffix), self.seed)
+            body = self.rows.shape[1] // 2 - len(self._prefix) - len(self._suffix)
+            self._spans = D.sentence_spans(self._tokens, body, self.seed)
+
+    @property
+    def n_short(self) -> int:
+        """Rows of each batch that are short (from the batch size in force: a GPU run overrides it after init)."""
+        return int(round(self.batch_size * self.short_share))
 
     def short_rows(self, step: int) -> np.ndarray:
         """(n_short, width) [CLS] span [SEP] rows, right-padded, for this step."""
         starts, lengths = self._spans
-        pick = np.random.default_rng([self.seed, 11, step]).integers(len(starts), size=self._n_short)
-        out = np.full((self._n_short, self.rows.shape[1]), self.tok.pad_token_id, dtype=np.int64)
+        pick = np.random.default_rng([self.seed, 11, step]).integers(len(starts), size=self.n_short)
+        out = np.full((self.n_short, self.rows.shape[1]), self.tok.pad_token_id, dtype=np.int64)
         for r, k in enumerate(pick):
             body = self._tokens.tokens[starts[k]:starts[k] + lengths[k]]
             row = np.concatenate([self._prefix, body, self._suffix])
@@ -65,14 +70,14 @@ class PackedMLMData:
         return out
 
     def batch(self, step: int) -> dict:
-        n_packed = self.batch_size - self._n_short
+        n_packed = self.batch_size - self.n_short
         per_epoch = len(self.rows) // n_packed
         epoch, k = divmod(step, per_epoch)
         if epoch != self._epoch:
             self._epoch, self._order = epoch, np.random.default_rng([self.seed, 7, epoch]).permutation(len(self.rows))
         index = self._order[k * n_packed:(k + 1) * n_packed]
         ids = self.rows[index].astype(np.int64)
-        if self._n_short:
+        if self.n_short:
             ids = np.concatenate([ids, self.short_rows(step)])
         special = np.isin(ids, self.tok.all_special_ids)
         inputs, labels = mask_rows(ids, special, rows_rng(self.seed, [(step, r) for r in range(len(ids))]),
