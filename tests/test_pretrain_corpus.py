@@ -74,6 +74,19 @@ def test_clean_drops_repeats_and_anything_containing_an_evaluation_sentence():
     assert dropped == {"duplicate": 1, "evaluation_overlap": 1}
 
 
+def test_the_overlap_search_finds_what_a_plain_substring_search_finds():
+    ood = set(C.ood_sentences())
+    long_one, short_one = "paris is the capital of france", "the sun is hot"    # 30 and 14 characters
+    assert long_one in ood and len(short_one) < C.OVERLAP_MIN_CHARS
+    found = C.contains_one_of(ood | {short_one})
+    keys = [long_one, "so paris is the capital of france", "aparis is the capital of frances too",
+            "paris is the capital of franc", "the sun is hot today", "", "paris"]
+    for key in keys + [e + " and then" for e in sorted(ood)[:50]] + [k[1:] for k in sorted(ood)[:50]]:
+        naive = any(e in key for e in ood | {short_one} if len(e) >= C.OVERLAP_MIN_CHARS)
+        assert found(key) == naive, key
+    assert found("aparis is the capital of frances too") and not found("the sun is hot today")
+
+
 def test_sentences_split_running_text_and_drop_code():
     text = ("Open the Settings app first. Click Wi-Fi to see networks! Is it on? "
             "Then type x = foo(1, 2) + bar[3] ; y = {} here.")
@@ -168,3 +181,20 @@ def test_a_chat_conversation_is_one_document_of_its_sentences_in_order_without_s
     assert docs == [("chat-b", ["Hi, how are you doing today?", "I am doing well.", "We had pizza for dinner last night.",
                                 "What did you have for lunch today?"])]   # "hey" and "ok" too short; the swearing dropped
     assert C.source_of("chat-b") == "chitchat" and C.is_prose("chat-b")
+
+
+@pytest.mark.parametrize("folder", ["bert", "roberta", "albert", "xlnet"])
+def test_corpus_token_ids_are_what_the_tokenizer_gives(folder):
+    """data.token_ids reads the Rust tokenizer directly: it must give tokenizer(...)'s ids, on every kind."""
+    from transformers import AutoTokenizer
+
+    from testkit.plain_english import PLAIN
+    if not (MINI_ROOT / folder / "tokenizer_config.json").exists():
+        pytest.skip(f"no shipped mini-{folder} tokenizer")
+    tok = AutoTokenizer.from_pretrained(MINI_ROOT / folder)
+    texts = [s for _, doc in E.ood_documents() for s in doc] + [text for text, _ in PLAIN]
+    texts += ["", "  two  spaces\tand a tab\n", "Ünïcödé ﬁ café — “quoted” naïve", "<mask> [MASK] <s></s> <unk>",
+              "x = foo(1, 2) + bar[3]; y = {}", "a" * 300]
+    expected = tok(texts, add_special_tokens=False)["input_ids"]
+    assert D.token_ids(tok, texts) == expected
+    assert sum(map(len, expected)) > 2000
