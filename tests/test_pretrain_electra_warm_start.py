@@ -123,3 +123,25 @@ def test_the_reference_detector_scores_the_same_replacements_by_surprise():
     assert knows["reference_roc_auc"] == 1.0 and blind["reference_roc_auc"] == 0.5   # a model that knows the text, one that knows nothing
     assert knows["roc_auc"] == blind["roc_auc"] and 0.0 < knows["replaced_fraction"] < 0.2   # same corruption either way
     assert "reference_roc_auc" not in E.electra_auc(gen, disc, tok, rows=rows)
+
+
+def test_continuing_shipped_weights_keeps_the_warm_start_they_came_from(tmp_path, monkeypatch):
+    """--init-from-shipped on ELECTRA or RoBERTa continues weights that started from an older mini-BERT: the record
+    (card, lab timeline) must keep that one, not take today's mini-BERT. DistilBERT's teacher is taken afresh."""
+    import json
+    from model_zoo.pretrain.distill import DistilObjective
+    electra = object.__new__(ElectraObjective)
+    electra.family = "electra"
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    older = {"warm_start": "assets/mini/bert", "warm_start_sha256": "4458e2" + "0" * 58}
+    (metrics / "electra.json").write_text(json.dumps({"steps": 10, "tokens_seen": 100, "cpu_minutes": 1.0,
+                                                       "wall_minutes": 1.0, **older}))
+    with monkeypatch.context() as patch:                         # the shipped record, read from a folder of ours
+        patch.setattr(T, "MINI", tmp_path)
+        previous = electra.previous_record()
+    assert electra.continued_start_state(previous) == older
+    assert electra.continued_start_state({}) == electra.start_state() != older      # a record without one: today's
+    distil = object.__new__(DistilObjective)
+    distil.teacher_sha256, distil.teacher_dir = "today", T.MINI / "bert"
+    assert distil.continued_start_state({"record": {"teacher_sha256": "old"}})["teacher_sha256"] == "today"

@@ -92,6 +92,12 @@ class Objective:
         """Extra entries a new run records in its state (DistilBERT: its teacher's checksum)."""
         return {}
 
+    def continued_start_state(self, previous: dict) -> dict:
+        """start_state() for a run that continues shipped weights (--init-from-shipped); `previous` holds what the
+        shipped run recorded (`previous["record"]`, its metrics). By default taken afresh: a distilled student
+        continued now learns from today's teacher, and the check of a stale teacher compares against that."""
+        return self.start_state()
+
     def fresh_start(self) -> None:
         """Called when a run starts from scratch (no checkpoint, no --init-from): ELECTRA copies mini-BERT in."""
 
@@ -106,7 +112,8 @@ class Objective:
             return {}
         m = json.loads(path.read_text())
         return {"step": m["steps"], "tokens": m["tokens_seen"], "cpu_s": m["cpu_minutes"] * 60,
-                "elapsed_s": m["wall_minutes"] * 60, "curve": m.get("curve", []), "history": m.get("history", [])}
+                "elapsed_s": m["wall_minutes"] * 60, "curve": m.get("curve", []), "history": m.get("history", []),
+                "record": m}
 
 
 def save_folder(model, tokenizer, folder: Path) -> Path:
@@ -241,7 +248,7 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
         load_exported(obj, folders)
         previous = obj.previous_record()
         state.update({k: previous[k] for k in ("step", "tokens", "cpu_s", "elapsed_s", "curve") if k in previous})
-        state.update(obj.start_state())
+        state.update(obj.continued_start_state(previous))
         state["history"] = previous.get("history", []) + [{
             "event": "continued from exported weights", "step": state["step"], "tokens": state["tokens"],
             "from": [str(f) for f in folders], "sha256": [file_sha256(f / "model.safetensors") for f in folders],

@@ -24,6 +24,14 @@ class FromMiniBert:
         return {"warm_start": str(self.warm_start_folder.relative_to(T.MINI.parents[1])),
                 "warm_start_sha256": T.file_sha256(self.warm_start_folder / "model.safetensors")}
 
+    def continued_start_state(self, previous: dict) -> dict:
+        """Continuing shipped weights keeps the record of the mini-BERT they first started from (the card names it,
+        and the lab places the run on BERT's curve by its checksum), not the mini-BERT shipped today."""
+        record = previous.get("record", {})
+        if not record.get("warm_start_sha256"):
+            return self.start_state()
+        return {"warm_start": record.get("warm_start", ""), "warm_start_sha256": record["warm_start_sha256"]}
+
 
 def bert_state(folder: Path) -> dict[str, torch.Tensor]:
     """The shipped BertForPreTraining's tensors, in float32."""
