@@ -4,7 +4,8 @@ domain (the set the bars use) than what is shipped, never worse.
     python -m model_zoo.pretrain --family bert --promote     # compares, prints both, copies or refuses
 
 A candidate is better when its family's primary out-of-domain figure improves and no out-of-domain bar that the
-shipped checkpoint meets is lost. mini-DistilBERT is promoted only if its recorded teacher is the shipped mini-BERT.
+shipped checkpoint meets is lost. mini-DistilBERT is promoted only if its recorded teacher is the shipped mini-BERT,
+and then always when the shipped student's teacher is not (a stale student's figures are against another teacher).
 """
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
                              "the shipped mini-BERT")
         check_teacher(candidate["teacher_sha256"], mini / "bert")
     better, lines = compare(family, shipped, candidate)
+    if family == "distilbert" and shipped and shipped.get("teacher_sha256") != candidate["teacher_sha256"]:
+        # the shipped student's agreement was measured against another teacher: no comparison, and it cannot stay
+        better = True
+        lines.append("the shipped mini-DistilBERT was distilled from another mini-BERT (its figures are against that "
+                     "teacher): the candidate, distilled from the shipped mini-BERT, replaces it")
     for line in lines:
         log(line)
     if not (better or force):
