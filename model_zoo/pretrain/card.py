@@ -106,7 +106,8 @@ def history_lines(metrics: dict) -> list[str]:
                    "figures are measured against the mini-BERT shipped at evaluation time, which is not its teacher")
     if metrics.get("warm_start_sha256"):
         out.append(f"- warm start: {metrics.get('warm_start')}, model.safetensors sha256 "
-                   f"`{metrics['warm_start_sha256']}` (copied in when the first run of these weights began; a continuation keeps it)")
+                   f"`{metrics['warm_start_sha256']}` (copied in when the first run of these weights began; a "
+                   f"continuation keeps it)")
     if metrics.get("teacher_note"):
         out.append(f"- {metrics['teacher_note']}")
     out.extend(f"- {note}" for note in metrics.get("notes", []))

@@ -66,10 +66,11 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
                              "the shipped mini-BERT")
         check_teacher(candidate["teacher_sha256"], mini / "bert")
     better, lines = compare(family, shipped, candidate)
-    if family == "distilbert" and shipped and shipped.get("teacher_sha256") != candidate["teacher_sha256"]:
-        # the shipped student's agreement was measured against another teacher: no comparison, and it cannot stay
+    if "teacher_sha256" in candidate and shipped and shipped.get("teacher_sha256") != candidate["teacher_sha256"]:
+        # a distilled student (the candidate passed the teacher check above) over one whose agreement was measured
+        # against another teacher: the figures do not compare, and the stale one cannot stay
         better = True
-        lines.append("the shipped mini-DistilBERT was distilled from another mini-BERT (its figures are against that "
+        lines.append("the shipped student was distilled from another mini-BERT (its figures are against that "
                      "teacher): the candidate, distilled from the shipped mini-BERT, replaces it")
     for line in lines:
         log(line)
