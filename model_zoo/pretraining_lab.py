@@ -110,9 +110,12 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
 
 
 def measure_label(name: str) -> str:
-    """'ood_fill_mask' -> 'fill mask (out of domain)'; 'fill_mask' -> 'fill mask (in-domain held-out)'."""
+    """'ood_fill_mask' -> 'fill mask (out of domain)'; 'fill_mask' -> 'fill mask (in-domain held-out)';
+    'nsp_sentences' -> 'nsp, one sentence each (in-domain held-out)' (pairs of single sentences)."""
     if name.startswith("ood_"):
         return f"{name[4:].replace('_', ' ')} (out of domain)"
+    if name.endswith("_sentences"):
+        return f"{name.removesuffix('_sentences').replace('_', ' ')}, one sentence each (in-domain held-out)"
     return f"{name.replace('_', ' ')} (in-domain held-out)"
 
 

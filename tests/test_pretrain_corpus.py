@@ -56,6 +56,32 @@ def test_sop_negatives_are_the_same_two_segments_swapped():
             assert doc_of(a) == doc_of(b) and (a[-1] < b[0]) == (label == 0)
 
 
+@pytest.mark.parametrize("random_next", [True, False])
+def test_sentence_pairs_hold_one_sentence_each(random_next):
+    """The out-of-domain pairs (and a user's) are one sentence each; training mixes such pairs into its re-draws."""
+    pairs = D.sentence_pairs(DOCS, max_tokens=20, seed=0, random_next=random_next, sentence_share=1.0)
+    labelled = [(a, b, label) for a, b, label in pairs if label != D.NO_PAIR_LABEL]
+    assert len(labelled) >= 12 and {label for *_, label in labelled} == {0, 1}
+    for a, b, label in labelled:
+        assert len(np.unique(a)) == 1 and len(np.unique(b)) == 1          # a segment id repeated: one sentence each
+        if label == 0:
+            assert int(b[0]) == int(a[0]) + 1                              # the next sentence, in order
+        elif random_next:
+            assert doc_of(a) != doc_of(b)
+        else:
+            assert int(a[0]) == int(b[0]) + 1                              # the same two, swapped
+
+
+def test_a_training_draw_mixes_in_about_its_share_of_single_sentence_pairs():
+    many = toy([f"web-{1000 + d}" for d in range(60)], [[5] * 24] * 60)
+    def single_share(share):
+        pairs = D.sentence_pairs(many, max_tokens=20, seed=1, random_next=True, sentence_share=share)
+        return np.mean([len(np.unique(a)) == 1 and len(np.unique(b)) == 1 for a, b, _ in pairs])
+    assert single_share(0.0) < 0.03      # long chunks of 4 sentences (a negative's B may run off its document's end)
+    assert abs(single_share(D.SENTENCE_PAIR_SHARE) - D.SENTENCE_PAIR_SHARE) < 0.08
+    assert single_share(1.0) == 1.0
+
+
 def test_pair_loss_skips_unlabelled_pairs():
     from model_zoo.pretrain.nsp_sop import pair_loss
     logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]])

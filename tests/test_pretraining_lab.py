@@ -34,6 +34,7 @@ def test_quality_rows_state_each_bar_and_verdict_as_recorded():
     assert [(r.family, r.measure, r.met) for r in rows] == [(f, lab.measure_label(n), m) for f, n, m in recorded]
     assert lab.measure_label("ood_fill_mask") == "fill mask (out of domain)"
     assert lab.measure_label("nsp") == "nsp (in-domain held-out)"
+    assert lab.measure_label("sop_sentences") == "sop, one sentence each (in-domain held-out)"
     ood_families = {r.family for r in rows if r.measure.endswith("(out of domain)")}
     assert ood_families == {r.family for r in rows}  # every family reports its out-of-domain figures
 

@@ -155,8 +155,11 @@ def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64
             "commonest_guess_share": round(guesses[common] / total, 3), "set": rows.name}
 
 
-def pair_batches(tok, kind: str, random_next: bool, n_pairs: int = 400, max_tokens: int = 61):
-    pairs = D.sentence_pairs(D.tokenised(tok, kind, "heldout"), max_tokens, EVAL_SEED, random_next)
+def pair_batches(tok, kind: str, random_next: bool, n_pairs: int = 400, max_tokens: int = 61,
+                 sentences: bool = False):
+    """Held-out prose pairs: runs of segments of about max_tokens split in two, or (sentences) one sentence each."""
+    pairs = D.sentence_pairs(D.tokenised(tok, kind, "heldout"), max_tokens, EVAL_SEED, random_next,
+                             sentence_share=1.0 if sentences else 0.0)
     pairs = [p for p in pairs if p[2] != D.NO_PAIR_LABEL]  # plain pairs of prose only
     pairs = [pairs[i] for i in np.linspace(0, len(pairs) - 1, min(n_pairs, len(pairs))).astype(int)]
     return pairs
@@ -193,12 +196,15 @@ def encode_pairs(tok, pairs) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def pair_accuracy(model, tok, kind: str, random_next: bool, n_pairs: int = 400, pairs=None, name: str = "") -> dict:
-    """NSP or SOP accuracy on held-out prose pairs, or on the given pairs (OOD). Also the share of negatives that the
-    model calls positive ('IsNext' / 'in order'), which a model that always answers one way gets wrong."""
+def pair_accuracy(model, tok, kind: str, random_next: bool, n_pairs: int = 400, pairs=None, name: str = "",
+                  sentences: bool = False) -> dict:
+    """NSP or SOP accuracy on held-out prose pairs (sentences: of one sentence each, as the out-of-domain pairs are),
+    or on the given pairs (OOD). Also the share of negatives that the model calls positive ('IsNext' / 'in order'),
+    which a model that always answers one way gets wrong."""
     if pairs is None:
-        pairs = pair_batches(tok, kind, random_next, n_pairs)
-        name = f"in-domain held-out prose pairs (corpus {corpus.corpus_id()})"
+        pairs = pair_batches(tok, kind, random_next, n_pairs, sentences=sentences)
+        name = (f"in-domain held-out prose pairs{' of single sentences' if sentences else ''} "
+                f"(corpus {corpus.corpus_id()})")
     correct, predictions = 0, []
     for i in range(0, len(pairs), 64):
         b = encode_pairs(tok, pairs[i:i + 64])
