@@ -64,7 +64,9 @@ class PairObjective(Objective):
                 f"{task.upper()} is {long['accuracy']:.1%} when A and B are runs of sentences of about 60 tokens and "
                 f"{short['accuracy']:.1%} when each is one sentence, as in the out-of-domain stories and in what a "
                 f"user types. From the ninth session on, {D.SENTENCE_PAIR_SHARE:.0%} of the pairs of each training "
-                f"re-draw are single sentences (before, none were)."]
+                f"re-draw are single sentences (before, none were). What the surface of such pairs gives away "
+                f"without a transformer (shared words, the first and last pieces): `python scripts/pair_cues.py`, "
+                f"in assets/mini/SOURCES.md."]
 
     def batch(self, step: int) -> dict:
         epoch, k = divmod(step, self.epoch_len)
