@@ -4,8 +4,10 @@ Both read sentence pairs drawn from the training split by data.sentence_pairs: [
 for A and 1 for B. The pairs are drawn anew (new groupings, cuts, labels and negatives) for each of BERT's
 DUPE_FACTOR static-mask copies, as create_pretraining_data.py does, and for every epoch of ALBERT: drawn once, the
 pairs were memorised (pair loss falling on training pairs while plain held-out pairs stayed at chance). Epoch lengths
-come from the first draw, so the epoch of a step is known from the step alone (resuming stays exact). BERT's negatives replace B by text of another document (label 1 = "not next"); ALBERT's
-swap A and B (label 1 = "swapped"), so topic cannot give the answer away, only order can.
+come from the first draw, so the epoch of a step is known from the step alone (resuming stays exact). Re-draws
+(not the first) make 30% of the pairs one sentence each (data.SENTENCE_PAIR_SHARE), as a user's and the
+out-of-domain pairs are. BERT's negatives replace B by text of another document of the same source (label 1 = "not
+next"); ALBERT's swap A and B (label 1 = "swapped"), so topic cannot give the answer away, only order can.
 """
 from __future__ import annotations
 
