@@ -78,7 +78,7 @@ def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
 def build(models_mode: str = "auto") -> share.LinkTarget:
     with gr.Tab("Pretraining lab", id="lab") as tab:
         gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
-                    "for minutes, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
+                    "for minutes to hours, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
                     "distillation, replaced-token detection, permutation LM); mini-RoBERTa and mini-ELECTRA start "
                     "from mini-BERT's weights (from scratch, at this scale, they never got past guessing \"the\"; "
                     "their cards say so). Below: their losses against the same "

@@ -388,8 +388,8 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     if random_fixture:
         weights = "RANDOM weights (a test fixture): its outputs mean nothing"
     elif checkpoint.bundled:
-        weights = (f"the project's own mini {FAMILIES[checkpoint.family].name}, pretrained offline on CPU for minutes: "
-                   f"expect rough guesses (its model card: assets/mini/{Path(source).name}/README.md)")
+        weights = (f"the project's own mini {FAMILIES[checkpoint.family].name}, pretrained offline on CPU for minutes "
+                   f"to hours: expect rough guesses (its model card: assets/mini/{Path(source).name}/README.md)")
     elif local and not checkpoint.source_package:
         weights = f"weights from the local folder {source}"
     else:
