@@ -46,11 +46,11 @@ def accuracies(kind: str, random_next: bool) -> dict[str, tuple[int, float]]:
         drawn = D.sentence_pairs(D.tokenised(tok, kind, split), MAX_TOKENS, seed, random_next, sentence_share=1.0)
         return [p for p in drawn if p[2] != D.NO_PAIR_LABEL]
 
-    train, sets = pairs("train", 1), {"held-out": pairs("heldout", 2), "out of domain": E.ood_pairs(tok, random_next)}
+    train = pairs("train", 1)
     vectors = DictVectorizer()
-    x = vectors.fit_transform(features(train, random_next))
-    model = LogisticRegression(max_iter=2000, C=0.3).fit(x, [p[2] for p in train])
-    sets = {"training": train[:20000], **sets}
+    model = LogisticRegression(max_iter=2000, C=0.3).fit(vectors.fit_transform(features(train, random_next)),
+                                                         [p[2] for p in train])
+    sets = {"training": train[:20000], "held-out": pairs("heldout", 2), "out of domain": E.ood_pairs(tok, random_next)}
     return {name: (len(s), model.score(vectors.transform(features(s, random_next)), [p[2] for p in s]))
             for name, s in sets.items()}
 
