@@ -15,6 +15,11 @@ os.environ.pop("TRANSFORMERS_CACHE", None)
 os.environ["EXPLORER_CACHE_DIR"] = os.path.join(_HF_HOME, "explorer")  # the Compare tab's cached measurements too
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(tempfile.gettempdir()) / "explorer-numba-cache"))
+# pytest-xdist runs the suite in one worker per core (pytest.ini): each worker's torch gets its share of the cores,
+# not all of them (set before torch is imported; a value set by hand wins).
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _share)))
 
 import pytest  # noqa: E402
 
@@ -84,7 +89,7 @@ def browser():
 @pytest.fixture()
 def page(browser):
     """A page that may only talk to 127.0.0.1; it records console errors and blocked requests."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, reduced_motion="reduce")
     page = context.new_page()
     page.console_errors = []
     page.blocked = []

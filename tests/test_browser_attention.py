@@ -44,8 +44,7 @@ def test_bertviz_and_plotly_views_render_offline_and_never_run_user_html(page, a
     n = len(_texts(frame, "#bv-head #left text"))
     assert frame.locator("#bv-head #attention line").count() == 12 * n * n  # MiniLM: 12 heads
     frame.locator("#bv-head #filter").select_option("1")  # sentence A -> sentence A
-    frame.wait_for_timeout(300)
-    assert len(_texts(frame, "#bv-head #left text")) < n
+    frame.wait_for_function(f"document.querySelectorAll('#bv-head #left text').length < {n}", timeout=30_000)
     frame.locator("#bv-head #filter").select_option("0")
     page.wait_for_timeout(300)
     page.locator("#bert-bertviz").screenshot(path=str(ARTIFACTS / "attention_head_view.png"))

@@ -2,6 +2,7 @@
 headless Chromium with the network off (hostile text stays text; screenshots to look at in tests/artifacts/)."""
 import pytest
 from gradio_client import Client
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 
@@ -62,8 +63,7 @@ def test_electra_section_in_the_browser(page, app_url, tiny_path):
     _pick_model(page, "electra-model", tiny_path("electra-discriminator"))
     page.get_by_role("tab", name="ELECTRA: replaced-token detection").click()
     _pick_model(page, "electra-generator", tiny_path("electra-generator"))
-    page.wait_for_timeout(300)
-    assert page.locator("#electra-discriminator input").input_value() == tiny_path("electra-discriminator")
+    expect(page.locator("#electra-discriminator input")).to_have_value(tiny_path("electra-discriminator"))
     page.locator("#electra-text textarea").fill(XSS + " cooked a delicious meal for the guests.")
     page.locator("#electra-run").click()
     page.locator("#electra-heat .rtd-heat").first.wait_for(timeout=60_000)

@@ -1,6 +1,7 @@
 """The Embeddings tab in a real headless Chromium (network off): two models side by side, hover, neighbours, CSV,
 and hostile text that must never run as HTML."""
 from gradio_client import Client
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 
@@ -21,10 +22,10 @@ def test_embeddings_tab_draws_two_models_and_neighbours(page, app_url, tiny_path
     page.locator("#emb-run").click()
     page.wait_for_selector("#emb-plot .js-plotly-plot .scatterlayer .point", timeout=120_000)
     page.wait_for_selector("#emb-notes .weights-badge.bad", timeout=30_000)
-    page.wait_for_timeout(800)
     plot = page.locator("#emb-plot .js-plotly-plot").first
     picked = page.locator("#emb-models .token").count()  # the defaults (MiniLM, and a mini model when bundled) + ours
-    assert picked >= 2 and plot.locator(".cartesianlayer > .subplot").count() == picked  # one panel per model
+    assert picked >= 2
+    expect(plot.locator(".cartesianlayer > .subplot")).to_have_count(picked)  # one panel per model
     titles = " ".join(plot.locator(".annotation-text").all_text_contents())
     assert "minilm-l6" in titles and "RANDOM weights" in titles
     assert page.locator("#emb-notes .weights-badge.ok").count() >= 1     # the real MiniLM is labelled as such
@@ -35,11 +36,9 @@ def test_embeddings_tab_draws_two_models_and_neighbours(page, app_url, tiny_path
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "embeddings_map.png"), full_page=True)
     page.locator("#emb-find").click()
-    page.wait_for_function("document.querySelector('#emb-neighbours').innerText.includes('RANDOM')",
-                           timeout=60_000)
-    page.wait_for_timeout(500)
-    cells = page.locator("#emb-neighbours").inner_text()
-    assert "minilm-l6" in cells and "bank" in cells and "RANDOM" in cells
+    neighbours = page.locator("#emb-neighbours")
+    for shown in ("RANDOM", "minilm-l6", "bank"):
+        expect(neighbours).to_contain_text(shown, timeout=60_000)
     page.locator("#emb-neighbours").scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "embeddings_neighbours.png"), full_page=True)
     assert page.evaluate("window.__xss") is None

@@ -2,6 +2,7 @@
 headless Chromium (masks guessed, a random head called random, a clicked word masked, hostile text inert)."""
 import pytest
 from gradio_client import Client
+from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 
@@ -53,15 +54,14 @@ def test_bert_fill_mask_in_the_browser(page, app_url):
     page.wait_for_selector("#bert-fm-filled .fm-guess", timeout=90_000)
     page.wait_for_function("(document.querySelector('#bert-fm-lens-table')?.innerText || '').includes('layer 1')",
                            timeout=90_000)
-    page.wait_for_timeout(800)
+    expect(page.locator("#bert-fm-filled .fm-guess")).to_have_count(2, timeout=60_000)   # this text's two masks
     assert page.evaluate("window.__xss") is None
-    assert page.locator("#bert-fm-filled .fm-guess").count() == 2
     # Offline the BERT tab opens on real MiniLM weights, which have no MLM head: the app must say so.
     warning = page.locator("#bert-fm-warning").inner_text()
     assert "NEWLY INITIALISED" in warning or "RANDOM" in warning or page.locator("#bert-model input").input_value(
     ).startswith("mini-bert")
-    assert page.locator("#bert-fm-bars .js-plotly-plot").count() == 1
-    assert page.locator("#bert-fm-lens-plot .js-plotly-plot").count() == 1
+    expect(page.locator("#bert-fm-bars .js-plotly-plot")).to_have_count(1)
+    expect(page.locator("#bert-fm-lens-plot .js-plotly-plot")).to_have_count(1)
     page.screenshot(path=str(ARTIFACTS / "fill_mask_bert.png"), full_page=True)
     # Click a word: it becomes a mask and the guesses are redone.
     page.locator("#bert-fm-words label", has_text="capital").first.click()
@@ -81,8 +81,7 @@ def test_roberta_dynamic_masking_in_the_browser(page, app_url, tiny_path):
     page.locator("button[role=tab]:visible", has_text="Pretraining task").first.click()
     page.locator("#roberta-pt-run").click()
     page.wait_for_selector("#roberta-pt-out table.dm-grid", timeout=60_000)
-    page.wait_for_timeout(500)
-    assert page.locator("#roberta-pt-out table.dm-grid tr").count() == 6  # original, BERT static, 4 epochs
+    expect(page.locator("#roberta-pt-out table.dm-grid tr")).to_have_count(6)  # original, BERT static, 4 epochs
     page.screenshot(path=str(ARTIFACTS / "pretraining_roberta.png"), full_page=True)
     assert not page.blocked, page.blocked
 

@@ -10,8 +10,7 @@ def test_shell_tokenizes_and_never_runs_user_html(page, app_url):
     box = page.locator("#bert-text textarea")
     box.fill(XSS)
     page.get_by_role("button", name="Tokenize").first.click()
-    page.wait_for_selector("#bert-text ~ * .tok, .tokens .tok", timeout=60_000)
-    page.wait_for_timeout(500)
+    page.locator(".tokens .tok", has_text="script").first.wait_for(timeout=60_000)   # this text's chips, not the last
     page.screenshot(path=str(ARTIFACTS / "shell_bert_tokens.png"), full_page=True)
     assert page.evaluate("window.__xss") is None
     chips = page.locator(".tokens .tok").all_inner_texts()
@@ -28,8 +27,7 @@ def test_every_table_downloads_as_csv_and_formulas_stay_text(page, app_url):
     page.get_by_role("tab", name="BERT").first.click()
     page.locator("#bert-text textarea").fill('=HYPERLINK("http://x") said, "hi" @once')
     page.get_by_role("button", name="Tokenize").first.click()
-    page.wait_for_selector(".tokens .tok", timeout=60_000)
-    page.wait_for_timeout(300)
+    page.locator(".tokens .tok", has_text="=").first.wait_for(timeout=60_000)        # this text's chips, not the last
     buttons = page.locator("button.csv-download:visible")
     assert buttons.count() == 2                                    # the tokens table and the facts table
     with page.expect_download(timeout=10_000) as download:

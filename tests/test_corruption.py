@@ -140,14 +140,15 @@ XSS = '<img src=x onerror="window.__xss=1"> The cat sat. <script>window.__xss=2<
 
 
 def test_the_lab_shows_every_corruption_in_a_browser_and_runs_no_user_html(page, app_url):
+    from playwright.sync_api import expect
+
     from tests.conftest import ARTIFACTS
     page.goto(app_url)
     page.get_by_role("tab", name="Pretraining lab").first.click()
     page.locator("#lab-text textarea").fill(XSS)
     page.locator("#lab-corrupt").click()
     page.wait_for_selector("#lab-corruptions .cx-card", timeout=90_000)
-    page.wait_for_timeout(300)
-    assert page.locator("#lab-corruptions .cx-card").count() == 9
+    expect(page.locator("#lab-corruptions .cx-card")).to_have_count(9)
     assert page.locator('#lab-corruptions .cx-card[data-key="rtd"] .cx-want').count() >= 5   # every token a target
     assert page.evaluate("window.__xss") is None
     assert page.locator("#lab-corruptions img").count() == 0

@@ -15,6 +15,8 @@ take consecutive segments from one document:
 Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
 out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
 About 1 in 50 documents (chosen by a hash of its id, so the split never changes) is held out for evaluation.
+Several processes may ask for the corpus at once (two trainings, the test suite's workers): one builds it under a
+file lock, and each file appears whole (written aside, then renamed) or not at all.
 
     python -m model_zoo.pretrain.corpus            # writes .mini_work/corpus/{train,heldout}.jsonl
     >>> docs = load("heldout")                     # doctest: +SKIP
@@ -25,9 +27,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
+
+from filelock import FileLock
 
 WORK = Path(__file__).resolve().parents[2] / ".mini_work"
 CORPUS_DIR = WORK / "corpus"
@@ -332,14 +337,31 @@ def build(target: Path = CORPUS_DIR, sources=tuple(SOURCES)) -> dict:
                        "words": sum(len(x.split()) for _, s in mine for x in s)}
     stats["dropped_segments"] = dropped
     target.mkdir(parents=True, exist_ok=True)
-    with open(target / "train.jsonl", "w", encoding="utf-8") as train, \
-            open(target / "heldout.jsonl", "w", encoding="utf-8") as heldout:
-        for doc_id, segments in docs:
-            (heldout if is_heldout(doc_id) else train).write(json.dumps({"id": doc_id, "segments": segments}) + "\n")
     stats["heldout_documents"] = sum(is_heldout(d) for d, _ in docs)
-    (target / "stats.json").write_text(json.dumps(stats, indent=1))
-    write_sample([(d, s) for d, s in docs if is_heldout(d)])
+    splits = {"heldout": [(d, s) for d, s in docs if is_heldout(d)],
+              "train": [(d, s) for d, s in docs if not is_heldout(d)]}
+    for split, rows in splits.items():  # train.jsonl last: its presence says the corpus is built
+        _write_whole(target / f"{split}.jsonl", "".join(json.dumps({"id": d, "segments": s}) + "\n" for d, s in rows))
+    _write_whole(target / "stats.json", json.dumps(stats, indent=1))
+    write_sample(splits["heldout"])
     return stats
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write beside the file, then rename: a reader sees the old file, the new one, or none; never half of one."""
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    aside.write_text(text, encoding="utf-8")
+    os.replace(aside, path)
+
+
+def ensure_built(target: Path = CORPUS_DIR) -> None:
+    """Build the corpus unless it is there; with several processes asking at once, one builds and the others wait."""
+    if (target / "train.jsonl").exists():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target / ".build.lock")):
+        if not (target / "train.jsonl").exists():
+            build(target)
 
 
 def write_sample(heldout: list[tuple[str, list[str]]], path: Path = SAMPLE) -> None:
@@ -348,14 +370,13 @@ def write_sample(heldout: list[tuple[str, list[str]]], path: Path = SAMPLE) -> N
     wordnet = [(d, s) for d, s in heldout if d.startswith("wn-") and len(s) >= 2][:60]
     bible = [(d, s[:6]) for d, s in heldout if d.startswith("web-")][:8]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([{"id": d, "segments": s} for d, s in wordnet + bible], indent=0), encoding="utf-8")
+    _write_whole(path, json.dumps([{"id": d, "segments": s} for d, s in wordnet + bible], indent=0))
 
 
 def load_with_ids(split: str = "train") -> list[tuple[str, list[str]]]:
     """(id, segments) of every document of one split ("train" or "heldout"), building the corpus first if needed."""
     path = CORPUS_DIR / f"{split}.jsonl"
-    if not path.exists():
-        build()
+    ensure_built()
     rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
     return [(row["id"], row["segments"]) for row in rows]
 
@@ -368,8 +389,7 @@ def load(split: str = "train") -> list[list[str]]:
 def corpus_id() -> str:
     """A short digest of the built corpus (its train split), naming caches and recorded in training records."""
     path = CORPUS_DIR / "train.jsonl"
-    if not path.exists():
-        build()
+    ensure_built()
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

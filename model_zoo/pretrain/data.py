@@ -2,13 +2,16 @@
 
 A split tokenised with one tokenizer is three flat arrays: `tokens` (int32), `seg_start` (where each segment starts in
 `tokens`, plus a final end) and `doc_start` (where each document starts in the segment list, plus a final end).
-Cached in .mini_work/data/<kind>-<split>.npz.
+Cached in .mini_work/data/<kind>-<split>-<corpus digest>.npz (one process tokenises under a file lock; the others
+wait and read it).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
+from filelock import FileLock
 
 from model_zoo.pretrain import corpus
 from model_zoo.pretrain.corpus import WORK
@@ -64,14 +67,17 @@ def tokenise_documents(tokenizer, docs: list[list[str]], doc_ids: list[str] | No
 def tokenised(tokenizer, kind: str, split: str) -> Tokenised:
     """A corpus split tokenised with `kind`'s tokenizer, cached per built corpus (its digest names the file)."""
     path = DATA_DIR / f"{kind}-{split}-{corpus.corpus_id()}.npz"
-    if path.exists():
-        arrays = np.load(path)
-        return Tokenised(arrays["tokens"], arrays["seg_start"], arrays["doc_start"], arrays["doc_source"])
-    rows = corpus.load_with_ids(split)
-    data = tokenise_documents(tokenizer, [s for _, s in rows], [d for d, _ in rows])
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    np.savez(path, tokens=data.tokens, seg_start=data.seg_start, doc_start=data.doc_start,
-             doc_source=data.doc_source)
+    with FileLock(str(path) + ".lock"):
+        if path.exists():
+            arrays = np.load(path)
+            return Tokenised(arrays["tokens"], arrays["seg_start"], arrays["doc_start"], arrays["doc_source"])
+        rows = corpus.load_with_ids(split)
+        data = tokenise_documents(tokenizer, [s for _, s in rows], [d for d, _ in rows])
+        aside = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(aside, tokens=data.tokens, seg_start=data.seg_start, doc_start=data.doc_start,
+                 doc_source=data.doc_source)
+        os.replace(aside, path)
     return data
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from filelock import FileLock
+
 from model_zoo import tokenizer_training
 from model_zoo.pretrain.corpus import WORK, texts
 
@@ -87,15 +89,17 @@ def load(kind: str):
     from model_zoo.pretrain.train import MINI
     kind = FAMILY_KIND.get(kind, kind)
     folder = TOKENIZER_DIR / kind
-    if not (folder / "tokenizer_config.json").exists():
-        shipped = MINI / SHIPPED[kind]
-        if (shipped / "tokenizer_config.json").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
-                if (shipped / name).exists():
-                    shutil.copy(shipped / name, folder / name)
-        else:
-            build([kind])
+    TOKENIZER_DIR.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(TOKENIZER_DIR / f".{kind}.lock")):  # several processes at once: one copies or trains it
+        if not (folder / "tokenizer_config.json").exists():
+            shipped = MINI / SHIPPED[kind]
+            if (shipped / "tokenizer_config.json").exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                for name in ("tokenizer.json", "special_tokens_map.json", "vocab.txt", "tokenizer_config.json"):
+                    if (shipped / name).exists():
+                        shutil.copy(shipped / name, folder / name)
+            else:
+                build([kind])
     return AutoTokenizer.from_pretrained(folder)
 
 
