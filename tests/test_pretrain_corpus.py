@@ -224,3 +224,30 @@ def test_corpus_token_ids_are_what_the_tokenizer_gives(folder):
     expected = tok(texts, add_special_tokens=False)["input_ids"]
     assert D.token_ids(tok, texts) == expected
     assert sum(map(len, expected)) > 2000
+
+
+def test_processes_asking_for_the_corpus_at_once_build_it_once_and_never_read_half_of_it(tmp_path, monkeypatch):
+    """Two trainings, or the suite's workers, on a clean clone: one builds under the lock, the others wait for it."""
+    import threading
+    import time
+    calls, seen = [], []
+
+    def slow_build(target):
+        calls.append(target)
+        time.sleep(0.3)                                   # the others arrive while it builds
+        C._write_whole(target / "heldout.jsonl", '{"id": "web-1", "segments": ["a"]}\n')
+        C._write_whole(target / "train.jsonl", '{"id": "web-2", "segments": ["b", "c"]}\n')
+
+    monkeypatch.setattr(C, "build", slow_build)
+
+    def ask():
+        C.ensure_built(tmp_path)
+        seen.append((tmp_path / "train.jsonl").read_text())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(calls) == 1 and seen == ['{"id": "web-2", "segments": ["b", "c"]}\n'] * 4
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.suffix != ".lock"]  # no leftovers
