@@ -17,6 +17,7 @@ def test_a_run_on_one_build_names_no_earlier_one_and_an_unknown_build_is_not_des
     assert card.data_section({"corpus": "b903872c8c", "history": []}) == card.SOURCES_V2
     assert card.data_section({}) == card.SOURCES_V1
     assert "fortune" not in card.data_section({"corpus": "0123456789"})
+    assert "Brown Corpus" in card.data_section({"corpus": "687a7c19f9", "history": []})   # the narrative build
 
 
 def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_says_it():

