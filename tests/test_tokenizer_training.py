@@ -58,3 +58,40 @@ def test_the_shipped_mini_tokenizers_have_these_specials_first(kind):
     shipped = AutoTokenizer.from_pretrained(folder)
     assert shipped.convert_tokens_to_ids(SPECIALS[kind]) == list(range(len(SPECIALS[kind])))
     check(shipped, kind)
+
+
+def test_a_stale_copy_of_a_shipped_tokenizer_is_refreshed_and_a_rebuilt_one_is_kept(tmp_path, monkeypatch):
+    """The work copy of mini-RoBERTa's tokenizer predated the <mask> fix (lstrip): runs exported it with their weights,
+    and 'of <mask>' gained a space piece the model never saw. A copy with the shipped vocabulary follows the shipped
+    tokenizer; one with another vocabulary (a deliberate rebuild) is left alone."""
+    import json
+    import shutil
+
+    from model_zoo.pretrain import tokenizers_build as tb
+    from model_zoo.pretrain import train
+    mini, work = tmp_path / "mini", tmp_path / "work"
+    shutil.copytree(MINI_ROOT / "roberta", mini / "roberta", ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    monkeypatch.setattr(train, "MINI", mini)
+    monkeypatch.setattr(tb, "TOKENIZER_DIR", work)
+
+    def save_work_copy(edit):
+        shutil.copytree(mini / "roberta", work / "bpe", dirs_exist_ok=True)
+        data = json.loads((work / "bpe" / "tokenizer.json").read_text(encoding="utf-8"))
+        edit(data)
+        (work / "bpe" / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+
+    def no_lstrip(data):
+        next(t for t in data["added_tokens"] if t["content"] == "<mask>")["lstrip"] = False
+
+    def pieces(tokenizer):
+        ids = tokenizer("the capital of <mask>.", add_special_tokens=False)["input_ids"]
+        return tokenizer.convert_ids_to_tokens(ids)
+
+    save_work_copy(no_lstrip)
+    assert pieces(tb.load("roberta"))[-3:] == ["Ġof", "<mask>", "."]      # refreshed: no stray "Ġ" before the mask
+
+    def rebuilt(data):
+        no_lstrip(data)
+        data["model"]["vocab"]["zzzz"] = len(data["model"]["vocab"])       # another vocabulary
+    save_work_copy(rebuilt)
+    assert pieces(tb.load("roberta"))[-3:] == ["Ġ", "<mask>", "."]        # kept as it is

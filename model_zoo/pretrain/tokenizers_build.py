@@ -81,7 +81,9 @@ SHIPPED = {"wordpiece": "bert", "bpe": "roberta", "albert": "albert", "xlnet": "
 
 def load(kind: str):
     """The saved tokenizer of a kind (or family name). Missing, it is taken from the shipped checkpoint that uses it
-    (the shipped weights are only valid with their own tokenizer, and continuing them must keep it), else trained."""
+    (the shipped weights are only valid with their own tokenizer, and continuing them must keep it), else trained.
+    A saved copy with the shipped vocabulary but other settings is replaced by the shipped one: a fix made to the
+    shipped tokenizer (mini-RoBERTa's <mask> taking the space before it) reaches every run and every export."""
     import shutil
 
     from transformers import AutoTokenizer
@@ -91,16 +93,33 @@ def load(kind: str):
     folder = TOKENIZER_DIR / kind
     TOKENIZER_DIR.mkdir(parents=True, exist_ok=True)
     with FileLock(str(TOKENIZER_DIR / f".{kind}.lock")):  # several processes at once: one copies or trains it
-        if not (folder / "tokenizer_config.json").exists():
-            shipped = MINI / SHIPPED[kind]
-            if (shipped / "tokenizer_config.json").exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                for name in ("tokenizer.json", "special_tokens_map.json", "vocab.txt", "tokenizer_config.json"):
-                    if (shipped / name).exists():
-                        shutil.copy(shipped / name, folder / name)
-            else:
-                build([kind])
+        shipped = MINI / SHIPPED[kind]
+        if (shipped / "tokenizer_config.json").exists() and behind_shipped(folder, shipped):
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("tokenizer.json", "special_tokens_map.json", "vocab.txt", "tokenizer_config.json"):
+                if (shipped / name).exists():
+                    shutil.copy(shipped / name, folder / name)
+        elif not (folder / "tokenizer_config.json").exists():
+            build([kind])
     return AutoTokenizer.from_pretrained(folder)
+
+
+def behind_shipped(folder: Path, shipped: Path) -> bool:
+    """True when the saved tokenizer is missing, or has the shipped one's vocabulary and merges but differs from it
+    (an older copy of the same tokenizer). A different vocabulary is a deliberate rebuild: kept."""
+    import filecmp
+    import json
+    if not (folder / "tokenizer_config.json").exists():
+        return True
+    mine, theirs = folder / "tokenizer.json", shipped / "tokenizer.json"
+    if not (mine.exists() and theirs.exists()):
+        return False
+    same = all(filecmp.cmp(folder / n, shipped / n, shallow=False) for n in ("tokenizer.json", "tokenizer_config.json")
+               if (shipped / n).exists() and (folder / n).exists())
+    if same:
+        return False
+    vocabulary = [json.loads(path.read_text(encoding="utf-8"))["model"] for path in (mine, theirs)]
+    return vocabulary[0] == vocabulary[1]
 
 
 if __name__ == "__main__":
