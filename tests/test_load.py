@@ -8,13 +8,15 @@ from testkit.load import compare_runs_separate, run_load, run_with_slow_load
 
 @pytest.mark.slow
 def test_simultaneous_users_get_answers_and_models_load_once(app_url, tiny_path):
-    loads_before = loading.cache().loads
-    keys_before = set(loading.cache().keys())
+    # From an empty cache: tests run before this one in the same process may have filled the LRU (8 models), and a
+    # model evicted during the run and loaded again is a second load that no race caused (seen with pytest-xdist).
+    loading.cache().clear()
     result = run_load(app_url, tiny_path, users=8, seconds=8)
     assert result["errors"] == 0, result["error_samples"]
     assert result["requests"] >= 8
-    new_keys = set(loading.cache().keys()) - keys_before
-    assert loading.cache().loads - loads_before == len(new_keys)  # never two loads of one model
+    loaded = loading.cache().keys()
+    assert 2 <= len(loaded) < loading.Settings().max_models               # every model fits: nothing was evicted
+    assert loading.cache().loads == len(loaded)                          # never two loads of one model
 
 
 @pytest.mark.slow
