@@ -31,12 +31,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
 from filelock import FileLock
+
+from model_zoo.pretrain.files import written_whole
 
 WORK = Path(__file__).resolve().parents[2] / ".mini_work"
 CORPUS_DIR = WORK / "corpus"
@@ -454,10 +455,8 @@ def build(target: Path = CORPUS_DIR, sources=tuple(SOURCES)) -> dict:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write beside the file, then rename: a reader sees the old file, the new one, or none; never half of one."""
-    aside = path.with_name(f".{path.name}.{os.getpid()}")
-    aside.write_text(text, encoding="utf-8")
-    os.replace(aside, path)
+    with written_whole(path) as aside:
+        aside.write_text(text, encoding="utf-8")
 
 
 def ensure_built(target: Path = CORPUS_DIR) -> None:

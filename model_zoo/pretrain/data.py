@@ -7,7 +7,6 @@ wait and read it).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +14,7 @@ from filelock import FileLock
 
 from model_zoo.pretrain import corpus
 from model_zoo.pretrain.corpus import WORK
+from model_zoo.pretrain.files import written_whole
 
 DATA_DIR = WORK / "data"
 
@@ -74,10 +74,9 @@ def tokenised(tokenizer, kind: str, split: str) -> Tokenised:
             return Tokenised(arrays["tokens"], arrays["seg_start"], arrays["doc_start"], arrays["doc_source"])
         rows = corpus.load_with_ids(split)
         data = tokenise_documents(tokenizer, [s for _, s in rows], [d for d, _ in rows])
-        aside = path.with_name(f".{path.stem}.{os.getpid()}.npz")
-        np.savez(aside, tokens=data.tokens, seg_start=data.seg_start, doc_start=data.doc_start,
-                 doc_source=data.doc_source)
-        os.replace(aside, path)
+        with written_whole(path) as aside, open(aside, "wb") as f:   # a file object: savez adds no suffix
+            np.savez(f, tokens=data.tokens, seg_start=data.seg_start, doc_start=data.doc_start,
+                     doc_source=data.doc_source)
     return data
 
 

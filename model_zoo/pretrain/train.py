@@ -11,13 +11,13 @@ command continues from it), the loss curve, assets/mini/metrics/<family>.json an
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
 
 from model_zoo.pretrain.corpus import WORK
+from model_zoo.pretrain.files import written_whole
 
 MINI = Path(__file__).resolve().parents[2] / "assets" / "mini"
 CKPT_DIR = WORK / "ckpt"
@@ -264,10 +264,9 @@ def train(obj: Objective, ckpt_path: Path, minutes: float | None = None, steps: 
 
     def save():
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save({"modules": {n: m.state_dict() for n, m in obj.modules().items()},
-                    "optimizer": optimizer.state_dict(), "state": state}, tmp)
-        os.replace(tmp, ckpt_path)
+        with written_whole(ckpt_path) as aside:
+            torch.save({"modules": {n: m.state_dict() for n, m in obj.modules().items()},
+                        "optimizer": optimizer.state_dict(), "state": state}, aside)
 
     # A CPU budget counts CPU time of this (single-threaded) process: on a shared machine wall time runs longer, but
     # each family gets the compute it was planned for. A wall deadline counts the clock. Both are recorded.
