@@ -156,11 +156,12 @@ SOP_AT_CHANCE = pytest.mark.xfail(
     "Strict: when a retrained head passes, this marker must go.")
 
 
-# mini-BERT's NSP head passes since its pairs are re-drawn for every static-mask copy (v7: 76.2% here, 78.5% on the
-# in-domain prose pairs of its card; v6: 70.6%, 78.5%; v5: 73.1%, 78.5%; v4: 76.9%, 77.0%; v3: 67.5%, 70.8%; the v2
-# head, trained on one draw, memorised it and sat at 55%). v7 is the first trained with single-sentence pairs mixed in
-# (held-out single sentences 67.8% -> 72.2%); it is still near chance on the out-of-domain stories (v7: 53.5%, v6 and
-# v5: 54.9%, v4: 54.2%, in its card).
+# mini-BERT's NSP head passes since its pairs are re-drawn for every static-mask copy (v9: 76.9% here, 76.8% on the
+# in-domain prose pairs of its card; v7: 76.2%, 78.5%; v6: 70.6%, 78.5%; v5: 73.1%, 78.5%; v4: 76.9%, 77.0%; v3: 67.5%,
+# 70.8%; the v2 head, trained on one draw, memorised it and sat at 55%). v7 is the first trained with single-sentence
+# pairs mixed in (held-out single sentences 67.8% -> 72.2%); v8 and v9, continued on the narrative build, moved off
+# chance on the out-of-domain stories but stay under the bar (v9: 58.3%, v8: 62.5%, v7: 53.5%, v6 and v5: 54.9%, in
+# its card).
 @pytest.mark.parametrize("name,swap", [("bert", False), pytest.param("albert", True, marks=SOP_AT_CHANCE)])
 def test_sentence_pair_head_above_chance_on_prose(name, swap):
     """Pairs of consecutive verses of the sample's held-out Bible chapters (prose), against B from another chapter
@@ -207,6 +208,7 @@ def test_xlnet_permutation_lm_beats_most_frequent_token():
 
 PLAIN_TOP_K = 5
 PLAIN_AT_LEAST = 3  # of 12; the mini-BERT shipped before issue #14 managed 0 (its answers: 'the', 'children', 'israel')
+PLAIN_FIRST_AT_LEAST = 3  # "a few": mini-BERT's first answer sensible on at least 3 of the 12
 
 
 # (top k, at least how many of the 12): mini-RoBERTa's vocabulary is cased byte-level BPE of the same size, so fewer
@@ -215,8 +217,8 @@ PLAIN_AT_LEAST = 3  # of 12; the mini-BERT shipped before issue #14 managed 0 (i
 # baseline out of domain) 6 (5). mini-BERT: v2 had 4 in its top 5, v3 (continued with re-drawn NSP pairs) 3, v4 (continued on the corpus with
 # the fortune cookies) 4, v5 (continued on the corpus with the chit-chat conversations too) 6, v6 (continued on the
 # same corpus) 5, v7 (continued with single-sentence NSP pairs) 9, v8 (continued on the corpus with the narrative
-# sources) 8, while its out-of-domain fill-mask over 2,062 masked positions rose 2.37x -> 2.87x -> 3.31x -> 4.0x ->
-# 4.16x -> 4.26x -> 4.40x the baseline (12 sentences are a small sample; the card's figure is the measure, this test a floor far above
+# sources) 8, v9 (continued again) 7, while its out-of-domain fill-mask over 2,062 masked positions rose 2.37x ->
+# 2.87x -> 3.31x -> 4.0x -> 4.16x -> 4.26x -> 4.40x -> 4.51x the baseline (12 sentences are a small sample; the card's figure is the measure, this test a floor far above
 # random weights, which place none).
 PLAIN_BARS = {"bert": (PLAIN_TOP_K, PLAIN_AT_LEAST), "roberta": (10, 5)}
 
@@ -249,18 +251,10 @@ def test_a_mini_model_ranks_a_sensible_word_high_on_plain_english(name):
     assert len(good) >= at_least, f"a sensible word in the top {top_k} for {len(good)} of {len(PLAIN)}: {ranks}"
 
 
-def test_mini_bert_puts_a_sensible_word_first_on_plain_english():
-    """Issue #14's done-when: the bundled mini-BERT's first answer is sensible. v8 does it on 2 of the 12 ("My brother
-    is ten [MASK] old." -> years, "stay in [MASK]" -> bed; v7: 1, v6: 2, v2: 1, v3: 0, v4: 1, v5: 1); v8 has 8 of the
-    12 in its top 5 (door second; east, field third); the strict xfail below holds the gap to "a few"."""
-    ranks = plain_ranks("bert")
-    assert sum(r == 1 for r in ranks.values()) >= 1, ranks
-
-
-@pytest.mark.xfail(strict=True, reason="known gap (issue #14): 'a sensible word first on a few plain sentences' holds "
-                   "for 2 of the 12 with mini-BERT v8 (4.40x the baseline out of domain, 8 of the 12 in its top 5; "
-                   "v7: 1, 4.26x; v6: 2, 4.16x; v5: 1, 4.0x; v4: 1, 3.31x). "
-                   "Strict: when a retrained mini-BERT passes, this marker must go.")
 def test_mini_bert_puts_a_sensible_word_first_on_a_few_plain_sentences():
+    """Issue #14's done-when: the bundled mini-BERT's first answer is sensible on a few of the 12. v9 does it on 3
+    ("My brother is ten [MASK] old." -> years, "play football in the [MASK]" -> field, "stay in [MASK]" -> bed; v8: 2,
+    v7: 1, v6: 2, v5: 1, v4: 1, v3: 0, v2: 1, the one shipped before issue #14: 0); v9 has 7 of the 12 in its top 5
+    (door and sky second)."""
     ranks = plain_ranks("bert")
-    assert sum(r == 1 for r in ranks.values()) >= 3, ranks
+    assert sum(r == 1 for r in ranks.values()) >= PLAIN_FIRST_AT_LEAST, ranks
