@@ -1,6 +1,6 @@
 """Issue #14, item 7 (optional, measured): can an MLM head trained here on the FROZEN real MiniLM encoder fill masks in
 plain English? This script measures it; the head ships only if it meets the mini zoo's out-of-domain bar (top-1 >= 3x
-always answering the most frequent token). It did not (README, "The mini zoo"), so nothing of it ships.
+always answering the most frequent token). It did not (README, below the plain-English table), so nothing of it ships.
 
     python scripts/minilm_mlm_probe.py [--texts 30000] [--layer 6] [--epochs 6] [--lr 1e-2]
 
