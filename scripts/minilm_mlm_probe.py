@@ -44,7 +44,8 @@ def masked_features(model, tok, texts: list[str], seed: int, batch: int = 32) ->
     for i in range(0, len(texts), batch):
         b = tok(texts[i:i + batch], truncation=True, max_length=64, padding=True, return_tensors="pt")
         ids = b["input_ids"].clone()
-        chosen = torch.from_numpy(rng.random(ids.shape) < 0.15) & (b["attention_mask"] == 1) & ~torch.isin(ids, specials)
+        real = (b["attention_mask"] == 1) & ~torch.isin(ids, specials)
+        chosen = torch.from_numpy(rng.random(ids.shape) < 0.15) & real
         labels.append(ids[chosen])
         ids[chosen] = tok.mask_token_id
         feats.append(model.bert(input_ids=ids, attention_mask=b["attention_mask"]).last_hidden_state[chosen])

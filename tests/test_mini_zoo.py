@@ -150,9 +150,10 @@ def _pairs(docs, swap: bool, seed: int = 0):
 
 
 SOP_AT_CHANCE = pytest.mark.xfail(
-    strict=True, reason="known gap (issue #14): mini-ALBERT's SOP head is at chance on plain prose pairs (v6, continued on "
-    "the narrative build: 49% here, 49.3% on the out-of-domain stories and 54.8% on in-domain prose pairs, in its "
-    "card; v5: 56%, 52.8%, 54.0%; v4: 53%, 54.2%, 57.8%; v3: 47%, 50.0%, 53.8%; scripts/pair_cues.py: order leaves almost no surface cue in this corpus). "
+    strict=True, reason="known gap (issue #14): mini-ALBERT's SOP head is at chance on plain prose pairs (v6, "
+    "continued on the narrative build: 49% here, 49.3% on the out-of-domain stories and 54.8% on in-domain prose "
+    "pairs, in its card; v5: 56%, 52.8%, 54.0%; v4: 53%, 54.2%, 57.8%; v3: 47%, 50.0%, 53.8%; "
+    "scripts/pair_cues.py: order leaves almost no surface cue in this corpus). "
     "Strict: when a retrained head passes, this marker must go.")
 
 
@@ -214,12 +215,12 @@ PLAIN_FIRST_AT_LEAST = 3  # "a few": mini-BERT's first answer sensible on at lea
 # (top k, at least how many of the 12): mini-RoBERTa's vocabulary is cased byte-level BPE of the same size, so fewer
 # answers are one piece; since its warm start it has 7 of 12 in its top 10 (3 in its top 5), the one shipped before
 # 2 (1); v3 (warm-started again from mini-BERT v7, trained on the corpus with the conversations: 3.26x -> 4.89x the
-# baseline out of domain) 6 (5). mini-BERT: v2 had 4 in its top 5, v3 (continued with re-drawn NSP pairs) 3, v4 (continued on the corpus with
-# the fortune cookies) 4, v5 (continued on the corpus with the chit-chat conversations too) 6, v6 (continued on the
-# same corpus) 5, v7 (continued with single-sentence NSP pairs) 9, v8 (continued on the corpus with the narrative
-# sources) 8, v9 (continued again) 7, while its out-of-domain fill-mask over 2,062 masked positions rose 2.37x ->
-# 2.87x -> 3.31x -> 4.0x -> 4.16x -> 4.26x -> 4.40x -> 4.51x the baseline (12 sentences are a small sample; the card's figure is the measure, this test a floor far above
-# random weights, which place none).
+# baseline out of domain) 6 (5). mini-BERT: v2 had 4 in its top 5, v3 (continued with re-drawn NSP pairs) 3, v4
+# (continued on the corpus with the fortune cookies) 4, v5 (continued on the corpus with the chit-chat conversations
+# too) 6, v6 (continued on the same corpus) 5, v7 (continued with single-sentence NSP pairs) 9, v8 (continued on the
+# corpus with the narrative sources) 8, v9 (continued again) 7, while its out-of-domain fill-mask over 2,062 masked
+# positions rose 2.37x -> 2.87x -> 3.31x -> 4.0x -> 4.16x -> 4.26x -> 4.40x -> 4.51x the baseline (12 sentences are a
+# small sample; the card's figure is the measure, this test a floor far above random weights, which place none).
 PLAIN_BARS = {"bert": (PLAIN_TOP_K, PLAIN_AT_LEAST), "roberta": (10, 5)}
 
 
