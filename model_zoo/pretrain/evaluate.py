@@ -125,11 +125,13 @@ def _logits(out):
 
 
 @torch.no_grad()
-def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64, rows: Rows | None = None) -> dict:
+def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64, rows: Rows | None = None,
+                       baseline_token: int | None = None) -> dict:
     """Mask 15% of the rows' real tokens (all with the mask token, as a fill-mask query does) and score top-1 against
-    always answering the most frequent training token. rows: the in-domain held-out rows unless given (OOD)."""
+    always answering the most frequent training token. rows: the in-domain held-out rows unless given (OOD).
+    baseline_token: the token always answered by the baseline, for a tokenizer the corpus was not tokenised with."""
     rows = rows or heldout_set(tok, kind, n_rows)
-    top = most_frequent_token(tok, kind)
+    top = most_frequent_token(tok, kind) if baseline_token is None else baseline_token
     correct = total = base = 0
     guesses: dict[int, int] = {}
     model.eval()
