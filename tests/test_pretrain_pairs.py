@@ -65,13 +65,3 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
     assert torch.equal(b["input_ids"], ElectraObjective(0, "cpu").batch(7)["input_ids"])   # a step alone fixes it
     electra.batch_size = 256                                               # a GPU run's override, set after init
     assert electra.n_short == 64 and len(electra.batch(7)["input_ids"]) == 256   # the share follows it
-
-
-def test_the_pair_loss_enters_the_total_with_the_objective_s_weight():
-    albert = AlbertObjective(0, "cpu")
-    assert albert.pair_weight == 5.0 and BertObjective.pair_weight == 1.0
-    batch = next(b for b in map(albert.batch, range(0, 5000, 50)) if (b["pair_labels"] != D.NO_PAIR_LABEL).any())
-    with torch.no_grad():
-        total, parts = albert.loss(batch)                      # a batch with order-labelled pairs (not all glossary)
-    assert parts["sop"] > 0.1 and parts["mlm"] > 1.0
-    assert float(total) == pytest.approx(parts["mlm"] + 5.0 * parts["sop"], rel=1e-5)

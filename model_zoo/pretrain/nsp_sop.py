@@ -35,7 +35,6 @@ def pair_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 class PairObjective(Objective):
     random_next = True        # NSP (True) or SOP (False)
     static_masking = True
-    pair_weight = 1.0         # loss = MLM + pair_weight x pair cross-entropy
 
     def __init__(self, seed: int, device: str):
         super().__init__(seed, device)
@@ -112,8 +111,7 @@ class BertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.cls.predictions(gather(hidden, where)), y)
         nsp = pair_loss(self.model.cls.seq_relationship(pooled), b["pair_labels"])
-        total = mlm + self.pair_weight * nsp
-        return total, {"loss": float(total.detach()), "mlm": float(mlm.detach()), "nsp": float(nsp.detach())}
+        return mlm + nsp, {"loss": float((mlm + nsp).detach()), "mlm": float(mlm.detach()), "nsp": float(nsp.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, self.out / "bert")]
@@ -144,9 +142,6 @@ class AlbertObjective(PairObjective):
     family, folders, tokenizer_kind = "albert", ("albert",), "albert"
     batch_size, lr, warmup = 32, 1.5e-3, 200
     random_next, static_masking = False, False
-    # v7 on: SOP weighted 5 (1 before): at weight 1 the SOP loss stayed at 0.65-0.70 through 443 CPU-minutes and
-    # held-out order at chance, while the masked LM (~3.4 nats) drove the one shared layer
-    pair_weight = 5.0
     CONFIG = dict(embedding_size=64, hidden_size=128, num_hidden_layers=4, num_hidden_groups=1, inner_group_num=1,
                   num_attention_heads=4, intermediate_size=512, max_position_embeddings=512,
                   hidden_act="gelu_new", **NO_DROPOUT)
@@ -164,8 +159,7 @@ class AlbertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.predictions(gather(hidden, where)), y)
         sop = pair_loss(self.model.sop_classifier(pooled), b["pair_labels"])
-        total = mlm + self.pair_weight * sop
-        return total, {"loss": float(total.detach()), "mlm": float(mlm.detach()), "sop": float(sop.detach())}
+        return mlm + sop, {"loss": float((mlm + sop).detach()), "mlm": float(mlm.detach()), "sop": float(sop.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, self.out / "albert")]
@@ -182,8 +176,7 @@ class AlbertObjective(PairObjective):
     def card(self):
         return {"objective": "Masked LM (15%, 80/10/10, drawn anew each step) plus **sentence-order prediction**: a "
                              "positive is two consecutive segments of one document in order, a negative the same two "
-                             f"swapped. Loss = MLM + {self.pair_weight:g} x SOP cross-entropy (weight 1 before v7). "
-                             "(ALBERT's n-gram masking is not used here.)",
+                             "swapped. Loss = MLM + SOP cross-entropy. (ALBERT's n-gram masking is not used here.)",
                 "architecture": f"AlbertForPreTraining: {self.CONFIG}: a factorised embedding (V x 64, then 64 x 128) "
                                 f"and ONE transformer layer applied 4 times; unigram vocabulary of {len(self.tok)}.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
