@@ -153,7 +153,8 @@ SOP_AT_CHANCE = pytest.mark.xfail(
     strict=True, reason="known gap (issue #14): mini-ALBERT's SOP head is at chance on plain prose pairs (v6, "
     "continued on the narrative build: 49% here, 49.3% on the out-of-domain stories and 54.8% on in-domain prose "
     "pairs, in its card; v5: 56%, 52.8%, 54.0%; v4: 53%, 54.2%, 57.8%; v3: 47%, 50.0%, 53.8%; "
-    "scripts/pair_cues.py: order leaves almost no surface cue in this corpus). "
+    "scripts/pair_cues.py: order leaves almost no surface cue in this corpus; SOP weighted 5 for 36.5 "
+    "CPU-minutes more: 51.4% out of domain, not shipped). "
     "Strict: when a retrained head passes, this marker must go.")
 
 

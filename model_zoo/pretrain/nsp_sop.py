@@ -176,7 +176,11 @@ class AlbertObjective(PairObjective):
     def card(self):
         return {"objective": "Masked LM (15%, 80/10/10, drawn anew each step) plus **sentence-order prediction**: a "
                              "positive is two consecutive segments of one document in order, a negative the same two "
-                             "swapped. Loss = MLM + SOP cross-entropy. (ALBERT's n-gram masking is not used here.)",
+                             "swapped. Loss = MLM + SOP cross-entropy. (ALBERT's n-gram masking is not used here.) "
+                             "Tried and not shipped: SOP weighted 5 instead of 1, continued from v6 for 36.5 "
+                             "CPU-minutes: SOP stayed at chance (51.4% out of domain, 51.0% / 53.5% on held-out "
+                             "long / single-sentence pairs; training loss 0.67-0.69, as at weight 1) and fill-mask "
+                             "fell (4.0x out of domain, at a mid-schedule learning rate).",
                 "architecture": f"AlbertForPreTraining: {self.CONFIG}: a factorised embedding (V x 64, then 64 x 128) "
                                 f"and ONE transformer layer applied 4 times; unigram vocabulary of {len(self.tok)}.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
