@@ -177,7 +177,7 @@ def build(ctx) -> None:
                        "(`perm_mask` + `target_mapping`), explained below the results."
                        if ctx.family.two_streams else ""))
         with gr.Row():
-            text = gr.Textbox(value=ctx.family.mask_example or "The capital of France is [MASK].", lines=2, scale=4,
+            text = gr.Textbox(value=ctx.family.mask_example or "My brother is ten [MASK] old.", lines=2, scale=4,
                               label="Text with masks", elem_id=f"{key}-fm-text")
             k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id=f"{key}-fm-k")
         run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")

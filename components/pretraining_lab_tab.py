@@ -103,7 +103,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         curves = gr.Plot(show_label=False, elem_id="lab-curves")
         electra = gr.Plot(show_label=False, elem_id="lab-electra")
         table = csv_table("mini-zoo-quality", headers=["family", "measure (set)", "measured", "bar", "verdict"],
-                          wrap=True, label="Quality against the bars", elem_id="lab-quality")
+                          wrap=True, column_widths=["11%", "27%", "40%", "10%", "12%"],  # the verdict in view
+                          label="Quality against the bars", elem_id="lab-quality")
     corrupt.click(guarded(show_corruptions), [corruption_text, corruption_seed], [corrupted],
                   api_name="pretraining_corruptions")
     corruption_text.submit(guarded(show_corruptions), [corruption_text, corruption_seed], [corrupted],

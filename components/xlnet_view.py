@@ -14,9 +14,12 @@ from components.export import csv_table
 from model_zoo import permutation
 from model_zoo.registry import Capability, checkpoints_of
 
-PREDICTION_HEADERS = ["target #", "token", "step in order", "may see", "top predictions", "P(true token)",
-                      "rank of true token"]
+# what a reader compares first (step, then how well the true token did) before the long columns
+PREDICTION_HEADERS = ["target #", "token", "step in order", "rank of true token", "P(true token)", "top predictions",
+                      "may see"]
 SCORE_HEADERS = ["order", "sequence (token numbers)", "log p(sentence)", "mean log p per token", "perplexity"]
+# the opening targets: words 2 and 3 of the family's opening text (registry example), seen from few or many tokens
+DEFAULT_TARGETS = "2 3"
 MEMORY_HEADERS = ["segment", "tokens", "log p without memory", "log p with memory", "gain from memory"]
 _TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
 LONG_TEXT = ("Marie Curie was born in Warsaw in 1867. She moved to Paris to study physics and mathematics at the "
@@ -82,9 +85,9 @@ def render_order(view: permutation.OrderView, targets=()) -> str:
 
 
 def prediction_rows(result: permutation.PermutationResult) -> list[list]:
-    return [[p.number, p.token, f"{p.step} of {result.view.n}", " ".join(p.visible) or "(only the special tokens)",
+    return [[p.number, p.token, f"{p.step} of {result.view.n}", p.true_rank, f"{100 * p.true_prob:.2f}%",
              ", ".join(f"{t} ({100 * q:.1f}%)" for t, q in zip(p.top_tokens, p.top_probs)),
-             f"{100 * p.true_prob:.2f}%", p.true_rank] for p in result.predictions]
+             " ".join(p.visible) or "(only the special tokens)"] for p in result.predictions]
 
 
 def score_rows(scores: list[permutation.OrderScore]) -> list[list]:
@@ -172,13 +175,14 @@ def build(ctx) -> None:
             seed = gr.Number(value=0, precision=0, label="Seed (random order)")
             typed = gr.Textbox("", label="Typed order (1-based token numbers)", placeholder="e.g. 3 1 4 2",
                                elem_id="xlnet-typed-order")
-            targets = gr.Textbox(value="2 3", label="Targets (token numbers)", elem_id="xlnet-targets")
+            targets = gr.Textbox(value=DEFAULT_TARGETS, label="Targets (token numbers)", elem_id="xlnet-targets")
         run = gr.Button("Show the order and predict the targets", variant="primary", elem_id="xlnet-run")
         order_html = gr.HTML(elem_id="xlnet-order")
         mask_plot = gr.Plot(label="Permutation mask", elem_id="xlnet-mask")
         predictions = csv_table("xlnet-order-predictions", headers=PREDICTION_HEADERS,
                                 label="Predictions for the targets under this order "
-                                   "(query stream)", interactive=False, wrap=True)
+                                   "(query stream)", interactive=False, wrap=True,
+                                column_widths=["7%", "9%", "8%", "8%", "9%", "31%", "28%"])
         gr.Markdown(STREAMS)
         gr.Markdown("#### Score the whole sentence under several orders")
         with gr.Row():

@@ -50,7 +50,7 @@ class Family:
     shared_layers: bool = False  # one layer's weights applied at every layer (ALBERT), for the facts
     relative_positions: bool = False  # Transformer-XL relative attention: extra FLOPs per layer
     example: str = ""            # the family tab's opening text
-    mask_example: str = ""       # the fill-mask section's opening text
+    mask_example: str = ""       # the fill-mask section's opening text: one its bundled mini answers sensibly
     colour: str = "#475569"      # the family's colour in plots that compare families
     masking: str = "static"      # "dynamic": a new mask every time a sequence is seen (RoBERTa), else drawn once
     distilled_from: str = ""     # the family whose models teach this one (DistilBERT: "bert")
@@ -95,7 +95,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Bidirectional context through masked-token prediction, plus a sentence-pair task.",
            "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}, mlm_class="BertForMaskedLM",
            example="The bank by the river was covered in snow, so we walked to the other bank to get money.",
-           mask_example="The capital of France is [MASK].", colour="#4f46e5", loss_terms=("mlm", "nsp")),
+           mask_example="My brother is ten [MASK] old.", colour="#4f46e5", loss_terms=("mlm", "nsp")),
     Family("roberta", "RoBERTa", ("roberta",), TokenizerKind.BYTE_BPE, "Liu et al., 2019",
            "Masked language modelling only, with a new (dynamic) mask each time a sequence is seen; no NSP; full "
            "sentences packed up to 512 tokens; large batches and much more data than BERT.",
@@ -103,7 +103,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False,
            mlm_class="RobertaForMaskedLM", token_types=False, position_offset=2,
            example="RoBERTa was trained on far more text than BERT, with a new mask every time.",
-           mask_example="The capital of France is <mask>.", colour="#dc2626", masking="dynamic",
+           mask_example="My brother is ten <mask> old.", colour="#dc2626", masking="dynamic",
            task_default=(C.SEQUENCE_CLASSIFICATION, "roberta-sentiment")),
     Family("albert", "ALBERT", ("albert",), TokenizerKind.SENTENCEPIECE, "Lan et al., 2019",
            "Masked language modelling (n-gram masking) plus sentence-order prediction: a positive is two consecutive "
@@ -113,7 +113,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS},
            mlm_class="AlbertForMaskedLM", shared_layers=True,
            example="ALBERT shares one layer's weights across all twelve layers.",
-           mask_example="The capital of France is [MASK].", colour="#059669", loss_terms=("mlm", "sop"),
+           mask_example="My brother is ten [MASK] old.", colour="#059669", loss_terms=("mlm", "sop"),
            task_default=(C.QUESTION_ANSWERING, "albert-squad2")),
     Family("distilbert", "DistilBERT", ("distilbert",), TokenizerKind.WORDPIECE, "Sanh et al., 2019",
            "Distillation from BERT: a 6-layer student initialised from every other teacher layer, trained with "
@@ -123,7 +123,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
             **_COMMON_TASK_HEADS}, pair_input=False, mlm_class="DistilBertForMaskedLM", token_types=False,
            example="The student model learns to imitate its teacher.",
-           mask_example="The capital of France is [MASK].", colour="#d97706", masking="dynamic",
+           mask_example="My brother is ten [MASK] old.", colour="#d97706", masking="dynamic",
            distilled_from="bert", loss_terms=("kl", "mlm", "cos"),
            task_default=(C.SEQUENCE_CLASSIFICATION, "distilbert-sst2")),
     Family("electra", "ELECTRA", ("electra",), TokenizerKind.WORDPIECE, "Clark et al., 2020",
@@ -134,7 +134,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"discriminator_predictions": C.REPLACED_TOKEN_DETECTION, "generator_predictions": C.FILL_MASK,
             "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, mlm_class="ElectraForMaskedLM",
            example="The chef cooked a delicious meal for the guests.",
-           mask_example="The chef cooked a delicious [MASK] for the guests.", colour="#db2777",
+           mask_example="She opened the [MASK] and walked into the room.", colour="#db2777",
            loss_terms=("mlm", "rtd"),
            # the tutorials' trap: a discriminator loaded for classification has a random head
            task_default=(C.SEQUENCE_CLASSIFICATION, "electra-small-discriminator"),
@@ -146,9 +146,9 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Autoregressive yet bidirectional: every order of the tokens is a way to factorise the sentence.",
            "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}, mlm_class="XLNetLMHeadModel",
            guess=C.PERMUTATION_LM, half_precision=False, relative_positions=True,
-           example="XLNet predicts words in many different orders.",
-           mask_example="The capital of France is <mask>, and its river is the <mask>.", colour="#0891b2",
-           loss_terms=("loss",),
+           example="My sister is eight years old and my brother is ten.",
+           mask_example="My brother is ten <mask> old and my sister is eight <mask> old.",
+           colour="#0891b2", loss_terms=("loss",),
            pretraining_note="XLNet's pretraining task, permutation language modelling, has its own section in this "
                             "tab; Fill-mask shows the same query stream predicting masked positions from all the "
                             "others."),
@@ -251,7 +251,8 @@ for _key, _family, _folder, _cls, _role in _MINI:
         CHECKPOINTS[_key] = _checkpoint(_key, _family, str(MINI_ROOT / _folder), _cls,
                                         f"The project's own small {FAMILIES[_family].name}, pretrained offline with "
                                         f"the family's real objective (see its model card).", role=_role, bundled=True,
-                                        teacher=f"mini-{FAMILIES[_family].distilled_from}" if FAMILIES[_family].distilled_from else "")
+                                        teacher=f"mini-{FAMILIES[_family].distilled_from}"
+                                        if FAMILIES[_family].distilled_from else "")
 
 
 def task_class(family: str, capability: Capability) -> str:
