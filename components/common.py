@@ -246,5 +246,15 @@ def weights_badge(report: loading.LoadReport) -> str:
     return f'<div class="weights-badge {level}">{html.escape(report.summary())}</div>'
 
 
+def recorded_quality(row) -> str:
+    """A bundled mini's recorded out-of-domain figure for what the view shows (from
+    model_zoo.pretraining_lab.recorded_out_of_domain), so one answer is read against it; '' when there is none."""
+    if row is None:
+        return ""
+    return (f'<div class="note recorded-quality">How good is this checkpoint at this? Measured for its card, out of '
+            f'its training domain ({escape(row.about.removeprefix("out-of-domain: "))}): <b>{escape(row.measured)}'
+            f'</b>; bar {escape(row.bar)}: <b>{"met" if row.met else "NOT met"}</b>.</div>')
+
+
 def escape(text: str) -> str:
     return html.escape(str(text), quote=True)

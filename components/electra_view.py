@@ -8,10 +8,11 @@ from __future__ import annotations
 import gradio as gr
 
 from components import share as links
-from components.common import escape, guarded, load_with_progress, weights_badge
+from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
 from components.export import csv_table
 from model_zoo.registry import Capability, checkpoints_of
 from model_zoo import electra, loading
+from model_zoo import pretraining_lab as lab
 
 METRIC_HEADERS = ["measure", "value"]
 REPLACEMENT_HEADERS = ["#", "original", "sample", "label", "generator's top alternatives"]
@@ -108,6 +109,10 @@ def _badges(*loaded) -> str:
     return html
 
 
+def _recorded(discriminator) -> str:
+    return recorded_quality(lab.recorded_out_of_domain(discriminator.checkpoint, "replaced_token_detection"))
+
+
 def replace_and_detect(generator: str, discriminator: str, text: str, share: float, seed: float,
                        temperature: float, words: str, progress=gr.Progress()):
     gen = load_with_progress(generator, progress)
@@ -115,14 +120,14 @@ def replace_and_detect(generator: str, discriminator: str, text: str, share: flo
     result = electra.replace_and_detect(gen, disc, text, rate=float(share) / 100, seed=int(seed or 0),
                                         temperature=float(temperature), words=words or "")
     det = result.detection
-    return (_badges(gen, disc), render_corrupted(result), render_heat(det), metrics_rows(det.metrics),
+    return (_badges(gen, disc), render_corrupted(result), render_heat(det) + _recorded(disc), metrics_rows(det.metrics),
             replacement_rows(result), render_signal(det))
 
 
 def edit_mode(discriminator: str, original: str, edited: str, progress=gr.Progress()):
     disc = load_with_progress(discriminator, progress)
     det = electra.edit_mode(disc, original, edited)
-    return _badges(disc), render_heat(det, "edited"), metrics_rows(det.metrics)
+    return _badges(disc), render_heat(det, "edited") + _recorded(disc), metrics_rows(det.metrics)
 
 
 def _defaults(ctx) -> tuple[list, str, list, str]:

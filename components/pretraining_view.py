@@ -12,8 +12,9 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from components import share
-from components.common import escape, guarded, load_with_progress, weights_badge
+from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
 from model_zoo import loading
+from model_zoo import pretraining_lab as lab
 from model_zoo import sentence_tasks as st
 from model_zoo.masking import KEEP, MASK, RANDOM
 from model_zoo.registry import FAMILIES, Capability, default_checkpoint
@@ -73,6 +74,7 @@ def nsp(spec: str, a: str, b: str, progress=gr.Progress()):
             or render_pair(score, "A then B", "next-sentence"))
     html += (f'<div class="note">Input: [CLS] A [SEP] B [SEP], token types 0 for A and 1 for B ({score.tokens} '
              f'tokens). Pretraining saw B follow A in 50% of pairs and a random sentence otherwise.</div>')
+    html += recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "nsp"))
     return weights_badge(loaded.report), html, prob_bars(score.labels, score.probs, "P(B follows A)")
 
 
@@ -85,6 +87,7 @@ def sop(spec: str, a: str, b: str, progress=gr.Progress()):
                     + render_pair(order.backward, "B then A", "sentence-order"))
     html += ('<div class="note">ALBERT\'s negatives are the same two segments swapped, so topic gives nothing away: '
              'only the order does. A trained head should call exactly one of the two orders "in order".</div>')
+    html += recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "sop"))
     fig = go.Figure()
     for name, score, color in (("A then B", order.forward, "#4f46e5"), ("B then A", order.backward, "#d97706")):
         fig.add_trace(go.Bar(name=name, x=list(score.labels), y=[float(p) for p in score.probs], marker_color=color,
@@ -158,7 +161,9 @@ def versus_teacher(spec: str, teacher: str, text: str, k: int = 5, progress=gr.P
     student = load_with_progress(spec, progress, load=st.fill_mask_model)
     teacher_lm = load_with_progress(teacher, progress, load=st.teacher_model, running="Comparing…")
     comparison = st.student_vs_teacher(student, teacher_lm, text, int(k))
-    return weights_badge(student.report), render_comparison(comparison, student.report, teacher_lm.report)
+    return weights_badge(student.report), (render_comparison(comparison, student.report, teacher_lm.report)
+                                           + recorded_quality(lab.recorded_out_of_domain(student.checkpoint,
+                                                                                         "distillation")))
 
 
 # ---------------------------------------------------------------------------------------------------- tasks

@@ -88,3 +88,32 @@ def test_a_warm_start_is_placed_at_the_minute_its_source_weights_were_shipped(tm
         curves = {c.family: c for c in load_curves(tmp_path)}
         assert curves["electra"].warm_start_minutes == expected
         assert curves["bert"].warm_start_minutes == 0.0
+
+
+def test_a_bundled_minis_recorded_figure_is_its_cards_and_no_one_elses():
+    """What the family views quote next to one answer (NSP, SOP, distillation, replaced-token detection): the
+    out-of-domain evaluation in the mini's record, with its verdict; nothing for a checkpoint that is not bundled."""
+    from model_zoo.registry import CHECKPOINTS
+    for key, measure in (("mini-bert", "nsp"), ("mini-albert", "sop"), ("mini-distilbert", "distillation"),
+                         ("mini-electra-discriminator", "replaced_token_detection")):
+        if key not in CHECKPOINTS:
+            continue
+        checkpoint = CHECKPOINTS[key]
+        value = json.loads((lab.METRICS / f"{checkpoint.family}.json").read_text())["evaluation"][f"ood_{measure}"]
+        row = lab.recorded_out_of_domain(checkpoint, measure)
+        assert row.met == value["meets_bar"] and row.about == value["set"]
+        figure = (f"ROC AUC {value['roc_auc']:.3f}" if "roc_auc" in value else
+                  f"agreement {value['top1_agreement_with_teacher']:.1%}" if "top1_agreement_with_teacher" in value
+                  else f"{value['accuracy']:.1%} on {value['pairs']} pairs (chance 50%)")
+        assert row.measured.startswith(figure), (row.measured, figure)
+    assert lab.recorded_out_of_domain(CHECKPOINTS["bert-base-uncased"], "nsp") is None
+    assert lab.recorded_out_of_domain(CHECKPOINTS["mini-bert"], "no_such_measure") is None
+
+
+def test_distillation_is_described_by_the_full_forward_its_speed_bar_is_on():
+    """Issue #14's speed bar is on the full MLM forward; the encoder alone is faster and must not stand in for it."""
+    row = next(r for r in lab.quality_table() if r.measure == "distillation (out of domain)")
+    value = json.loads((lab.METRICS / "distilbert.json").read_text())["evaluation"]["ood_distillation"]
+    assert f"full MLM forward {value['full_mlm_speedup']:.2f}x faster" in row.measured
+    assert row.measured.index("full MLM forward") < row.measured.index(f"encoder alone {value['speedup']:.2f}x")
+    assert row.met == (value["top1_agreement_with_teacher"] >= 0.7 and value["full_mlm_speedup"] >= 1.5)

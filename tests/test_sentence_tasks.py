@@ -58,7 +58,30 @@ def test_missing_nsp_head_is_said_not_answered():
     """MiniLM's real weights have no NSP head: through BertForPreTraining it is newly initialised."""
     badge, html, _ = pretraining_view.nsp("minilm-l6", A, B)
     assert "NEWLY INITIALISED" in html and "B follows A</b>" not in html
-    assert "NEWLY INITIALISED" in badge
+    assert "NEWLY INITIALISED" in badge and "recorded-quality" not in html  # MiniLM has no card figure
+
+
+def test_a_bundled_minis_answer_comes_with_its_measured_reliability():
+    """mini-BERT's NSP, mini-ALBERT's SOP, mini-DistilBERT against its teacher and mini-ELECTRA's detection answer one
+    input; next to it, the figure each card records out of domain and its verdict, so a near-chance head is not read
+    as a working one."""
+    from components import electra_view
+    from model_zoo import pretraining_lab as lab
+    from model_zoo.registry import CHECKPOINTS
+    views = (("mini-bert", "nsp", lambda: pretraining_view.nsp("mini-bert", A, B)[1]),
+             ("mini-albert", "sop", lambda: pretraining_view.sop("mini-albert", A, B)[1]),
+             ("mini-distilbert", "distillation",
+              lambda: pretraining_view.versus_teacher("mini-distilbert", "mini-bert", "It is ten [MASK] old.")[1]),
+             ("mini-electra-discriminator", "replaced_token_detection",
+              lambda: electra_view.replace_and_detect("mini-electra-generator", "mini-electra-discriminator",
+                                                      "The chef cooked a meal.", 15, 0, 1.0, "")[2]))
+    for key, measure, html_of in views:
+        if key not in CHECKPOINTS:
+            continue
+        html = html_of()
+        row = lab.recorded_out_of_domain(CHECKPOINTS[key], measure)
+        assert "recorded-quality" in html and row.measured in html, key
+        assert f"bar {row.bar.replace('>', '&gt;')}: <b>{'met' if row.met else 'NOT met'}</b>" in html, key
 
 
 # ---------------------------------------------------------------------------------------------------- dynamic masking
