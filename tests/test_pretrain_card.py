@@ -1,6 +1,8 @@
 """A model card says which build of the corpus its weights saw: the last run's, and earlier ones in its history."""
 from __future__ import annotations
 
+import pytest
+
 from model_zoo.pretrain import card
 
 
@@ -43,6 +45,12 @@ def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_sa
     assert m["full_mlm_flops_ratio"] == round(expected, 2) < 1.5     # why the 1.5x bar cannot be met at this size
     assert m["output_layer_share_of_teacher"] == round(head / (c.num_hidden_layers * layer + head), 3) > 0.5
     assert f"half the layers give {m['full_mlm_flops_ratio']}x" in card.measured(m) and "NOT met" in card.measured(m)
+    # where they disagree: the bands cover every masked position once and average back to the agreement
+    bands = m["agreement_by_teacher_confidence"]
+    assert sum(b["share"] for b in bands) == pytest.approx(1, abs=0.01)
+    assert sum(b["share"] * (b["agreement"] or 0) for b in bands) == pytest.approx(m["top1_agreement_with_teacher"],
+                                                                                  abs=0.01)
+    assert f"{bands[0]['teacher_p']}: {bands[0]['agreement']:.0%} of {bands[0]['share']:.0%}" in card.measured(m)
 
 
 def test_the_detection_line_gives_the_reference_only_when_measured():

@@ -98,8 +98,18 @@ def measured(m: dict) -> str:
                  if "full_mlm_flops_ratio" in m else ", the 8k-word output layer both share dominates")
         return (f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%), full MLM forward "
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
-                f"{verdict(m['meets_bar'])}")
+                f"{verdict(m['meets_bar'])}{confidence_bands(m)}")
     return str(m)
+
+
+def confidence_bands(m: dict) -> str:
+    """Where the student and the teacher disagree, by how sure the teacher is of its own top-1 (recorded bands)."""
+    bands = [b for b in m.get("agreement_by_teacher_confidence", []) if b["agreement"] is not None]
+    if not bands:
+        return ""
+    parts = ", ".join(f"{b['teacher_p']}: {b['agreement']:.0%} of {b['share']:.0%}" for b in bands)
+    return (f". Agreement by the teacher's probability of its own top-1 (band: agreement of the positions' share): "
+            f"{parts}")
 
 
 def history_lines(metrics: dict) -> list[str]:
