@@ -19,7 +19,9 @@ from model_zoo.registry import CHECKPOINTS, Capability, FAMILIES
 
 TAB_ID = "side-by-side"
 EXAMPLE = "The doctor told the [MASK] that she was late."
-EXAMPLES = [[EXAMPLE, ""], ["Paris is the capital of [MASK].", ""],
+# the second: plain English on which the offline minis differ (door; or room, copied from later in the sentence)
+EXAMPLES = [[EXAMPLE, ""], ["She opened the [MASK] and walked into the room.", ""],
+            ["Paris is the capital of [MASK].", ""],
             ["Unbelievably, the café's crème brûlée was the best I have ever eaten.", ""],
             ["A man is playing a guitar on stage.", "Someone is performing music for an audience."]]
 _ANSWERS = {Capability.FILL_MASK, Capability.PERMUTATION_LM, Capability.REPLACED_TOKEN_DETECTION}
