@@ -57,5 +57,6 @@ def render(rows: list[C.Corruption], skipped: list[str]) -> str:
     skipped_html = "".join(f'<div class="note">{escape(s)}</div>' for s in skipped)
     return (f'<div class="cx">{LEGEND}{"".join(render_row(r) for r in rows)}{skipped_html}'
             '<div class="note">Answers come from the project\'s mini checkpoints (pretrained here on one CPU core, on '
-            'WordNet glosses, the World English Bible and modern plain English: assets/mini/SOURCES.md): expect rough '
-            'guesses; the point is what each objective sees and asks for.</div></div>')
+            'WordNet glosses, the World English Bible, documentation, everyday English and stories: '
+            'assets/mini/SOURCES.md): expect rough guesses; the point is what each objective sees and asks for.'
+            '</div></div>')

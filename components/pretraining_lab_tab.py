@@ -66,7 +66,8 @@ def show_lab(x_axis: str = "CPU minutes"):
     return curves_figure(curves, x_axis), electra_vs_bert_figure(curves), rows
 
 
-CORRUPTION_EXAMPLE = "In the beginning God created the heaven and the earth. And the earth was without form, and void."
+# plain English of the kind a user types, in no training corpus (the minis' answers are not recalled text)
+CORRUPTION_EXAMPLE = "My brother is ten years old. After school he plays football with his friends in the park."
 
 
 def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
