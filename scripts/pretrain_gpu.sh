@@ -6,9 +6,13 @@
 # From a session whose task has a GPU (check the device tool's `status` first), one call:
 #   run(command="bash scripts/pretrain_gpu.sh 5", carry=[".mini_work/corpus", ".mini_work/tokenizers"], timeout_s=600)
 # 5 GPU-minutes of training plus tokenising the corpus (once per tokenizer kind) and evaluating every family on the
-# machine's CPUs: about 9 minutes, leaving time for a retry. Back here, for each family:
+# machine's CPUs: about 9 minutes, leaving time for a retry. Each family's candidate is promoted on the machine right
+# after it trains (in its copy of the tree), so the families trained after it start from what will be shipped:
+# mini-DistilBERT distils from the better mini-BERT, and mini-RoBERTa and mini-ELECTRA warm-start from it. Back here,
+# in the order of PLAN (bert first: the student's teacher checksum must match the mini-BERT shipped here):
 #   cp -r <files_at>/candidates/* .mini_work/candidates/ && python -m model_zoo.pretrain --family F --promote
-# (--promote ships a candidate only if its out-of-domain figures are better than what is shipped).
+# (--promote ships a candidate only if its out-of-domain figures are better than what is shipped; the same
+# comparison as on the machine, so the same decisions; promote.log in $OUT says what they were there).
 # Smoke test on a CPU, in a clone: DEVICE=cpu bash scripts/pretrain_gpu.sh 0.3
 set -u
 cd "$(dirname "$0")/.."
@@ -28,6 +32,8 @@ for item in $PLAN; do
   if python -m model_zoo.pretrain --family "$family" --device "$DEVICE" --wall-minutes "$minutes" \
        --batch-size "$batch" --peak-lr "$lr" --threads 4 > "$OUT/$family.log" 2>&1; then
     echo "$(date -u +%T) $family done"
+    python -m model_zoo.pretrain --family "$family" --promote >> "$OUT/promote.log" 2>&1 || true
+    tail -1 "$OUT/promote.log"
   else
     echo "$(date -u +%T) $family FAILED (see $OUT/$family.log)"; tail -5 "$OUT/$family.log"
   fi

@@ -15,7 +15,7 @@ _OBJECTIVES = {  # family -> (module, class); imported on use so a missing modul
     "bert": ("nsp_sop", "BertObjective"),          # MLM (static masking) + NSP
     "roberta": ("roberta", "RobertaObjective"),        # MLM (dynamic masking), full-sentence packing, no NSP
     "albert": ("nsp_sop", "AlbertObjective"),      # factorised embedding, one shared layer, MLM + SOP
-    "distilbert": ("distill", "DistilObjective"),  # distilled from mini-BERT: 5 KL(T=2) + 2 MLM + 1 cosine
+    "distilbert": ("distill", "DistilObjective"),  # distilled from mini-BERT: soft targets + cosine (distill.py)
     "electra": ("electra", "ElectraObjective"),    # generator MLM + 50 x replaced-token detection
     "xlnet": ("plm", "XLNetObjective"),            # permutation LM with perm_mask / target_mapping
 }
