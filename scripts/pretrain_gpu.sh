@@ -22,15 +22,19 @@ OUT="${OUT:-.mini_work/gpu_out}"
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=true
 mkdir -p "$OUT"
 { command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader; } || true
-# family:share of the minutes:batch:peak learning rate (batch 256: the CPU recipes' rates, doubled where they were
-# tuned for batch 16-32; ELECTRA and RoBERTa keep their warm-start rates)
-PLAN="${PLAN:-bert:0.22:256:2e-3 roberta:0.18:256:1e-3 albert:0.15:256:2e-3 electra:0.2:256:5e-4 xlnet:0.15:256:1e-3 distilbert:0.1:256:5e-4}"
+# family:share of the minutes:batch:peak learning rate[:shipped]. "shipped": continue the shipped weights (hundreds of
+# CPU-minutes, 50-420 M tokens: a minute from scratch, ~150 M tokens, would not catch up) with a fresh warm-up, at
+# about twice the rates the CPU continuations used at batch 32-48; mini-DistilBERT always starts from its teacher's
+# layers (distillation), at its CPU rate.
+PLAN="${PLAN:-bert:0.22:256:1e-3:shipped roberta:0.18:256:1e-3:shipped albert:0.15:256:1e-3:shipped \
+electra:0.2:256:5e-4:shipped xlnet:0.15:256:1e-3:shipped distilbert:0.1:256:5e-4}"
 for item in $PLAN; do
-  IFS=: read -r family share batch lr <<< "$item"
+  IFS=: read -r family share batch lr start <<< "$item"
   minutes=$(python -c "print(round($MINUTES * $share, 3))")
-  echo "$(date -u +%T) $family: $minutes min, batch $batch, lr $lr on $DEVICE"
+  init=(); [ "$start" = shipped ] && init=(--init-from-shipped)
+  echo "$(date -u +%T) $family: $minutes min, batch $batch, lr $lr on $DEVICE ${init[*]}"
   if python -m model_zoo.pretrain --family "$family" --device "$DEVICE" --wall-minutes "$minutes" \
-       --batch-size "$batch" --peak-lr "$lr" --threads 4 > "$OUT/$family.log" 2>&1; then
+       --batch-size "$batch" --peak-lr "$lr" --threads 4 ${init[@]+"${init[@]}"} > "$OUT/$family.log" 2>&1; then
     echo "$(date -u +%T) $family done"
     python -m model_zoo.pretrain --family "$family" --promote >> "$OUT/promote.log" 2>&1 || true
     tail -1 "$OUT/promote.log"
