@@ -34,13 +34,19 @@ def _specials(tokens: list[str]) -> str:
     return "<td>" + "".join(f'<span class="tok special">{escape(t)}</span>' for t in tokens) + "</td>"
 
 
+TIME_NOTE = ("what this view's passes took for this model here, not a speed comparison: the passes differ by family "
+             "and a model's first use includes its warm-up (the Compare tab times models against each other)")
+
+
 def header_cell(column: Column) -> str:
     """Model name, family, which weights, parameters and this request's forward time."""
     if column.error:
         return (f'<th class="sbs-model"><div class="sbs-key">{escape(column.key or column.spec)}</div>'
                 f'<div class="weights-badge bad">Could not run: {escape(column.error)}</div></th>')
-    cost = (f"{_params(column.n_parameters)} params · {column.forward_ms:.0f} ms · {escape(column.device)} · "
-            f"{escape(column.dtype)}")
+    # not a benchmark: the passes differ by family (a guessing model, one pass per word for surprise) and a model's
+    # first use pays its warm-up; the Compare tab times models against each other
+    cost = (f'{_params(column.n_parameters)} params · <span title="{TIME_NOTE}">{column.forward_ms:.0f} ms for this '
+            f'view</span> · {escape(column.device)} · {escape(column.dtype)}')
     return (f'<th class="sbs-model"><div class="sbs-family">{escape(column.family)}</div>'
             f'<div class="sbs-key">{escape(column.key)}</div>'
             f'<div class="weights-badge {_level(column)} sbs-weights" title="{escape(column.weights)}">'

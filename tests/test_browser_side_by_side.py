@@ -31,6 +31,8 @@ def test_one_sentence_every_family_guesses_side_by_side(page, app_url):
     assert guess_lists.count() == 6                             # six families guess; MiniLM says why it cannot
     assert "no masked-LM head" in page.locator(".sbs-grid").inner_text()
     assert "guessed by mini-electra-generator" in page.locator(".sbs-grid").inner_text()
+    cost = page.locator(".sbs-grid .sbs-cost span").first                      # a time, said not to be a benchmark
+    assert "ms for this view" in cost.inner_text() and "not a speed comparison" in cost.get_attribute("title")
     assert page.locator("#sbs-attention .js-plotly-plot").count() == 1
     page.screenshot(path=str(ARTIFACTS / "side_by_side_guesses.png"), full_page=True)
     _compare(page, "The doctor told the nurse that she was late.")

@@ -50,7 +50,8 @@ def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_sa
     assert sum(b["share"] for b in bands) == pytest.approx(1, abs=0.01)
     assert sum(b["share"] * (b["agreement"] or 0) for b in bands) == pytest.approx(m["top1_agreement_with_teacher"],
                                                                                   abs=0.01)
-    assert f"{bands[0]['teacher_p']}: {bands[0]['agreement']:.0%} of {bands[0]['share']:.0%}" in card.measured(m)
+    assert f"p {bands[0]['teacher_p']} ({bands[0]['share']:.0%} of positions): {bands[0]['agreement']:.0%}" in \
+        card.measured(m)
 
 
 def test_the_detection_line_gives_the_reference_only_when_measured():

@@ -107,9 +107,8 @@ def confidence_bands(m: dict) -> str:
     bands = [b for b in m.get("agreement_by_teacher_confidence", []) if b["agreement"] is not None]
     if not bands:
         return ""
-    parts = ", ".join(f"{b['teacher_p']}: {b['agreement']:.0%} of {b['share']:.0%}" for b in bands)
-    return (f". Agreement by the teacher's probability of its own top-1 (band: agreement of the positions' share): "
-            f"{parts}")
+    parts = "; ".join(f"p {b['teacher_p']} ({b['share']:.0%} of positions): {b['agreement']:.0%}" for b in bands)
+    return f". Agreement where the teacher's own top-1 has {parts}"
 
 
 def history_lines(metrics: dict) -> list[str]:
