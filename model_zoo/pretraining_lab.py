@@ -132,11 +132,19 @@ def quality_table(folder: Path = METRICS) -> list[QualityRow]:
         if not path.exists():
             continue
         for name, value in json.loads(path.read_text()).get("evaluation", {}).items():
-            described = _describe(name, value) if isinstance(value, dict) else None
-            if described and "meets_bar" in value:
-                rows.append(QualityRow(family, measure_label(name), described[0], described[1],
-                                       bool(value["meets_bar"]), value.get("set", "")))
+            row = _row(family, name, value)
+            if row:
+                rows.append(row)
     return rows
+
+
+def _row(family: str, name: str, value) -> QualityRow | None:
+    """One recorded evaluation as a row, or None when it has no bar."""
+    described = _describe(name, value) if isinstance(value, dict) else None
+    if not described or "meets_bar" not in value:
+        return None
+    return QualityRow(family, measure_label(name), described[0], described[1], bool(value["meets_bar"]),
+                      value.get("set", ""))
 
 
 def recorded_out_of_domain(checkpoint, measure: str, folder: Path = METRICS) -> QualityRow | None:
@@ -145,9 +153,5 @@ def recorded_out_of_domain(checkpoint, measure: str, folder: Path = METRICS) -> 
     path = folder / f"{checkpoint.family}.json"
     if not checkpoint.bundled or not path.exists():
         return None
-    value = json.loads(path.read_text()).get("evaluation", {}).get(f"ood_{measure}")
-    described = _describe(f"ood_{measure}", value) if isinstance(value, dict) else None
-    if not described or "meets_bar" not in value:
-        return None
-    return QualityRow(checkpoint.family, measure_label(f"ood_{measure}"), described[0], described[1],
-                      bool(value["meets_bar"]), value.get("set", ""))
+    return _row(checkpoint.family, f"ood_{measure}",
+                json.loads(path.read_text()).get("evaluation", {}).get(f"ood_{measure}"))
