@@ -45,8 +45,8 @@ def header_cell(column: Column) -> str:
                 f'<div class="weights-badge bad">Could not run: {escape(column.error)}</div></th>')
     # not a benchmark: the passes differ by family (a guessing model, one pass per word for surprise) and a model's
     # first use pays its warm-up; the Compare tab times models against each other
-    cost = (f'{_params(column.n_parameters)} params · <span title="{TIME_NOTE}">{column.forward_ms:.0f} ms for this '
-            f'view</span> · {escape(column.device)} · {escape(column.dtype)}')
+    cost = (f'{_params(column.n_parameters)} params · <span title="{escape(TIME_NOTE)}">{column.forward_ms:.0f} ms '
+            f'for this view</span> · {escape(column.device)} · {escape(column.dtype)}')
     return (f'<th class="sbs-model"><div class="sbs-family">{escape(column.family)}</div>'
             f'<div class="sbs-key">{escape(column.key)}</div>'
             f'<div class="weights-badge {_level(column)} sbs-weights" title="{escape(column.weights)}">'

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -263,28 +262,28 @@ def test_mini_bert_puts_a_sensible_word_first_on_a_few_plain_sentences():
     assert sum(r == 1 for r in ranks.values()) >= PLAIN_FIRST_AT_LEAST, ranks
 
 
-# The first answers that make sense at each mask of the families' fill-mask opening texts (registry mask_example).
-OPENING_SENSIBLE = {"my brother is ten ___ old": {"years"}, "my sister is eight ___ old": {"years"},
-                    "she opened the ___ and": {"door", "window", "gate", "box", "letter"}}
+# The first answers that make sense at each mask of the families' fill-mask opening texts (registry mask_example,
+# written with [MASK] whatever the family's own mask token).
+OPENING_SENSIBLE = {"My brother is ten [MASK] old.": [{"years"}],
+                    "She opened the [MASK] and walked into the room.": [{"door", "window", "gate", "box", "letter"}],
+                    "My brother is ten [MASK] old and my sister is eight [MASK] old.": [{"years"}, {"years"}]}
 
 
 @pytest.mark.parametrize("family", [f.key for f in FAMILIES.values()])
 def test_each_fill_mask_tab_opens_on_text_its_bundled_mini_answers_sensibly(family):
     """Offline the family tabs open on the bundled minis: the opening text must not teach that the model guesses
     nonsense ("The capital of France is [MASK]." drew "written" from mini-BERT). Through the app's own fill-mask, the
-    first guess at every mask is a sensible word (checked in the context around that mask)."""
+    first guess at every mask is a sensible word."""
     text = FAMILIES[family].mask_example
     minis = [c for c in CHECKPOINTS.values() if c.family == family and c.bundled and c.role != "discriminator"]
     if not minis:
         pytest.skip(f"no bundled mini of {family} built")
+    sensible = OPENING_SENSIBLE.get(text.replace("<mask>", "[MASK]"))
+    assert sensible, f"no sensible answers recorded for {text!r}"
     result = fill_mask.fill_mask(fill_mask.fill_mask_model(minis[0].key), text, k=3)
-    pieces = [p.lower() for p in re.split(r"\[MASK\]|<mask>", text)]
-    assert len(result.masks) == len(pieces) - 1 >= 1
-    for i, guess in enumerate(result.masks):
-        context = next((c for c in OPENING_SENSIBLE if c.replace("___", "\0") in
-                        pieces[i][-40:] + "\0" + pieces[i + 1][:40]), None)
-        assert context, f"no sensible answers recorded here for mask {i + 1} of {text!r}"
-        assert guess.readable[0].strip().lower() in OPENING_SENSIBLE[context], (family, i, guess.readable)
+    assert len(result.masks) == len(sensible)
+    for i, (guess, words) in enumerate(zip(result.masks, sensible)):
+        assert guess.readable[0].strip().lower() in words, (family, i, guess.readable)
 
 
 def test_xlnet_tab_opens_on_targets_that_show_what_an_order_gives_them():

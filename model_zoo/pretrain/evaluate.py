@@ -292,11 +292,11 @@ def distil_agreement(student, teacher, tok, kind: str = "wordpiece", n_rows: int
         inputs, labels = masked(rows, tok, repeat)
         x, keep = torch.tensor(inputs), torch.tensor(labels) != IGNORE
         att = torch.tensor(rows.attention)
-        s = _logits(student(input_ids=x.to(student.device), attention_mask=att)).argmax(-1).cpu()
-        t_probs = _logits(teacher(input_ids=x.to(teacher.device), attention_mask=att)).softmax(-1).cpu()
-        t_sure, t = t_probs.max(-1)
-        same.append((s[keep] == t[keep]).numpy())
-        sure.append(t_sure[keep].numpy())
+        s = _logits(student(input_ids=x.to(student.device), attention_mask=att)).argmax(-1).cpu()[keep]
+        t_logits = _logits(teacher(input_ids=x.to(teacher.device), attention_mask=att)).cpu()[keep]
+        t_sure, t = t_logits.softmax(-1).max(-1)   # the softmax at the masked positions only
+        same.append((s == t).numpy())
+        sure.append(t_sure.numpy())
     same, sure = np.concatenate(same), np.concatenate(sure)
     agreement, total = float(same.mean()), len(same)
     by_confidence = agreement_by_confidence(same, sure)

@@ -111,7 +111,8 @@ class BertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.cls.predictions(gather(hidden, where)), y)
         nsp = pair_loss(self.model.cls.seq_relationship(pooled), b["pair_labels"])
-        return mlm + nsp, {"loss": float((mlm + nsp).detach()), "mlm": float(mlm.detach()), "nsp": float(nsp.detach())}
+        total = mlm + nsp
+        return total, {"loss": float(total.detach()), "mlm": float(mlm.detach()), "nsp": float(nsp.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, self.out / "bert")]
@@ -159,7 +160,8 @@ class AlbertObjective(PairObjective):
         where, y = masked_positions(b["mlm_labels"])
         mlm = F.cross_entropy(self.model.predictions(gather(hidden, where)), y)
         sop = pair_loss(self.model.sop_classifier(pooled), b["pair_labels"])
-        return mlm + sop, {"loss": float((mlm + sop).detach()), "mlm": float(mlm.detach()), "sop": float(sop.detach())}
+        total = mlm + sop
+        return total, {"loss": float(total.detach()), "mlm": float(mlm.detach()), "sop": float(sop.detach())}
 
     def export(self):
         return [save_folder(self.model, self.tok, self.out / "albert")]
