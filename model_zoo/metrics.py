@@ -1,4 +1,5 @@
-"""Ranking metrics shared by the app and the pretraining scripts: ROC AUC, once (numpy only, no torch, no gradio).
+"""Metrics shared by the app and the pretraining scripts, each once (numpy only, no torch, no gradio): ROC AUC, and
+the binomial interval that says how far an accuracy on a few hundred items can be trusted.
 
 ELECTRA's view (model_zoo.electra) scores one user's sentence with it; model_zoo.pretrain scores the mini
 discriminator on thousands of tokens with it. Keyword-only arguments, since the two used to take them in opposite
@@ -8,6 +9,8 @@ orders.
     0.75
     >>> roc_auc(scores=[0.2, 0.9], labels=[1, 1]) is None              # one class only: undefined
     True
+    >>> [round(x, 3) for x in wilson_interval(0.583, 144)]              # mini-BERT's NSP on 144 story pairs
+    [0.501, 0.66]
 """
 from __future__ import annotations
 
@@ -42,3 +45,17 @@ def roc_auc(*, scores, labels) -> float | None:
         return None
     u = midranks(scores)[labels].sum() - positives * (positives + 1) / 2
     return float(u / (positives * negatives))
+
+
+def wilson_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (95% for z = 1.96) of a proportion `accuracy` measured on `n` independent items.
+
+    Read it as how far the figure could move on another set of the same size: on 144 pairs, 58.3% is anywhere from
+    50% to 66%. Wilson rather than p +- z * sqrt(p(1-p)/n), which leaves [0, 1] and collapses to a point at 0 or 1."""
+    if n <= 0:
+        raise ValueError(f"an interval needs at least one item, not {n}")
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"a proportion lies in [0, 1], not {accuracy}")
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

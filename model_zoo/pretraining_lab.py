@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model_zoo.registry import FAMILIES
+from model_zoo.pretrain.card import pair_interval
 
 METRICS = Path(__file__).resolve().parent.parent / "assets" / "mini" / "metrics"
 # The objective terms each family's curve records (the total "loss" is weighted differently per family).
@@ -100,8 +101,10 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
     if "roc_auc" in value:
         return f"ROC AUC {value['roc_auc']:.3f}", f">= {value.get('bar', 0.85)}"
     if "accuracy" in value and "bar" in value:
-        chance = f" (chance {value['chance']:.0%})" if "chance" in value else ""
-        return f"{value['accuracy']:.1%} on {value.get('pairs', '?')} pairs{chance}", f">= {value['bar']:.0%}"
+        spread = [pair_interval(value)] if value.get("pairs") else []
+        notes = "; ".join(spread + ([f"chance {value['chance']:.0%}"] if "chance" in value else []))
+        return (f"{value['accuracy']:.1%} on {value.get('pairs', '?')} pairs{f' ({notes})' if notes else ''}",
+                f">= {value['bar']:.0%}")
     if "top1_agreement_with_teacher" in value:  # the speed bar is on the full MLM forward; older records lack it
         speed = (f"full MLM forward {value['full_mlm_speedup']:.2f}x faster (encoder alone {value['speedup']:.2f}x)"
                  if "full_mlm_speedup" in value else f"encoder {value['speedup']:.2f}x faster")

@@ -1,9 +1,11 @@
 """model_zoo.metrics.roc_auc, the one ROC AUC (ELECTRA's view and the mini zoo's evaluation both use it): known
-rankings, the pairwise definition, sklearn's roc_auc_score with ties, one class only, and the pretraining wrapper."""
+rankings, the pairwise definition, sklearn's roc_auc_score with ties, one class only, and the pretraining wrapper.
+model_zoo.metrics.wilson_interval (the spread the cards and the lab quote next to an accuracy on a few hundred pairs):
+scipy's Wilson interval, the textbook value, the ends of [0, 1], and coverage by simulation."""
 import numpy as np
 import pytest
 
-from model_zoo.metrics import midranks, roc_auc
+from model_zoo.metrics import midranks, roc_auc, wilson_interval
 
 
 def test_auc_of_known_rankings():
@@ -56,3 +58,33 @@ def test_there_is_one_roc_auc():
     """The pretraining code has no second ROC AUC (it used to take (scores, labels) where model_zoo took the reverse)."""
     evaluate = pytest.importorskip("model_zoo.pretrain.evaluate")
     assert not hasattr(evaluate, "roc_auc")
+
+
+@pytest.mark.parametrize("k,n", [(84, 144), (72, 144), (0, 10), (10, 10), (307, 400), (1, 3)])
+def test_wilson_interval_equals_scipys(k, n):
+    stats = pytest.importorskip("scipy.stats")
+    reference = stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    low, high = wilson_interval(k / n, n)
+    assert (low, high) == pytest.approx((reference.low, reference.high), abs=2e-4)  # z = 1.96 vs the exact quantile
+
+
+def test_wilson_interval_textbook_value_and_ends():
+    assert wilson_interval(0.5, 100) == pytest.approx((0.4038, 0.5962), abs=1e-4)   # Agresti & Coull (1998)
+    low, high = wilson_interval(0.0, 10)
+    assert low == 0.0 and 0.27 < high < 0.28                                       # not a point at 0
+    low, high = wilson_interval(1.0, 10)
+    assert high == 1.0 and 0.72 < low < 0.73
+    assert wilson_interval(0.583, 1440)[1] - wilson_interval(0.583, 1440)[0] < \
+        (wilson_interval(0.583, 144)[1] - wilson_interval(0.583, 144)[0]) / 3      # ten times the items: ~1/sqrt(10)
+    with pytest.raises(ValueError):
+        wilson_interval(0.5, 0)
+    with pytest.raises(ValueError):
+        wilson_interval(1.2, 10)
+
+
+def test_wilson_interval_covers_the_truth_about_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    n, truth = 144, 0.6
+    hits = [low <= truth <= high for low, high in
+            (wilson_interval(k / n, n) for k in rng.binomial(n, truth, size=4000))]
+    assert 0.93 < np.mean(hits) < 0.97

