@@ -18,9 +18,11 @@ from model_zoo import side_by_side as sbs
 from model_zoo.registry import CHECKPOINTS, Capability, FAMILIES
 
 TAB_ID = "side-by-side"
-EXAMPLE = "The doctor told the [MASK] that she was late."
-# the second: plain English on which the offline minis differ (door; or room, copied from later in the sentence)
-EXAMPLES = [[EXAMPLE, ""], ["She opened the [MASK] and walked into the room.", ""],
+# The opening text: plain English every bundled mini answers sensibly offline, where they still differ (door; or room,
+# copied from later in the sentence, which only a model that reads both sides can do). The doctor sentence, the classic
+# bias probe, drew "doctor" from four minis: it stays an example, for real weights (tests/test_mini_zoo.py).
+EXAMPLE = "She opened the [MASK] and walked into the room."
+EXAMPLES = [[EXAMPLE, ""], ["The doctor told the [MASK] that she was late.", ""],
             ["Paris is the capital of [MASK].", ""],
             ["Unbelievably, the café's crème brûlée was the best I have ever eaten.", ""],
             ["A man is playing a guitar on stage.", "Someone is performing music for an audience."]]

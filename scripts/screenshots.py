@@ -16,7 +16,7 @@ DONE = "#sbs-progress >> text=/(\\d+) of \\1 models answered/"  # the side-by-si
 # (file, tab name, section tab name or None, button selector, wait-for selector[, (text box selector, text)])
 SHOTS = [
     ("side_by_side.png", "Side by side", None, "#sbs-run", DONE,
-     ("#sbs-text textarea", "The doctor told the [MASK] that she was late.")),
+     ("#sbs-text textarea", "She opened the [MASK] and walked into the room.")),
     ("side_by_side_surprise.png", "Side by side", None, "#sbs-run", DONE,
      ("#sbs-text textarea", "The doctor told the nurse that she was late.")),
     ("bert_tokens.png", "BERT", "Tokens & facts", "text=Tokenize", ".tokens .tok"),

@@ -286,6 +286,24 @@ def test_each_fill_mask_tab_opens_on_text_its_bundled_mini_answers_sensibly(fami
         assert guess.readable[0].strip().lower() in words, (family, i, guess.readable)
 
 
+def test_side_by_side_opens_on_text_every_bundled_mini_answers_sensibly():
+    """The side-by-side view opens comparing every bundled mini on its opening text: through the view itself, each
+    model's first guess is English for the gap. "room" counts: it is copied from later in the sentence, which is what a
+    model reading both sides does (the old opening text, the doctor sentence, drew "doctor" from four minis)."""
+    from components.side_by_side_tab import EXAMPLE
+    from model_zoo import side_by_side as sbs
+    minis = [c.key for c in CHECKPOINTS.values() if c.bundled and c.role != "generator"]
+    if len(minis) < 2:
+        pytest.skip("the bundled minis are not built")
+    sensible = {"door", "window", "gate", "box", "letter", "room", "house"}
+    for view in sbs.run(minis, EXAMPLE):
+        pass
+    answered = {c.spec: c.guesses[0].readable[0].strip().lower() for c in view.columns if c.guesses}
+    assert len(answered) == len(minis), (minis, answered)
+    assert all(first in sensible for first in answered.values()), answered
+    assert len(set(answered.values())) > 1, answered  # a comparison worth opening on: they do not all agree
+
+
 def test_xlnet_tab_opens_on_targets_that_show_what_an_order_gives_them():
     """The XLNet permutation view's opening text and targets, on the bundled mini-XLNet: predicted last, with every
     other token in view (XLNet's pretraining: targets last), each target's true token ranks in the top 3; the target a
