@@ -105,3 +105,27 @@ def test_bf16_autocast_trains_fp32_weights_to_the_same_place(tmp_path):
         torch.testing.assert_close(a, b, atol=0.05, rtol=0.05)
     with pytest.raises(ValueError):
         T.train(Tiny(), tmp_path / "x.pt", steps=2, log=lambda s: None, precision="fp8")
+
+
+def test_an_exported_tokenizer_does_not_carry_how_this_run_loaded_it(tmp_path, monkeypatch):
+    """Every run here is offline (HF_HUB_OFFLINE=1), and transformers saves the `local_files_only` a tokenizer was
+    loaded with: the shipped folders got `"local_files_only": true`, which a user's copy would obey. save_folder
+    drops it; the shipped tokenizers carry none; the exported tokenizer still tokenizes as the original does."""
+    import json
+
+    from transformers import AutoTokenizer
+    from model_zoo import tiny
+    source = tiny.save("bert", tmp_path / "tiny")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tok = AutoTokenizer.from_pretrained(source, local_files_only=True)
+    probe = tmp_path / "probe"
+    tok.save_pretrained(probe)
+    assert json.loads((probe / "tokenizer_config.json").read_text())["local_files_only"] is True  # the trap is real
+    out = T.save_folder(tiny.build("bert")[0], tok, tmp_path / "exported")
+    config = json.loads((out / "tokenizer_config.json").read_text())
+    assert not set(T.LOAD_TIME_KEYS) & set(config)
+    reloaded = AutoTokenizer.from_pretrained(out)
+    text = "The cat sat on the mat."
+    assert reloaded(text)["input_ids"] == tok(text)["input_ids"]
+    for shipped in T.MINI.glob("*/tokenizer_config.json"):
+        assert not set(T.LOAD_TIME_KEYS) & set(json.loads(shipped.read_text())), shipped

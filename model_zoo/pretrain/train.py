@@ -116,13 +116,27 @@ class Objective:
                 "record": m}
 
 
+LOAD_TIME_KEYS = ("local_files_only",)  # how this process loaded the tokenizer, not what the tokenizer is
+
+
 def save_folder(model, tokenizer, folder: Path) -> Path:
-    """save_pretrained in fp16 safetensors, with the tokenizer next to it."""
+    """save_pretrained in fp16 safetensors, with the tokenizer next to it.
+
+    The tokenizer's config is saved without LOAD_TIME_KEYS: transformers writes back the `local_files_only` it was
+    loaded with, and a run under HF_HUB_OFFLINE=1 (every run here) would ship `"local_files_only": true`, which a
+    user's copy of the checkpoint would then obey."""
     import copy
     folder.mkdir(parents=True, exist_ok=True)
     half = copy.deepcopy(model).to("cpu").half()
     half.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
+    config_path = folder / "tokenizer_config.json"
+    if config_path.exists():
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        if any(key in config for key in LOAD_TIME_KEYS):
+            for key in LOAD_TIME_KEYS:
+                config.pop(key, None)
+            config_path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
 
 
