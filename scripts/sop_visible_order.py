@@ -2,8 +2,8 @@
 shipped mini-ALBERT on SOP alone, through the objective's own pairs, head and evaluation, with the order made visible
 (the original first sentence starts with "first", the second with "second"), and score held-out pairs with and
 without the marker. Recorded (shipped v6, 400 steps, about 6 CPU-minutes): marked held-out pairs 52.5% -> 100% after
-50 steps (and after 400); the same model on plain held-out pairs 48.0% -> 52.2% -> 48.2%. The code learns order when the tokens show it; on this
-text the model has not found it. Needs the built corpus (python -m model_zoo.pretrain.corpus).
+50 steps (and after 400); the same model on plain held-out pairs 48.0% -> 52.2% -> 48.2%. The code learns order
+when the tokens show it; on this text the model has not found it. Needs the built corpus (python -m model_zoo.pretrain.corpus).
 tests/test_pretrain_pair_heads_learn.py checks the same on tiny models, for NSP too.
 
     python scripts/sop_visible_order.py [--steps 400]

@@ -5,9 +5,10 @@ scored by evaluate.pair_accuracy. When the label is visible in the tokens (the p
 is in), both heads learn it to near 100% within 200 steps (from random weights a pair head first sits at ln 2 for
 about 100 steps, then finds the marker); on the same pairs without the marker, where the tokens carry no order, they
 stay at chance. Labels out of step with their rows, a head reading an output that cannot see the marker, or a label
-convention that differs between the loss and the evaluation would fail the first half. (On the shipped mini-ALBERT the same check, with real sentences marked "first" and
-"second", reached 100% on held-out pairs in 50 steps while unmarked plain pairs stayed at 48%: SOP at chance is what
-the model learned from this text, not a bug.)"""
+convention that differs between the loss and the evaluation would fail the first half. (On the shipped mini-ALBERT
+the same check, with real sentences marked "first" and "second", reached 100% on held-out pairs in 50 steps while
+plain pairs stayed at 48-52%: SOP at chance is what the model learned from this text, not a bug;
+scripts/sop_visible_order.py.)"""
 from __future__ import annotations
 
 from types import SimpleNamespace

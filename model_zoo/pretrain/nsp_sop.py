@@ -185,8 +185,9 @@ class AlbertObjective(PairObjective):
                              "fell (4.0x out of domain, at a mid-schedule learning rate). The code was checked: "
                              "with the order made visible in the tokens (the first sentence starting with \"first\", "
                              "the second with \"second\"), these weights learn SOP to 100% on held-out pairs in 50 "
-                             "steps, while plain held-out pairs stay at 48-52% (`python scripts/sop_visible_order.py`): "
-                             "the head is at chance because of what the model learned from this text, not a bug.",
+                             "steps, while plain held-out pairs stay at 48-52% "
+                             "(`python scripts/sop_visible_order.py`): the head is at chance because of what the model "
+                             "learned from this text, not a bug.",
                 "architecture": f"AlbertForPreTraining: {self.CONFIG}: a factorised embedding (V x 64, then 64 x 128) "
                                 f"and ONE transformer layer applied 4 times; unigram vocabulary of {len(self.tok)}.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",
