@@ -1,5 +1,6 @@
 """Metrics shared by the app and the pretraining scripts, each once (numpy only, no torch, no gradio): ROC AUC, and
-the binomial interval that says how far an accuracy on a few hundred items can be trusted.
+the intervals that say how far a figure measured on a few hundred items can be trusted: the binomial (Wilson)
+interval of an accuracy, and a bootstrap interval of a ROC AUC whose tokens come in sentences.
 
 ELECTRA's view (model_zoo.electra) scores one user's sentence with it; model_zoo.pretrain scores the mini
 discriminator on thousands of tokens with it. Keyword-only arguments, since the two used to take them in opposite
@@ -59,3 +60,26 @@ def wilson_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, fl
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z * np.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def roc_auc_interval(*, scores, labels, groups, resamples: int = 200, seed: int = 0,
+                     level: float = 0.95) -> tuple[float, float] | None:
+    """A percentile bootstrap interval of roc_auc, resampling whole `groups` (e.g. the sentence each token is in).
+
+    The tokens of one sentence are not independent of each other (one sentence is easy, another hard), so the unit
+    resampled is the group: `resamples` draws of as many groups as there are, with replacement, each group bringing
+    all its tokens. None when the AUC itself is undefined."""
+    scores, labels, groups = np.asarray(scores), np.asarray(labels).astype(bool), np.asarray(groups)
+    if roc_auc(scores=scores, labels=labels) is None:
+        return None
+    names, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(len(names))]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        picked = np.concatenate([members[g] for g in rng.integers(len(members), size=len(members))])
+        value = roc_auc(scores=scores[picked], labels=labels[picked])
+        if value is not None:
+            values.append(value)
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))

@@ -99,7 +99,9 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
         return (f"top-1 {value['top1_accuracy']:.1%} = {value['ratio_to_baseline']:.2f}x the most-frequent-token "
                 f"baseline", f">= {value['bar_ratio']:g}x")
     if "roc_auc" in value:
-        return f"ROC AUC {value['roc_auc']:.3f}", f">= {value.get('bar', 0.85)}"
+        spread = (f" (95% interval {value['roc_auc_interval'][0]:.3f}-{value['roc_auc_interval'][1]:.3f})"
+                  if value.get("roc_auc_interval") else "")
+        return f"ROC AUC {value['roc_auc']:.3f}{spread}", f">= {value.get('bar', 0.85)}"
     if "accuracy" in value and "bar" in value:
         spread = [pair_interval(value)] if value.get("pairs") else []
         notes = "; ".join(spread + ([f"chance {value['chance']:.0%}"] if "chance" in value else []))

@@ -58,6 +58,9 @@ def test_the_detection_line_gives_the_reference_only_when_measured():
     m = {"roc_auc": 0.74, "meets_bar": False, "mean_logit_replaced": -1.0, "mean_logit_original": -2.0}
     assert "surprise" not in card.measured(m) and "NOT met" in card.measured(m)
     assert "on the same replacements: ROC AUC 0.71" in card.measured({**m, "reference_roc_auc": 0.71})
+    assert "interval" not in card.measured(m)                   # recorded before intervals: none invented
+    with_spread = card.measured({**m, "roc_auc_interval": [0.7312, 0.7488]})
+    assert with_spread.startswith("ROC AUC 0.74 (95% interval 0.731-0.749, bootstrap over the sentences; bar 0.85)")
 
 
 def test_a_pair_accuracy_comes_with_the_spread_of_its_few_pairs():

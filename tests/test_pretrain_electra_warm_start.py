@@ -123,6 +123,8 @@ def test_the_reference_detector_scores_the_same_replacements_by_surprise():
     assert knows["reference_roc_auc"] == 1.0 and blind["reference_roc_auc"] == 0.5   # a model that knows the text, one that knows nothing
     assert knows["roc_auc"] == blind["roc_auc"] and 0.0 < knows["replaced_fraction"] < 0.2   # same corruption either way
     assert "reference_roc_auc" not in E.electra_auc(gen, disc, tok, rows=rows)
+    low, high = knows["roc_auc_interval"]            # 95%, the 40 sentences resampled whole
+    assert low <= knows["roc_auc"] <= high and high - low < 0.5
 
 
 def test_continuing_shipped_weights_keeps_the_warm_start_they_came_from(tmp_path, monkeypatch):

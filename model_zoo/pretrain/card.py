@@ -88,8 +88,10 @@ def measured(m: dict) -> str:
     if "roc_auc" in m:
         reference = (f"; the shipped mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
                      f"{m['reference_roc_auc']}" if "reference_roc_auc" in m else "")
-        return (f"ROC AUC {m['roc_auc']} (bar 0.85); mean logit replaced {m['mean_logit_replaced']} vs original "
-                f"{m['mean_logit_original']}{reference}: {verdict(m['meets_bar'])}")
+        spread = (f"95% interval {m['roc_auc_interval'][0]:.3f}-{m['roc_auc_interval'][1]:.3f}, bootstrap over the "
+                  f"sentences; " if m.get("roc_auc_interval") else "")
+        return (f"ROC AUC {m['roc_auc']} ({spread}bar 0.85); mean logit replaced {m['mean_logit_replaced']} vs "
+                f"original {m['mean_logit_original']}{reference}: {verdict(m['meets_bar'])}")
     if "perplexity" in m:
         return (f"perplexity {m['perplexity']} vs unigram {m['unigram_perplexity']} = {m['ratio']:.3f} (bar <= 0.333): "
                 f"{verdict(m['meets_bar'])}")

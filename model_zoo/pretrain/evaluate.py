@@ -238,7 +238,7 @@ def electra_auc(generator, discriminator, tok, kind: str = "wordpiece", n_rows: 
     surprise at each token it sees, -log p(token); its ROC AUC says how detectable the replacements are from what
     that model knows (reported as reference_roc_auc)."""
     rows = rows or heldout_set(tok, kind, n_rows)
-    scores_all, replaced_all, gen_hits, reference_all = [], [], [], []
+    scores_all, replaced_all, gen_hits, reference_all, row_of = [], [], [], [], []
     for repeat in range(rows.repeats):
         inputs, labels = masked(rows, tok, repeat)
         x, y = torch.tensor(inputs), torch.tensor(labels)
@@ -258,12 +258,15 @@ def electra_auc(generator, discriminator, tok, kind: str = "wordpiece", n_rows: 
             reference_all.append(-log_p.gather(-1, corrupted.unsqueeze(-1)).squeeze(-1).numpy()[keep])
         scores_all.append(scores[keep])
         replaced_all.append(replaced[keep])
+        row_of.append(np.nonzero(keep)[0])                                  # the sentence (row) of each token
         gen_hits.append((logits[y != IGNORE].argmax(-1) == y[y != IGNORE]).numpy())
     scores, replaced = np.concatenate(scores_all), np.concatenate(replaced_all)
     auc = metrics.roc_auc(scores=scores, labels=replaced)
     extra = ({"reference_roc_auc": round(metrics.roc_auc(scores=np.concatenate(reference_all), labels=replaced), 4)}
              if reference is not None else {})
+    low, high = metrics.roc_auc_interval(scores=scores, labels=replaced, groups=np.concatenate(row_of))
     return {"roc_auc": round(auc, 4), "bar": 0.85, "meets_bar": auc >= 0.85, **extra,
+            "roc_auc_interval": [round(low, 4), round(high, 4)],  # 95%, bootstrap over the rows (sentences)
             "mean_logit_replaced": round(float(scores[replaced].mean()), 3),
             "mean_logit_original": round(float(scores[~replaced].mean()), 3),
             "replaced_fraction": round(float(replaced.mean()), 4),
