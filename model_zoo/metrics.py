@@ -1,6 +1,6 @@
 """Metrics shared by the app and the pretraining scripts, each once (numpy only, no torch, no gradio): ROC AUC, and
 the intervals that say how far a figure measured on a few hundred items can be trusted: the binomial (Wilson)
-interval of an accuracy, and a bootstrap interval of a ROC AUC whose tokens come in sentences.
+interval of an accuracy, and a bootstrap interval (of a ROC AUC, an agreement) whose tokens come in sentences.
 
 ELECTRA's view (model_zoo.electra) scores one user's sentence with it; model_zoo.pretrain scores the mini
 discriminator on thousands of tokens with it. Keyword-only arguments, since the two used to take them in opposite
@@ -62,24 +62,28 @@ def wilson_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, fl
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def roc_auc_interval(*, scores, labels, groups, resamples: int = 200, seed: int = 0,
-                     level: float = 0.95) -> tuple[float, float] | None:
-    """A percentile bootstrap interval of roc_auc, resampling whole `groups` (e.g. the sentence each token is in).
+def bootstrap_interval(statistic, *, groups, resamples: int = 200, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float] | None:
+    """A percentile bootstrap interval of `statistic(index)` (index: positions into the measured arrays), resampling
+    whole `groups` (e.g. the sentence each token is in).
 
     The tokens of one sentence are not independent of each other (one sentence is easy, another hard), so the unit
     resampled is the group: `resamples` draws of as many groups as there are, with replacement, each group bringing
-    all its tokens. None when the AUC itself is undefined."""
-    scores, labels, groups = np.asarray(scores), np.asarray(labels).astype(bool), np.asarray(groups)
-    if roc_auc(scores=scores, labels=labels) is None:
+    all its positions. None when the statistic is undefined on the whole set."""
+    groups = np.asarray(groups)
+    if statistic(np.arange(len(groups))) is None:
         return None
-    names, index = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(index == g) for g in range(len(names))]
+    _, index = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(index == g) for g in range(index.max() + 1)]
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(resamples):
-        picked = np.concatenate([members[g] for g in rng.integers(len(members), size=len(members))])
-        value = roc_auc(scores=scores[picked], labels=labels[picked])
-        if value is not None:
-            values.append(value)
+    values = [v for v in (statistic(np.concatenate([members[g] for g in rng.integers(len(members), size=len(members))]))
+                          for _ in range(resamples)) if v is not None]
     tail = (1 - level) / 2 * 100
     return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+
+def roc_auc_interval(*, scores, labels, groups, resamples: int = 200, seed: int = 0) -> tuple[float, float] | None:
+    """bootstrap_interval of roc_auc over `groups`; None when the AUC itself is undefined."""
+    scores, labels = np.asarray(scores), np.asarray(labels).astype(bool)
+    return bootstrap_interval(lambda i: roc_auc(scores=scores[i], labels=labels[i]), groups=groups,
+                              resamples=resamples, seed=seed)

@@ -110,7 +110,9 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
     if "top1_agreement_with_teacher" in value:  # the speed bar is on the full MLM forward; older records lack it
         speed = (f"full MLM forward {value['full_mlm_speedup']:.2f}x faster (encoder alone {value['speedup']:.2f}x)"
                  if "full_mlm_speedup" in value else f"encoder {value['speedup']:.2f}x faster")
-        return (f"agreement {value['top1_agreement_with_teacher']:.1%}, {speed}",
+        spread = (f" (95% interval {value['agreement_interval'][0]:.1%}-{value['agreement_interval'][1]:.1%})"
+                  if value.get("agreement_interval") else "")
+        return (f"agreement {value['top1_agreement_with_teacher']:.1%}{spread}, {speed}",
                 f">= {value['agreement_bar']:.0%}, >= {value['speedup_bar']:g}x")
     if "perplexity" in value:
         return (f"perplexity {value['perplexity']:.0f} = {value['ratio']:.2f} x unigram "

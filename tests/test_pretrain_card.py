@@ -52,6 +52,12 @@ def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_sa
                                                                                   abs=0.01)
     assert f"p {bands[0]['teacher_p']} ({bands[0]['share']:.0%} of positions): {bands[0]['agreement']:.0%}" in \
         card.measured(m)
+    # the agreement's spread: 32 sentences resampled whole, the figure inside, and the card quoting it
+    low, high = m["agreement_interval"]
+    assert low < m["top1_agreement_with_teacher"] < high and high - low < 0.4
+    assert f"agreement {m['top1_agreement_with_teacher']:.1%} (95% interval {low:.1%}-{high:.1%}" in card.measured(m)
+    untimed = E.distil_agreement(student, teacher, tok, rows=rows, timing=False)
+    assert untimed["agreement_interval"] == m["agreement_interval"]
 
 
 def test_the_detection_line_gives_the_reference_only_when_measured():

@@ -96,12 +96,14 @@ def measured(m: dict) -> str:
         return (f"perplexity {m['perplexity']} vs unigram {m['unigram_perplexity']} = {m['ratio']:.3f} (bar <= 0.333): "
                 f"{verdict(m['meets_bar'])}")
     if "top1_agreement_with_teacher" in m:
+        spread = (f" (95% interval {m['agreement_interval'][0]:.1%}-{m['agreement_interval'][1]:.1%}, bootstrap over "
+                  f"the sentences)" if m.get("agreement_interval") else "")
         if "full_mlm_speedup" not in m:
-            return f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%): {verdict(m['meets_bar'])}"
+            return f"agreement {m['top1_agreement_with_teacher']:.1%}{spread} (bar 70%): {verdict(m['meets_bar'])}"
         bound = (f"; counted in matrix-product FLOPs half the layers give {m['full_mlm_flops_ratio']}x, as the output "
                  f"layer both share is {m['output_layer_share_of_teacher']:.0%} of the teacher's"
                  if "full_mlm_flops_ratio" in m else ", the 8k-word output layer both share dominates")
-        return (f"agreement {m['top1_agreement_with_teacher']:.1%} (bar 70%), full MLM forward "
+        return (f"agreement {m['top1_agreement_with_teacher']:.1%}{spread} (bar 70%), full MLM forward "
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
                 f"{verdict(m['meets_bar'])}{confidence_bands(m)}")
     return str(m)
