@@ -96,8 +96,10 @@ def _effective(points: list[dict]) -> list[dict]:
 
 def _describe(name: str, value: dict) -> tuple[str, str] | None:
     if "ratio_to_baseline" in value:
+        spread = (f" (95% interval {value['ratio_interval'][0]:.2f}-{value['ratio_interval'][1]:.2f}x)"
+                  if value.get("ratio_interval") else "")
         return (f"top-1 {value['top1_accuracy']:.1%} = {value['ratio_to_baseline']:.2f}x the most-frequent-token "
-                f"baseline", f">= {value['bar_ratio']:g}x")
+                f"baseline{spread}", f">= {value['bar_ratio']:g}x")
     if "roc_auc" in value:
         spread = (f" (95% interval {value['roc_auc_interval'][0]:.3f}-{value['roc_auc_interval'][1]:.3f})"
                   if value.get("roc_auc_interval") else "")

@@ -66,7 +66,7 @@ def test_the_detection_line_gives_the_reference_only_when_measured():
     assert "on the same replacements: ROC AUC 0.71" in card.measured({**m, "reference_roc_auc": 0.71})
     assert "interval" not in card.measured(m)                   # recorded before intervals: none invented
     with_spread = card.measured({**m, "roc_auc_interval": [0.7312, 0.7488]})
-    assert with_spread.startswith("ROC AUC 0.74 (95% interval 0.731-0.749, bootstrap over the sentences; bar 0.85)")
+    assert with_spread.startswith("ROC AUC 0.74 (95% interval 0.731-0.749, bootstrap over the rows; bar 0.85)")
 
 
 def test_a_pair_accuracy_comes_with_the_spread_of_its_few_pairs():
@@ -91,3 +91,13 @@ def test_a_pair_accuracy_comes_with_the_spread_of_its_few_pairs():
         assert f"{value['accuracy']:.1%} on {value['pairs']} pairs (95% interval {low:.1%}-{high:.1%}" in row.measured
         shipped = (lab.METRICS.parent / family / "README.md").read_text()
         assert f"{value['accuracy']:.1%} on {value['pairs']} pairs (95% interval {low:.1%}-{high:.1%}" in shipped
+
+
+def test_a_shipped_mini_is_not_re_evaluated_on_another_corpus_build():
+    """Re-evaluating mini-RoBERTa (trained on build 4115b2a688) on a later build scored its "in-domain" figure on a
+    held-out split with sources it never saw (13.42x became 12.04x): refused, with what to do instead."""
+    from model_zoo.pretrain import evaluate as E
+    E.check_same_build({"family": "roberta", "corpus": "687a7c19f9"}, "687a7c19f9")
+    E.check_same_build({"family": "bert"}, "687a7c19f9")        # the first recipe recorded no build: nothing to compare
+    with pytest.raises(E.OtherBuildError, match="trained on corpus build 4115b2a688.*built here is 687a7c19f9"):
+        E.check_same_build({"family": "roberta", "corpus": "4115b2a688"}, "687a7c19f9")

@@ -77,8 +77,11 @@ def measured(m: dict) -> str:
     if "top1_accuracy" in m:
         guess = (f"; its commonest answer '{m['commonest_guess']}' ({m['commonest_guess_share']:.0%} of answers)"
                  if "commonest_guess" in m else "")
-        return (f"top-1 {m['top1_accuracy']:.1%} vs {m['baseline_accuracy']:.1%} for always '{m['most_frequent_token']}'"
-                f" = {m['ratio_to_baseline']}x (bar 3x), {m['masked_positions']} masked positions{guess}: "
+        spread = (f"95% interval {m['ratio_interval'][0]}-{m['ratio_interval'][1]}x, bootstrap over the rows; "
+                  if m.get("ratio_interval") else "")
+        return (f"top-1 {m['top1_accuracy']:.1%} vs {m['baseline_accuracy']:.1%} for always "
+                f"'{m['most_frequent_token']}' = {m['ratio_to_baseline']}x ({spread}bar 3x), {m['masked_positions']} "
+                f"masked positions{guess}: "
                 f"{verdict(m['meets_bar'])}")
     if "accuracy" in m:
         called = (f"; {m['negatives_called_positive']:.0%} of negatives called positive"
@@ -89,7 +92,7 @@ def measured(m: dict) -> str:
         reference = (f"; the shipped mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
                      f"{m['reference_roc_auc']}" if "reference_roc_auc" in m else "")
         spread = (f"95% interval {m['roc_auc_interval'][0]:.3f}-{m['roc_auc_interval'][1]:.3f}, bootstrap over the "
-                  f"sentences; " if m.get("roc_auc_interval") else "")
+                  f"rows; " if m.get("roc_auc_interval") else "")
         return (f"ROC AUC {m['roc_auc']} ({spread}bar 0.85); mean logit replaced {m['mean_logit_replaced']} vs "
                 f"original {m['mean_logit_original']}{reference}: {verdict(m['meets_bar'])}")
     if "perplexity" in m:
@@ -97,7 +100,7 @@ def measured(m: dict) -> str:
                 f"{verdict(m['meets_bar'])}")
     if "top1_agreement_with_teacher" in m:
         spread = (f" (95% interval {m['agreement_interval'][0]:.1%}-{m['agreement_interval'][1]:.1%}, bootstrap over "
-                  f"the sentences)" if m.get("agreement_interval") else "")
+                  f"the rows)" if m.get("agreement_interval") else "")
         if "full_mlm_speedup" not in m:
             return f"agreement {m['top1_agreement_with_teacher']:.1%}{spread} (bar 70%): {verdict(m['meets_bar'])}"
         bound = (f"; counted in matrix-product FLOPs half the layers give {m['full_mlm_flops_ratio']}x, as the output "

@@ -134,6 +134,7 @@ def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64
     top = most_frequent_token(tok, kind) if baseline_token is None else baseline_token
     correct = total = base = 0
     guesses: dict[int, int] = {}
+    hits, base_hits, row_of = [], [], []   # per masked position: top-1 right, the baseline right, its row
     model.eval()
     for repeat in range(rows.repeats):
         inputs, labels = masked(rows, tok, repeat)
@@ -143,6 +144,9 @@ def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64
             att = torch.tensor(rows.attention[i:i + batch], device=model.device)
             pred = _logits(model(input_ids=x, attention_mask=att)).argmax(-1)       # (B, T)
             keep = y != IGNORE
+            hits.append((pred[keep] == y[keep]).cpu().numpy())
+            base_hits.append((y[keep] == top).cpu().numpy())
+            row_of.append(i + np.nonzero(keep.cpu().numpy())[0])
             correct += int((pred[keep] == y[keep]).sum())
             total += int(keep.sum())
             base += int((y[keep] == top).sum())
@@ -150,8 +154,13 @@ def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64
                 guesses[g] = guesses.get(g, 0) + 1
     acc, baseline = correct / total, base / total
     common = max(guesses, key=guesses.get)
+    hits, base_hits = np.concatenate(hits), np.concatenate(base_hits)
+    spread = metrics.bootstrap_interval(  # 95%, the rows (sentences) resampled whole, both sides of the ratio together
+        lambda i: float(hits[i].mean() / base_hits[i].mean()) if base_hits[i].any() else None,
+        groups=np.concatenate(row_of))
     return {"top1_accuracy": round(acc, 4), "most_frequent_token": tok.convert_ids_to_tokens(top),
             "baseline_accuracy": round(baseline, 4), "ratio_to_baseline": round(acc / max(baseline, 1e-9), 2),
+            **({"ratio_interval": [round(x, 2) for x in spread]} if spread else {}),
             "bar_ratio": 3.0, "meets_bar": acc >= 3 * baseline, "masked_positions": total,
             "commonest_guess": tok.convert_ids_to_tokens(common),
             "commonest_guess_share": round(guesses[common] / total, 3), "set": rows.name}
@@ -358,6 +367,22 @@ def rewrite_cards(family: str) -> None:
     write_cards(obj, metrics, [T.MINI / f for f in obj.folders])
 
 
+class OtherBuildError(RuntimeError):
+    """The shipped checkpoint was trained on another build of the corpus than the one built here."""
+
+
+def check_same_build(metrics: dict, built: str) -> None:
+    """Refuse to re-evaluate a checkpoint trained on another corpus build: its in-domain figures would be taken on
+    this build's held-out split, which holds documents of sources it never saw (and the card would say "in-domain")."""
+    trained = metrics.get("corpus")
+    if trained and trained != built:
+        raise OtherBuildError(
+            f"mini-{metrics.get('family', '?')} was trained on corpus build {trained}, but the corpus built here is "
+            f"{built}: its in-domain held-out split is not this one. Its recorded figures stay as they are; to "
+            f"measure it on this build, continue it here (python -m model_zoo.pretrain --family "
+            f"{metrics.get('family', '<family>')} --init-from-shipped --minutes <m>) and promote the candidate.")
+
+
 def evaluate_shipped(family: str, log=print) -> dict:
     """Evaluate the checkpoint shipped in assets/mini/ as it is (both sets) and rewrite its metrics file and cards.
     The training record (steps, tokens, curve) is kept; only `evaluation` and `evaluated_at` change."""
@@ -369,6 +394,7 @@ def evaluate_shipped(family: str, log=print) -> dict:
     from model_zoo.pretrain.card import write_cards
     path = T.MINI / "metrics" / f"{family}.json"
     metrics = json.loads(path.read_text())
+    check_same_build(metrics, corpus.corpus_id())
     obj = OBJECTIVES[family](metrics.get("seed", 0), "cpu")
     obj.out = T.MINI
     if family == "distilbert" and metrics.get("teacher_sha256"):
