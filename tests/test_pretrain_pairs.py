@@ -53,7 +53,8 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
     b = electra.batch(7)
     ids, labels, tok = b["original"].numpy(), b["labels"].numpy(), electra.tok
     n_short = electra.n_short
-    assert n_short == 8 and len(ids) == electra.batch_size
+    assert n_short == round(electra.batch_size * electra.short_share) and 0 < n_short < len(ids) == electra.batch_size
+    assert f"with {electra.short_share_words} of each batch lone sentences" in electra.card()["objective"]
     packed, short = ids[:-n_short], ids[-n_short:]
     assert (packed != tok.pad_token_id).all()                              # full rows, as before
     for row, lab in zip(short, labels[-n_short:]):
@@ -64,4 +65,5 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
     assert b["n_tokens"] == int((ids != tok.pad_token_id).sum())           # tokens seen count real tokens only
     assert torch.equal(b["input_ids"], ElectraObjective(0, "cpu").batch(7)["input_ids"])   # a step alone fixes it
     electra.batch_size = 256                                               # a GPU run's override, set after init
-    assert electra.n_short == 64 and len(electra.batch(7)["input_ids"]) == 256   # the share follows it
+    assert electra.n_short == round(256 * electra.short_share) and len(electra.batch(7)["input_ids"]) == 256
+    # (the share follows it)

@@ -57,6 +57,11 @@ class PackedMLMData:
             self._spans = D.sentence_spans(self._tokens, body, self.seed)
 
     @property
+    def short_share_words(self) -> str:
+        """The share of lone-sentence rows as a card says it: "a quarter", "half", "40%"."""
+        return {0.25: "a quarter", 0.5: "half"}.get(self.short_share, f"{self.short_share:.0%}")
+
+    @property
     def n_short(self) -> int:
         """Rows of each batch that are short (from the batch size in force: a GPU run overrides it after init)."""
         return int(round(self.batch_size * self.short_share))
@@ -239,8 +244,8 @@ class DistilObjective(PackedMLMData, T.Objective):
                              "unsettled on the 44% of positions where it is unsure. Student initialised from teacher "
                              "layers "
                              "0 and 2, the teacher's embeddings and MLM head. Rows: 128-token packed rows of the "
-                             "stream, with a quarter of each batch lone sentences ([CLS] one or a few whole "
-                             "sentences [SEP], padded), as the app sends them.",
+                             f"stream, with {self.short_share_words} of each batch lone sentences ([CLS] one or a "
+                             "few whole sentences [SEP], padded), as the app sends them.",
                 "architecture": f"DistilBertForMaskedLM: dim {self.student.config.dim}, "
                                 f"{self.student.config.n_layers} layers (teacher: 4), "
                                 f"{self.student.config.n_heads} heads, no token types, no pooler.",

@@ -115,8 +115,8 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                              "labels every token original/replaced (a sample equal to the original counts as "
                              "original). Loss = generator MLM + 50 x discriminator BCE. Token, position and "
                              "token-type embeddings shared between the two during training. Rows: 128-token packed "
-                             "rows of the stream, with a quarter of each batch lone sentences ([CLS] one or a few "
-                             "whole sentences [SEP], padded), as the app sends them.",
+                             f"rows of the stream, with {self.short_share_words} of each batch lone sentences ([CLS] "
+                             "one or a few whole sentences [SEP], padded), as the app sends them.",
                 "warm_start": "Both networks start from mini-BERT as shipped when the run began (same WordPiece "
                               "vocabulary and width; its checksum is in the metrics, warm_start_sha256): its "
                               "embeddings and encoder layers into both (the generator, half as deep, takes the first "
