@@ -55,9 +55,11 @@ def _pct(values, q):
 
 
 def run_load(url: str, tiny_path, users: int, seconds: float, max_calls_per_user: int = 1000,
-             fresh_models: list[str] | None = None) -> dict:
-    """`users` clients call the scenario in turn for `seconds`. With `fresh_models`, user i first loads its own model
-    (fresh_models[i], a folder no one loaded yet) through FRESH_ENDPOINT; those latencies are `fresh_load_s`."""
+             fresh_models: list[str] | None = None, min_calls_per_user: int = 1) -> dict:
+    """`users` clients call the scenario in turn for `seconds`, each at least `min_calls_per_user` times (a busy machine
+    can spend the whole window on a fresh load: the run still measures something). With `fresh_models`, user i first
+    loads its own model (fresh_models[i], a folder no one loaded yet) through FRESH_ENDPOINT; those latencies are
+    `fresh_load_s`."""
     import psutil
     from gradio_client import Client
 
@@ -84,7 +86,7 @@ def run_load(url: str, tiny_path, users: int, seconds: float, max_calls_per_user
         if fresh_models:
             call(client, FRESH_ENDPOINT, [fresh_models[index % len(fresh_models)], NORMAL_TEXT, ""], fresh)
         for n in range(max_calls_per_user):
-            if time.monotonic() > deadline:
+            if n >= min_calls_per_user and time.monotonic() > deadline:
                 return
             endpoint, args = calls[(index + n) % len(calls)]
             call(client, endpoint, args, latencies[endpoint])
