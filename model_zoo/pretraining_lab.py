@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model_zoo.registry import FAMILIES
-from model_zoo.pretrain.card import pair_interval
+from model_zoo.pretrain.card import interval, pair_interval
 
 METRICS = Path(__file__).resolve().parent.parent / "assets" / "mini" / "metrics"
 # The objective terms each family's curve records (the total "loss" is weighted differently per family).
@@ -96,12 +96,12 @@ def _effective(points: list[dict]) -> list[dict]:
 
 def _describe(name: str, value: dict) -> tuple[str, str] | None:
     if "ratio_to_baseline" in value:
-        spread = (f" (95% interval {value['ratio_interval'][0]:.2f}-{value['ratio_interval'][1]:.2f}x)"
+        spread = (f" ({interval(value, 'ratio_interval', '.2f', 'x')})"
                   if value.get("ratio_interval") else "")
         return (f"top-1 {value['top1_accuracy']:.1%} = {value['ratio_to_baseline']:.2f}x the most-frequent-token "
                 f"baseline{spread}", f">= {value['bar_ratio']:g}x")
     if "roc_auc" in value:
-        spread = (f" (95% interval {value['roc_auc_interval'][0]:.3f}-{value['roc_auc_interval'][1]:.3f})"
+        spread = (f" ({interval(value, 'roc_auc_interval', '.3f')})"
                   if value.get("roc_auc_interval") else "")
         return f"ROC AUC {value['roc_auc']:.3f}{spread}", f">= {value.get('bar', 0.85)}"
     if "accuracy" in value and "bar" in value:
@@ -112,7 +112,7 @@ def _describe(name: str, value: dict) -> tuple[str, str] | None:
     if "top1_agreement_with_teacher" in value:  # the speed bar is on the full MLM forward; older records lack it
         speed = (f"full MLM forward {value['full_mlm_speedup']:.2f}x faster (encoder alone {value['speedup']:.2f}x)"
                  if "full_mlm_speedup" in value else f"encoder {value['speedup']:.2f}x faster")
-        spread = (f" (95% interval {value['agreement_interval'][0]:.1%}-{value['agreement_interval'][1]:.1%})"
+        spread = (f" ({interval(value, 'agreement_interval', '.1%')})"
                   if value.get("agreement_interval") else "")
         return (f"agreement {value['top1_agreement_with_teacher']:.1%}{spread}, {speed}",
                 f">= {value['agreement_bar']:.0%}, >= {value['speedup_bar']:g}x")

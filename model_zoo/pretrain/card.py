@@ -77,7 +77,7 @@ def measured(m: dict) -> str:
     if "top1_accuracy" in m:
         guess = (f"; its commonest answer '{m['commonest_guess']}' ({m['commonest_guess_share']:.0%} of answers)"
                  if "commonest_guess" in m else "")
-        spread = (f"95% interval {m['ratio_interval'][0]}-{m['ratio_interval'][1]}x, bootstrap over the rows; "
+        spread = (f"{interval(m, 'ratio_interval', '.2f', 'x')}, bootstrap over the rows; "
                   if m.get("ratio_interval") else "")
         return (f"top-1 {m['top1_accuracy']:.1%} vs {m['baseline_accuracy']:.1%} for always "
                 f"'{m['most_frequent_token']}' = {m['ratio_to_baseline']}x ({spread}bar 3x), {m['masked_positions']} "
@@ -91,16 +91,16 @@ def measured(m: dict) -> str:
     if "roc_auc" in m:
         reference = (f"; the shipped mini-BERT's own surprise at each token, on the same replacements: ROC AUC "
                      f"{m['reference_roc_auc']}" if "reference_roc_auc" in m else "")
-        spread = (f"95% interval {m['roc_auc_interval'][0]:.3f}-{m['roc_auc_interval'][1]:.3f}, bootstrap over the "
-                  f"rows; " if m.get("roc_auc_interval") else "")
+        spread = (f"{interval(m, 'roc_auc_interval', '.3f')}, bootstrap over the rows; "
+                  if m.get("roc_auc_interval") else "")
         return (f"ROC AUC {m['roc_auc']} ({spread}bar 0.85); mean logit replaced {m['mean_logit_replaced']} vs "
                 f"original {m['mean_logit_original']}{reference}: {verdict(m['meets_bar'])}")
     if "perplexity" in m:
         return (f"perplexity {m['perplexity']} vs unigram {m['unigram_perplexity']} = {m['ratio']:.3f} (bar <= 0.333): "
                 f"{verdict(m['meets_bar'])}")
     if "top1_agreement_with_teacher" in m:
-        spread = (f" (95% interval {m['agreement_interval'][0]:.1%}-{m['agreement_interval'][1]:.1%}, bootstrap over "
-                  f"the rows)" if m.get("agreement_interval") else "")
+        spread = (f" ({interval(m, 'agreement_interval', '.1%')}, bootstrap over the rows)"
+                  if m.get("agreement_interval") else "")
         if "full_mlm_speedup" not in m:
             return f"agreement {m['top1_agreement_with_teacher']:.1%}{spread} (bar 70%): {verdict(m['meets_bar'])}"
         bound = (f"; counted in matrix-product FLOPs half the layers give {m['full_mlm_flops_ratio']}x, as the output "
@@ -110,6 +110,12 @@ def measured(m: dict) -> str:
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
                 f"{verdict(m['meets_bar'])}{confidence_bands(m)}")
     return str(m)
+
+
+def interval(m: dict, key: str, fmt: str, unit: str = "") -> str:
+    """'95% interval 3.43-4.78x' from the recorded [low, high] at m[key] (the cards and the lab's table both say it)."""
+    low, high = m[key]
+    return f"95% interval {low:{fmt}}-{high:{fmt}}{unit}"
 
 
 def pair_interval(m: dict) -> str:
