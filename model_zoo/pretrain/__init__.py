@@ -1,5 +1,6 @@
 """Pretraining the mini zoo: one small checkpoint per family, each with its family's real objective, on CPU.
 
+    bash scripts/corpus_sources.sh                          # the corpus's text sources (apt, pip, two downloads)
     python -m model_zoo.pretrain.corpus                     # corpus -> .mini_work/corpus
     python -m model_zoo.pretrain.tokenizers_build           # new tokenizers -> .mini_work/tokenizers (else: shipped)
     python -m model_zoo.pretrain --family bert --minutes 22 # train (resumable), export a candidate, evaluate it

