@@ -28,6 +28,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="Hub checkpoints, the bundled mini ones, or both (Hub when reachable)")
     parser.add_argument("--max-params", type=float, default=600e6, help="refuse custom checkpoints above this")
     parser.add_argument("--max-models", type=int, default=8, help="models kept loaded at once (LRU)")
+    parser.add_argument("--disk-budget-gb", type=float, default=4.0,
+                        help="disk kept for custom Hub checkpoints; least recently used deleted beyond it")
+    parser.add_argument("--local-folders", nargs="+", metavar="ROOT", default=None,
+                        help="let users load checkpoint folders under these roots (on a laptop any folder is "
+                             "allowed without this flag; on a public Space or with --share none is)")
     parser.add_argument("--threads", type=int, default=0,
                         help="torch threads per forward pass (0: cores / forward passes allowed at once)")
     return parser.parse_args(argv)
@@ -81,8 +86,22 @@ def configure_queue(demo) -> dict[str, int]:
 
 def launch_kwargs() -> dict:
     import gradio as gr
+
+    from components.server_files import MAX_UPLOAD_BYTES
     return dict(theme=gr.themes.Soft(), css=(ASSETS / "style.css").read_text(), allowed_paths=[str(ASSETS)],
-                js=(ASSETS / "app.js").read_text())
+                js=(ASSETS / "app.js").read_text(), max_file_size=MAX_UPLOAD_BYTES)
+
+
+def is_public(args: argparse.Namespace, environ=os.environ) -> bool:
+    """Served to strangers: a Hugging Face Space (its runtime sets SPACE_ID) or a --share link."""
+    return bool(environ.get("SPACE_ID")) or args.share
+
+
+def folder_policy(args: argparse.Namespace, environ=os.environ) -> tuple[bool, tuple[str, ...]]:
+    """(may users load local folders, only under which roots): any folder on a laptop; none when public; under
+    the roots of --local-folders wherever that flag is given."""
+    roots = tuple(args.local_folders or ())
+    return bool(roots) or not is_public(args, environ), roots
 
 
 def main(argv=None) -> None:
@@ -91,9 +110,13 @@ def main(argv=None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
+    from components import server_files
     from model_zoo import loading
+    local_folders, folder_roots = folder_policy(args)
     loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
-                                       max_params=int(args.max_params), max_models=args.max_models))
+                                       max_params=int(args.max_params), max_models=args.max_models,
+                                       local_folders=local_folders, folder_roots=folder_roots,
+                                       disk_budget=int(args.disk_budget_gb * 1024 ** 3)))
     import threading
 
     import torch
@@ -105,6 +128,7 @@ def main(argv=None) -> None:
     # UMAP's numba compiles once per process: after the page is served, at the lowest CPU priority, so that it
     # neither delays the first page nor competes with users' requests for the cores.
     threading.Thread(target=_warm_up_quietly, name="umap-warm-up", daemon=True).start()
+    server_files.start_sweeper()   # uploads and written files deleted after server_files.MAX_AGE_S
     demo.block_thread()
 
 

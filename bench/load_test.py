@@ -40,23 +40,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import app
-    from model_zoo import loading, tiny
-    from testkit.load import compare_runs_separate, run_load, run_with_slow_load
-    from testkit.net import free_port
+    from model_zoo import loading
+    from testkit.load import compare_runs_separate, launch_app, run_load, run_with_slow_load
 
     import torch
     threads = args.threads or app.torch_threads()
     torch.set_num_threads(threads)
     load_before = os.getloadavg()
-    loading.configure(loading.Settings(device="cpu", offline=True))
-    fixtures = Path(tempfile.mkdtemp(prefix="load-tiny-"))
-    tiny.save_all(fixtures)
-    demo = app.build_app("auto")
-    app.configure_queue(demo)
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    folder = fixtures if args.weights == "tiny" else ROOT / "assets" / "mini"   # the same folder names
-    url, tiny_path = f"http://127.0.0.1:{port}/", (lambda n: str(folder / n))
+    demo, url, tiny_path = launch_app(args.weights)
     result = run_load(url, tiny_path, args.users, args.seconds)
     keys = loading.cache().keys()
     result["model_loads"] = loading.cache().loads

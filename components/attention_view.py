@@ -7,15 +7,13 @@ views (the XLNet permutation view) can call `compute` with a permutation and reu
 from __future__ import annotations
 
 import html
-import tempfile
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components import share
+from components import server_files, share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from model_zoo import attention as attn
 from components import bertviz_payload
@@ -160,7 +158,7 @@ def download_views(state, layers_spec: str = ""):
         raise ValueError("Press “Show attention” first.")
     result, stream = state
     payload = bertviz_payload.build_document(result, bertviz_payload.parse_layers(layers_spec, result.n_layers), stream)
-    path = Path(tempfile.mkdtemp(prefix="attention-")) / "attention_views.html"
+    path = server_files.new_folder("attention-") / "attention_views.html"
     path.write_text(bertviz_payload.standalone(payload.document), encoding="utf-8")
     return str(path)
 

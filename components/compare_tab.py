@@ -5,7 +5,6 @@ progress bar and can be stopped; the last measurement on this device is cached, 
 """
 from __future__ import annotations
 
-import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -15,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.common import OpenCheckboxGroup, escape, guarded
-from components import share
+from components import server_files, share
 from components.export import csv_table
 from model_zoo import csv_export, loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
@@ -30,7 +29,6 @@ PARAMETER_HEADERS = ["model", "family", "class", "total", "token emb.", "positio
 MEASUREMENT_HEADERS = ["model", "weights", "dtype", "batch", "tokens", "runs", "median ms", "p90 ms",
                        "tokens/s", "GFLOPs", "GFLOP/s", "weights MB", "peak growth MB"]
 CLAIM_HEADERS = ["claim", "verdict", "measured here", "source"]
-EXPORT_DIR = Path(tempfile.gettempdir()) / "bert-family-explorer"
 
 _stops: dict[str, threading.Event] = {}  # one Stop flag per browser session
 
@@ -245,9 +243,8 @@ def status_html(result: profiling.CompareResult | None, cached: bool = False, ru
 
 def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.CompareResult | None) -> str:
     """The measurement table (with each model's parameters) as CSV; only the parameters before any measurement."""
-    EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     params = {p.key: p for p in breakdowns}
-    folder = Path(tempfile.mkdtemp(prefix="compare-", dir=EXPORT_DIR))  # one folder per request: never another's file
+    folder = server_files.new_folder("compare-")  # one folder per request: never another's file
     path = folder / ("compare.csv" if result is None else f"compare-{result.environment.device_key}.csv")
     if result is None or not result.measurements:
         header = ["model", "class", "total", *profiling.PARTS, "per_forward", "bytes_fp32", "bytes_fp16"]

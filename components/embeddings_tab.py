@@ -17,7 +17,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from components.common import escape, guarded, reporter, weights_badge
-from components import share
+from components import server_files, share
 from components.export import csv_table
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
@@ -253,7 +253,7 @@ def embeddings_map(sentences: str, models, level: str, layer: float, pooling: st
     if progress is not None:
         progress(0.95, desc="Drawing…")
     figure = render_map(maps, colour_by, target or "")
-    path = projection.write_csv(CSV_HEADER, csv_rows(maps))
+    path = projection.write_csv(CSV_HEADER, csv_rows(maps), folder=str(server_files.new_folder("embeddings-")))
     choices = query_choices(sentences, level)
     value = _default_query(choices, kept, level_name, target or "")
     return figure, render_notes(maps), path, gr.update(choices=choices, value=value)

@@ -46,9 +46,8 @@ class ModelFacts:
 
 def config_for(checkpoint: Checkpoint) -> tuple[dict, str]:
     """The checkpoint's config dict and where it came from; offline, the bundled copy for default checkpoints."""
-    source = loading.source_of(checkpoint)
     try:
-        return loading.read_config_dict(source), source
+        return loading.checkpoint_config_dict(checkpoint)
     except loading.ModelUnavailable:
         bundled = loading.bundled_config_dict(checkpoint)
         if bundled is None:

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from model_zoo.disk_budget import HUB_FILES
 from model_zoo.registry import (FAMILIES, SUPPORTED_CLASSES, Capability, Checkpoint, capabilities_of,
                                 family_of_model_type, find_checkpoint)
 
@@ -54,6 +55,9 @@ class Settings:
     max_models: int = 8             # LRU bound on cached models
     max_bytes: int = 6 * 1024 ** 3  # LRU bound on cached weights
     hub_timeout_s: float = 3.0
+    local_folders: bool = True      # may a user load a folder of this machine? (off on a public Space, app.py)
+    folder_roots: tuple[str, ...] = ()  # when folders are on and this is not empty: only folders under these
+    disk_budget: int = 4 * 1024 ** 3    # bytes of custom Hub checkpoints kept on disk (model_zoo/disk_budget.py)
 
 
 @dataclass(frozen=True)
@@ -204,24 +208,45 @@ def is_folder(spec: str) -> bool:
         return False
 
 
+def user_folder(spec: str) -> Path | None:
+    """The folder a user's spec names, where this server lets users load its folders (Settings.local_folders) and
+    the folder lies under one of Settings.folder_roots (when any are named); else None. With folders off, the disk
+    is never looked at, so what a stranger types learns nothing about it."""
+    if not _settings.local_folders or not is_folder(spec):
+        return None
+    path = Path(spec).expanduser().resolve()
+    roots = [Path(root).expanduser().resolve() for root in _settings.folder_roots]
+    return path if not roots or any(path.is_relative_to(root) for root in roots) else None
+
+
+def not_a_model_message(spec: str) -> str:
+    """What a spec that is neither a registry key, a Hub id nor an allowed folder gets: one message whatever the
+    disk holds (the same for an existing folder outside the allowed roots and for a path that does not exist)."""
+    hub = "a model of the registry or a Hub id (like 'google-bert/bert-base-uncased')"
+    if not _settings.local_folders:
+        return f"'{spec}' is not {hub}; this server does not load models from its own folders."
+    if _settings.folder_roots:
+        return f"'{spec}' is not {hub} nor a folder under {', '.join(_settings.folder_roots)}."
+    return f"'{spec}' is neither {hub} nor an existing folder."
+
+
 def is_model_spec(spec: str) -> bool:
-    """Could `spec` name a model here: a registry key or Hub id, a Hub id's shape ('org/name'), or an existing folder?
+    """Could `spec` name a model here: a registry key or Hub id, a Hub id's shape ('org/name'), or an allowed folder?
     Says nothing about whether it loads; it is what a model box accepts (share links check their values with it)."""
     spec = (spec or "").strip()
-    return bool(spec) and bool(find_checkpoint(spec) or _HUB_ID.match(spec) or is_folder(spec))
+    return bool(spec) and bool(find_checkpoint(spec) or _HUB_ID.match(spec) or user_folder(spec))
 
 
 def read_config_dict(source: str) -> dict:
-    """config.json of a folder or Hub id, as a dict. Offline and uncached, raises ModelUnavailable fast."""
-    folder = Path(source).expanduser()
-    if is_folder(source):
+    """config.json of an allowed folder or a Hub id, as a dict. Offline and uncached, raises ModelUnavailable fast."""
+    folder = user_folder(source)
+    if folder:
         path = folder / "config.json"
         if not path.exists():
             raise UnsupportedModel(f"The folder '{source}' has no config.json: it is not a transformers checkpoint.")
         return json.loads(path.read_text())
     if not _HUB_ID.match(source):
-        raise UnsupportedModel(f"'{source}' is neither a model of the registry, a Hub id (like "
-                               f"'google-bert/bert-base-uncased') nor an existing folder.")
+        raise UnsupportedModel(not_a_model_message(source))
     from huggingface_hub import hf_hub_download
     try:
         path = hf_hub_download(source, "config.json", local_files_only=not hub_reachable())
@@ -231,6 +256,15 @@ def read_config_dict(source: str) -> dict:
         raise ModelUnavailable(f"Could not fetch the config of '{source}' from the Hub: {type(error).__name__}: "
                                f"{str(error).splitlines()[0][:200]}") from error
     return json.loads(Path(path).read_text())
+
+
+def checkpoint_config_dict(checkpoint: Checkpoint) -> tuple[dict, str]:
+    """(config dict, where it was read): the registry's own folders (bundled minis, packaged weights) directly, a
+    user's spec through read_config_dict's rules."""
+    source = source_of(checkpoint)
+    if find_checkpoint(checkpoint.key) and is_folder(source):
+        return json.loads((Path(source) / "config.json").read_text()), source
+    return read_config_dict(source), source
 
 
 def bundled_config_dict(checkpoint: Checkpoint) -> dict | None:
@@ -319,19 +353,20 @@ def _untrained_capabilities(family_key: str, missing: list[str]) -> tuple[str, .
     return tuple(sorted(found))
 
 
-_HUB_FILES = ["*.json", "*.txt", "*.model", "*.safetensors"]  # configs, tokenizers (vocab, merges, SentencePiece)
+_HUB_FILES = list(HUB_FILES)  # configs, tokenizers (vocab, merges, SentencePiece), safetensors weights
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 
 
-def _fetch_files(source: str, local_only: bool) -> bool:
+def _fetch_files(source: str, local_only: bool, local: bool = False, custom: bool = False) -> bool:
     """Bring a checkpoint's files here, with no lock held; True when they are all here (in the HF cache) afterwards.
 
     A Hub id (Hub reachable): its top-level config, tokenizer and weight files are downloaded into the HF cache
     (PyTorch .bin weights only where there are no safetensors). A local folder: its weight files are read through
     once, so that a slow disk is waited for here rather than under the construction lock. Offline: nothing to do.
-    A failed download is left to from_pretrained, which reports it as before (False).
+    A failed download is left to from_pretrained, which reports it as before (False). A custom Hub id (`custom`)
+    downloads within the disk budget (custom_disk_budget): UnsupportedModel, before any byte, if it cannot fit.
     """
-    if is_folder(source):
+    if local:
         for path in Path(source).expanduser().iterdir():
             if path.suffix in _WEIGHT_SUFFIXES and path.is_file():
                 with path.open("rb") as weights:
@@ -341,13 +376,41 @@ def _fetch_files(source: str, local_only: bool) -> bool:
     if local_only:
         return False
     from huggingface_hub import snapshot_download
-    try:
+
+    from model_zoo.disk_budget import OverBudget, hub_download_size
+
+    def download() -> None:
         folder = Path(snapshot_download(source, allow_patterns=_HUB_FILES, ignore_patterns=["*/*"]))
         if not any(folder.glob("*.safetensors")):
             snapshot_download(source, allow_patterns=["pytorch_model*.bin"], ignore_patterns=["*/*"])
+    try:
+        if custom:
+            custom_disk_budget().fetch(source, hub_download_size, download)
+        else:
+            download()
+    except OverBudget as error:
+        raise UnsupportedModel(str(error)) from error
     except Exception:  # not found, gated, network gone: from_pretrained says so in its own words
         return False
     return True
+
+
+_budget_lock = threading.Lock()
+_budget = None
+
+
+def custom_disk_budget():
+    """The disk budget of custom Hub checkpoints in the HF cache (Settings.disk_budget; model_zoo/disk_budget.py)."""
+    global _budget
+    from huggingface_hub import constants
+
+    from model_zoo.disk_budget import DiskBudget
+    with _budget_lock:
+        if _budget is None or (_budget.budget, _budget.cache_dir) != (_settings.disk_budget,
+                                                                       Path(constants.HF_HUB_CACHE)):
+            _budget = DiskBudget(Path(constants.HF_HUB_CACHE), _settings.disk_budget,
+                                 protected=lambda repo_id: find_checkpoint(repo_id) is not None)
+        return _budget
 
 
 def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> LoadedModel:
@@ -356,7 +419,8 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
 
     started = time.perf_counter()
     source = source_of(checkpoint)
-    local = is_folder(source)
+    # the registry's own folders (bundled minis, packaged weights) always; a user's folder only where allowed
+    local = is_folder(source) if find_checkpoint(checkpoint.key) else user_folder(source) is not None
     local_only = local or not hub_reachable()
     with CONSTRUCTION_LOCK:
         import_model_classes()  # once per process, in one thread (see import_model_classes)
@@ -364,7 +428,8 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
     dtype = choose_dtype(device, checkpoint.family, dtype_name)
     # The slow part (a download, a first read from disk) runs outside every global lock: only this checkpoint's own
     # requests wait for it (ModelCache.get). Under the lock, from_pretrained then reads files already here.
-    fetched = _fetch_files(source, local_only)
+    custom = not local and find_checkpoint(checkpoint.key) is None
+    fetched = _fetch_files(source, local_only, local, custom)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only or fetched)
         with CONSTRUCTION_LOCK:

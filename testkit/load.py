@@ -29,6 +29,29 @@ FRESH_ENDPOINT = "/bert_tokenize"   # a user's first request, on a model of its 
 WAIT_S = 120
 
 
+def launch_app(weights: str = "tiny"):
+    """The real app launched in this process on a free loopback port, offline on CPU, with launch's real bounds:
+    (demo, url, folder_of) where folder_of(name) is the model folder users call ("tiny": random fixtures written to a
+    temporary folder; "mini": the bundled mini checkpoints, under the same names)."""
+    import tempfile
+
+    import app
+    from model_zoo import loading, tiny
+    from testkit.net import free_port
+    loading.configure(loading.Settings(device="cpu", offline=True))
+    folder = Path(tempfile.mkdtemp(prefix="load-tiny-"))
+    if weights == "tiny":
+        tiny.save_all(folder)
+    else:
+        folder = Path(app.ASSETS) / "mini"
+    demo = app.build_app("auto")
+    app.configure_queue(demo)
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **app.launch_kwargs())
+    return demo, f"http://127.0.0.1:{port}/", (lambda name: str(folder / name))
+
+
 def scenario_calls(client, tiny_path, endpoints=SCENARIO) -> list[tuple[str, list]]:
     from testkit.fuzzing import model_fixture
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
@@ -131,11 +154,11 @@ class SlowLoad:
         from model_zoo import loading
         self._real = real = loading._fetch_files
 
-        def fetch(source, local_only):
+        def fetch(source, *args, **kwargs):
             if str(source) == self.folder:
                 self.entered.set()
                 self.release.wait(WAIT_S * 5)
-            return real(source, local_only)
+            return real(source, *args, **kwargs)
         loading._fetch_files = fetch
         return self
 

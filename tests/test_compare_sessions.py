@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components import compare_tab
+from components import compare_tab, server_files
 from model_zoo import profiling
 
 WAIT_S = 20
@@ -74,6 +74,6 @@ def test_one_sessions_stop_stops_only_its_own_run_and_each_gets_its_own_csv(tiny
     assert "Stopped" in b_status and len(b_table) == 0              # B stopped before it measured anything
     assert "session-A" not in compare_tab._stops and "session-B" not in compare_tab._stops  # flags go with runs
     a_path = Path(a_csv)
-    assert a_path.exists() and a_path.parent.parent == compare_tab.EXPORT_DIR
+    assert a_path.exists() and a_path.parent.parent == server_files.EXPORT_ROOT
     other = Path(compare_tab.write_csv([], None))
     assert other.parent != a_path.parent and a_path.exists()         # another request never overwrites A's file

@@ -23,13 +23,13 @@ class SlowFetch:
         self.calls: list[str] = []
         self.lock = threading.Lock()
 
-    def __call__(self, source, local_only):
+    def __call__(self, source, *args, **kwargs):
         with self.lock:
             self.calls.append(source)
         if source == self.slow_source:
             self.entered.set()
             assert self.release.wait(WAIT_S), "the test never released the slow load"
-        return self.real(source, local_only)
+        return self.real(source, *args, **kwargs)
 
 
 @pytest.fixture()
