@@ -114,11 +114,6 @@ class UserError(gr.Error):
         super().__init__(message_text(message), duration=duration, title=title, print_exception=False)
 
 
-def user_error(message) -> UserError:
-    """The error to raise for the user: `raise user_error(f"'{spec}' is not a model")`."""
-    return UserError(message)
-
-
 def inform(message, duration: float | None = 10) -> None:
     """gr.Info with its text shown literally (the one path to an info toast)."""
     gr.Info(message_text(message), duration=duration)
@@ -143,7 +138,7 @@ def _with_time_limit(run, name: str, limit_s: float, slots: RunningWork):
         deadline = time.monotonic() + limit_s
         if not slots.acquire(timeout=limit_s):
             log.warning("handler %s found no free slot within %.0f s", name, limit_s)
-            raise user_error(f"The server is still busy with earlier requests (it waited {limit_s:.0f} s for them). "
+            raise UserError(f"The server is still busy with earlier requests (it waited {limit_s:.0f} s for them). "
                              f"Try again in a minute.")
         context = contextvars.copy_context()
 
@@ -161,7 +156,7 @@ def _with_time_limit(run, name: str, limit_s: float, slots: RunningWork):
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
             log.warning("handler %s exceeded its %.0f s limit", name, limit_s)
-            raise user_error(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
+            raise UserError(f"This request took longer than {limit_s:.0f} s and was abandoned. Try a shorter text "
                              f"or a smaller model.") from None
     return limited
 
@@ -186,7 +181,7 @@ def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
                 if args[index] is None:
                     args[index] = ""
                 elif not isinstance(args[index], str):
-                    raise user_error(f"'{name}' must be text, not {type(args[index]).__name__}.")
+                    raise UserError(f"'{name}' must be text, not {type(args[index]).__name__}.")
         try:
             return run(*args, **kwargs)
         except UserError:
@@ -194,10 +189,10 @@ def guarded(handler, time_limit_s: float | None = None, kind: str = "model"):
         except gr.Error as error:  # raised by a handler with its own text: escaped like every other message
             raise UserError(error.message, duration=error.duration, title=error.title) from None
         except (loading.ModelError, InputError, ValueError) as error:
-            raise user_error(error) from None
+            raise UserError(error) from None
         except Exception as error:  # an unexpected bug: log it for us, tell the user briefly
             log.exception("handler %s failed", handler.__name__)
-            raise user_error(f"Something went wrong ({type(error).__name__}). The app keeps running; try another "
+            raise UserError(f"Something went wrong ({type(error).__name__}). The app keeps running; try another "
                              f"input or model.") from None
     wrapper.work_kind = kind
     return wrapper

@@ -59,10 +59,10 @@ def chosen_specs(models: list[str] | None, custom: str = "") -> list[str]:
     ticked = _listed(models, "Models")
     if not all(isinstance(m, str) for m in ticked):
         raise ValueError("Models must be model names, Hub ids or folders.")
-    specs = [m.strip() for m in ticked if m.strip()] + [s.strip() for s in (custom or "").split(",") if s.strip()]
+    specs = loading.parse_specs([*ticked, *loading.parse_specs(custom or "")])
     if not specs:
         raise ValueError("No model is ticked: pick at least one, or type a Hub id or folder.")
-    return list(dict.fromkeys(specs))
+    return specs
 
 
 def chosen_sizes(values, allowed: list[int], what: str) -> list[int]:

@@ -26,6 +26,7 @@ from components.common import OpenCheckboxGroup, escape, guarded, inform
 from components.export import csv_table
 from model_zoo import finetune as ft
 from model_zoo import loading
+from model_zoo.numbers import as_text
 from model_zoo.registry import FAMILIES
 
 TAB_ID = "finetune"
@@ -114,9 +115,7 @@ def model_options(models_mode: str = "auto") -> tuple[list[tuple[str, str]], lis
 
 
 def _specs(models) -> list[str]:
-    if isinstance(models, str):
-        models = models.split(",")
-    specs = list(dict.fromkeys(str(m).strip() for m in (models or []) if str(m).strip()))
+    specs = loading.parse_specs(models)
     if not specs:
         raise ValueError("Pick at least one model.")
     if len(specs) > MAX_MODELS:
@@ -214,16 +213,12 @@ def loss_figure(lab: Lab | None) -> go.Figure:
     return figure
 
 
-def _fmt(value: float, digits: int = 3) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
-
-
 def result_rows(lab: Lab | None) -> list[list]:
     rows = []
     for run in (lab.runs if lab else []):
         for r in run.results:
             counts = ["–", "–"] if r.cancelled else [f"{r.params_trained:,}", f"{r.params_total:,}"]
-            rows.append([run.spec, r.method, _fmt(r.accuracy), _fmt(r.macro_f1), f"{r.seconds:.1f}", *counts,
+            rows.append([run.spec, r.method, as_text(r.accuracy), as_text(r.macro_f1), f"{r.seconds:.1f}", *counts,
                          r.note])
     return rows
 

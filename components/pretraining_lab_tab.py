@@ -39,7 +39,9 @@ def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
     fig = go.Figure()
     by_family = {c.family: c for c in curves}
     title = "ELECTRA against BERT at equal compute"
-    for family, terms in (("bert", ("mlm",)), ("electra", ("mlm", "rtd"))):
+    compared = [(f.compute_baseline, ("mlm",)) for f in FAMILIES.values() if f.compute_baseline] + \
+        [(f.key, f.loss_terms) for f in FAMILIES.values() if f.compute_baseline]   # the baseline's MLM, the other's
+    for family, terms in compared:
         if family in by_family:
             curve = by_family[family]
             after = 0.0

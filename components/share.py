@@ -41,7 +41,7 @@ def model_spec(value: str) -> bool:
 
 def model_list(value: str) -> bool:
     """A text box of comma-separated models (Compare's "Also")."""
-    return all(loading.is_model_spec(item) for item in value.split(",") if item.strip())
+    return all(loading.is_model_spec(item) for item in loading.parse_specs(value))
 
 
 def numbers(value: str) -> bool:

@@ -10,16 +10,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.common import escape
+from model_zoo.numbers import as_json, as_text
 from model_zoo.side_by_side import Column, SideBySide
 
 GUESS_HEADERS = ["mask", "model", "guessed by", "rank", "guess", "probability", "head trained"]
 MODEL_HEADERS = ["model", "family", "weights", "parameters", "device", "dtype", "forward ms (this request)",
                  "tokens", "mean attention entropy (nats)", "share on special tokens", "share on previous token",
                  "cosine(text, second)", "notes"]
-
-
-def _ratio(value: float | None, digits: int = 2) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def _params(n: int) -> str:
@@ -190,12 +187,12 @@ def grid_html(view: SideBySide) -> str:
     for label, attr, digits in (("mean entropy (nats)", "entropy", 2), ("share on special tokens", "special", 2),
                                 ("share on the previous token", "previous", 2)):
         body.append(f"<tr><th>{label}</th>" + "".join(
-            f"<td>{_ratio(getattr(c.attention, attr), digits)}</td>" if c.attention else "<td></td>"
+            f"<td>{as_text(getattr(c.attention, attr), digits)}</td>" if c.attention else "<td></td>"
             for c in columns) + blank + "</tr>")
     if view.pair.strip():
         section("Similarity", "cosine between the two texts' mean-pooled last-layer vectors (special tokens left out)")
         body.append("<tr><th>cosine</th>" + "".join(
-            f"<td><b>{_ratio(c.similarity, 3)}</b></td>" if c.similarity is not None else
+            f"<td><b>{as_text(c.similarity, 3)}</b></td>" if c.similarity is not None else
             f"<td>{_note(c.notes.get('similarity', ''))}</td>" for c in columns) + blank + "</tr>")
     return f'<div class="sbs-scroll"><table class="sbs-grid"><thead>{head}</thead><tbody>{"".join(body)}</tbody>' \
            f'</table></div>'
@@ -253,7 +250,7 @@ def word_rows(view: SideBySide) -> tuple[list[str], list[list]]:
                 row.append(" ".join(c.tokens.pieces[w]))
                 if c.surprise:
                     value = c.surprise.scores[w]
-                    row.append(None if math.isnan(value) else round(float(value), 4))
+                    row.append(as_json(value, 4))
         rows.append(row)
     return headers, rows
 

@@ -15,7 +15,7 @@ from components.common import guarded
 from components.export import csv_table
 from model_zoo import loading
 from model_zoo import side_by_side as sbs
-from model_zoo.registry import CHECKPOINTS, Capability, FAMILIES
+from model_zoo.registry import Capability, FAMILIES
 
 TAB_ID = "side-by-side"
 # The opening text: plain English every bundled mini answers sensibly offline, where they still differ (door; or room,
@@ -41,12 +41,6 @@ def model_options(models_mode: str = "auto") -> list[tuple[str, str]]:
     return model_labels.options(offered, with_family=True)
 
 
-def _specs(models) -> list[str]:
-    if isinstance(models, str):
-        models = models.split(",")
-    return [str(m).strip() for m in (models or []) if str(m).strip()]
-
-
 def _outputs(view: sbs.SideBySide, running: str = "") -> tuple:
     headers, rows = render.word_rows(view)
     return (render.status_html(view, running), render.grid_html(view), render.attention_figure(view),
@@ -57,7 +51,7 @@ def _outputs(view: sbs.SideBySide, running: str = "") -> tuple:
 
 def start(models: list, text: str, pair: str = "", k: float = 5):
     """Check the input once for every model and lay out the columns, all waiting."""
-    specs, words = sbs.check_input(_specs(models), text, pair)
+    specs, words = sbs.check_input(loading.parse_specs(models), text, pair)
     state = {"specs": specs, "text": text, "pair": pair or "", "k": int(k), "words": words, "columns": []}
     return (state, *_outputs(_view(state), running=specs[0]))
 
@@ -87,7 +81,7 @@ def step(index: int):
 def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5) -> dict:
     """Every model on one text, as plain JSON per model. `models`: comma-separated registry keys, Hub ids or
     folders (empty: each family's default)."""
-    return sbs.as_json(sbs.side_by_side(_specs(models) or sbs.default_specs(), text, pair, int(k)))
+    return sbs.as_json(sbs.side_by_side(loading.parse_specs(models) or sbs.default_specs(), text, pair, int(k)))
 
 
 def build(models_mode: str = "auto") -> share.LinkTarget:

@@ -188,7 +188,3 @@ def head_statistics(attention: np.ndarray, special: np.ndarray, positions: np.nd
 def quantize(weights: np.ndarray, levels: int = 255) -> np.ndarray:
     """Weights in [0, 1] as uint8 steps of 1/levels (max error 1/(2*levels) ~ 0.002), for compact payloads."""
     return np.clip(np.rint(weights * levels), 0, levels).astype(np.uint8)
-
-
-def round_weights(weights: np.ndarray, decimals: int = 3) -> np.ndarray:
-    return np.round(weights.astype(np.float64), decimals)

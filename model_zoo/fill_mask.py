@@ -24,9 +24,6 @@ from model_zoo.tokenization import InputError, TokenizedText, is_byte_level, rea
 PLACEHOLDER = re.compile(r"\[mask\]|<mask>|_{3,}", re.IGNORECASE)  # what the user may write, whatever the family
 PLACEHOLDER_HELP = "[MASK], <mask> or ___"
 MAX_MASKS = 10
-# ELECTRA's discriminator cannot guess tokens: its generator (same tokenizer) does.
-GENERATOR_OF = {"electra-small-discriminator": "electra-small-generator",
-                "mini-electra-discriminator": "mini-electra-generator"}
 XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every masked position is a prediction target: "
               "`perm_mask` hides the targets from every position (so no target sees another, as in a factorisation "
               "order where the targets come last) and `target_mapping` asks the query stream, which knows a target's "
@@ -46,8 +43,8 @@ def fill_mask_checkpoint(spec: str | Checkpoint) -> Checkpoint:
     checkpoint = spec if isinstance(spec, Checkpoint) else loading.resolve(spec)
     if guess_capability(checkpoint.family) in checkpoint.capabilities:
         return checkpoint
-    if checkpoint.key in GENERATOR_OF and GENERATOR_OF[checkpoint.key] in CHECKPOINTS:
-        return CHECKPOINTS[GENERATOR_OF[checkpoint.key]]
+    if checkpoint.generator in CHECKPOINTS:   # ELECTRA's discriminator cannot guess tokens: its generator does
+        return CHECKPOINTS[checkpoint.generator]
     return loading.with_class(checkpoint, FAMILIES[checkpoint.family].mlm_class)
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from model_zoo.disk_budget import HUB_FILES
 from model_zoo.registry import (FAMILIES, SUPPORTED_CLASSES, Capability, Checkpoint, capabilities_of,
-                                family_of_model_type, find_checkpoint)
+                                family_of_model_type, find_checkpoint, role_of_class)
 
 BUNDLED_CONFIGS = Path(__file__).resolve().parent.parent / "assets" / "configs"
 RANDOM_WEIGHTS_MARK = "explorer_random_weights"  # set in config.json of fixtures whose weights are random
@@ -230,6 +230,14 @@ def not_a_model_message(spec: str) -> str:
     return f"'{spec}' is neither {hub} nor an existing folder."
 
 
+def parse_specs(models) -> list[str]:
+    """The models a box or an API caller named: a list, or one comma-separated string; stripped, blanks and repeats
+    dropped, in order. Each is resolved later (which refuses what is not a model with a message)."""
+    if isinstance(models, str):
+        models = models.split(",")
+    return list(dict.fromkeys(str(m).strip() for m in (models or []) if str(m).strip()))
+
+
 def is_model_spec(spec: str) -> bool:
     """Could `spec` name a model here: a registry key or Hub id, a Hub id's shape ('org/name'), or an allowed folder?
     Says nothing about whether it loads; it is what a model box accepts (share links check their values with it)."""
@@ -301,7 +309,7 @@ def resolve(spec: str) -> Checkpoint:
         raise UnsupportedModel(f"'{spec}' has {n_params / 1e6:.0f}M parameters, above this app's bound of "
                                f"{_settings.max_params / 1e6:.0f}M (set --max-params to change it).")
     capabilities = capabilities_of(model_class)
-    role = {"ElectraForPreTraining": "discriminator", "ElectraForMaskedLM": "generator"}.get(model_class, "")
+    role = role_of_class(model_class)
     return Checkpoint(key=spec, family=family.key, hub_id=spec, model_class=model_class,
                       capabilities=frozenset(capabilities), role=role,
                       description=f"Custom {family.name} checkpoint ({model_class}).",

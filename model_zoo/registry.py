@@ -57,6 +57,7 @@ class Family:
     loss_terms: tuple[str, ...] = ("mlm",)  # the terms its mini checkpoint's training record logs (pretraining lab)
     task_default: tuple = ()     # (Capability, checkpoint key): the fine-tuned checkpoint people try first
     pretraining_note: str = ""   # what its Pretraining task section says when its task has a section of its own
+    compute_baseline: str = ""   # the family its pretraining is compared with at equal compute (ELECTRA: BERT)
 
     @property
     def two_streams(self) -> bool:
@@ -81,6 +82,7 @@ class Checkpoint:
     sha256_prefix: str = ""
     bundled: bool = False    # one of the project's own small pretrained checkpoints in assets/mini/
     teacher: str = ""        # a distilled checkpoint: the registry key of the checkpoint it was distilled from
+    generator: str = ""      # a discriminator: the registry key of the generator that guesses tokens for it
 
 
 C = Capability
@@ -135,7 +137,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
             "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, mlm_class="ElectraForMaskedLM",
            example="The chef cooked a delicious meal for the guests.",
            mask_example="She opened the [MASK] and walked into the room.", colour="#db2777",
-           loss_terms=("mlm", "rtd"),
+           loss_terms=("mlm", "rtd"), compute_baseline="bert",
            # the tutorials' trap: a discriminator loaded for classification has a random head
            task_default=(C.SEQUENCE_CLASSIFICATION, "electra-small-discriminator"),
            pretraining_note="ELECTRA's pretraining task, replaced-token detection, has its own section in this tab; "
@@ -215,7 +217,7 @@ CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
                 teacher="bert-base-uncased"),
     _checkpoint("electra-small-discriminator", "electra", "google/electra-small-discriminator",
                 "ElectraForPreTraining", "ELECTRA small discriminator: 12 layers, 256 hidden, 14M parameters.",
-                default=True, role="discriminator"),
+                default=True, role="discriminator", generator="electra-small-generator"),
     _checkpoint("electra-small-generator", "electra", "google/electra-small-generator", "ElectraForMaskedLM",
                 "ELECTRA small generator: the MLM that proposes replacements.", default=True, role="generator"),
     _checkpoint("xlnet-base-cased", "xlnet", "xlnet/xlnet-base-cased", "XLNetLMHeadModel",
@@ -237,20 +239,31 @@ CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
 
 # The project's own small pretrained checkpoints ("mini zoo", built by model_zoo/pretrain), registered when present.
 MINI_ROOT = Path(__file__).resolve().parent.parent / "assets" / "mini"
-_MINI = [  # (key, family, folder, class, role)
-    ("mini-bert", "bert", "bert", "BertForPreTraining", ""),
-    ("mini-roberta", "roberta", "roberta", "RobertaForMaskedLM", ""),
-    ("mini-albert", "albert", "albert", "AlbertForPreTraining", ""),
-    ("mini-distilbert", "distilbert", "distilbert", "DistilBertForMaskedLM", ""),
-    ("mini-electra-discriminator", "electra", "electra-discriminator", "ElectraForPreTraining", "discriminator"),
-    ("mini-electra-generator", "electra", "electra-generator", "ElectraForMaskedLM", "generator"),
-    ("mini-xlnet", "xlnet", "xlnet", "XLNetLMHeadModel", ""),
+_MINI = [  # (key, family, folder, class)
+    ("mini-bert", "bert", "bert", "BertForPreTraining"),
+    ("mini-roberta", "roberta", "roberta", "RobertaForMaskedLM"),
+    ("mini-albert", "albert", "albert", "AlbertForPreTraining"),
+    ("mini-distilbert", "distilbert", "distilbert", "DistilBertForMaskedLM"),
+    ("mini-electra-discriminator", "electra", "electra-discriminator", "ElectraForPreTraining"),
+    ("mini-electra-generator", "electra", "electra-generator", "ElectraForMaskedLM"),
+    ("mini-xlnet", "xlnet", "xlnet", "XLNetLMHeadModel"),
 ]
-for _key, _family, _folder, _cls, _role in _MINI:
+ROLE_OF_CLASS = {"ElectraForPreTraining": "discriminator", "ElectraForMaskedLM": "generator"}  # a family of two
+
+
+def role_of_class(model_class: str) -> str:
+    """'generator' / 'discriminator' for the classes of a family that pretrains two models, else ''."""
+    return ROLE_OF_CLASS.get(model_class, "")
+
+
+for _key, _family, _folder, _cls in _MINI:
+    _role = role_of_class(_cls)
     if (MINI_ROOT / _folder / "config.json").exists():
         CHECKPOINTS[_key] = _checkpoint(_key, _family, str(MINI_ROOT / _folder), _cls,
                                         f"The project's own small {FAMILIES[_family].name}, pretrained offline with "
                                         f"the family's real objective (see its model card).", role=_role, bundled=True,
+                                        generator=_key.replace("discriminator", "generator")
+                                        if _role == "discriminator" else "",
                                         teacher=f"mini-{FAMILIES[_family].distilled_from}"
                                         if FAMILIES[_family].distilled_from else "")
 

@@ -35,6 +35,7 @@ from model_zoo import attention as attn
 from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.facts import max_tokens
+from model_zoo import numbers
 from model_zoo.registry import Capability, FAMILIES, find_checkpoint
 from model_zoo.tokenization import MAX_INPUT_CHARS, InputError, TokenizedText, tokenize
 
@@ -133,7 +134,6 @@ def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[f
     pieces: list[list[str]] = [[] for _ in words]
     positions: list[list[int]] = [[] for _ in words]
     before, after = [], []
-    starts = [w.start for w in words]
     mask_id = tokenizer.mask_token_id
     for i in range(len(tokens)):
         if tokens.special[i] and tokens.ids[i] != mask_id:
@@ -419,9 +419,6 @@ def side_by_side(specs: list[str], text: str, pair: str = "", k: int = 5) -> Sid
 
 def as_json(view: SideBySide) -> dict:
     """Plain JSON of the view, per model (for API users): tokens, guesses, surprise, attention summary, timings."""
-    def number(value):
-        return None if value is None or (isinstance(value, float) and math.isnan(value)) else round(float(value), 6)
-
     def column(c: Column) -> dict:
         if c.error:
             return {"spec": c.spec, "model": c.key, "error": c.error}
@@ -434,16 +431,18 @@ def as_json(view: SideBySide) -> dict:
                        "tokenizer": c.tokens.tokenizer_kind},
             "guesses": None if c.guesses is None else {
                 "source": c.guess_source, "method": c.guess_method, "head_trained": c.guess_trained,
-                "masks": [{"guesses": g.readable, "probabilities": [number(p) for p in g.probs]} for g in c.guesses]},
+                "masks": [{"guesses": g.readable, "probabilities": [numbers.as_json(p) for p in g.probs]}
+                          for g in c.guesses]},
             "surprise": None if c.surprise is None else {
                 "unit": c.surprise.unit, "method": c.surprise.method,
-                "per_word": [number(v) for v in c.surprise.scores]},
+                "per_word": [numbers.as_json(v) for v in c.surprise.scores]},
             "attention": None if c.attention is None else {
                 "layer": c.attention.layer, "words": np.round(c.attention.words, 4).tolist(),
-                "mean_entropy": number(c.attention.entropy), "special_share": number(c.attention.special),
-                "previous_share": number(c.attention.previous)},
-            "similarity": number(c.similarity), "notes": c.notes}
+                "mean_entropy": numbers.as_json(c.attention.entropy),
+                "special_share": numbers.as_json(c.attention.special),
+                "previous_share": numbers.as_json(c.attention.previous)},
+            "similarity": numbers.as_json(c.similarity), "notes": c.notes}
     return {"text": view.text, "pair": view.pair, "k": view.k, "words": [w.text for w in view.words],
             "models": [column(c) for c in view.columns],
-            "agreement": [{"mask": a.mask + 1, "top1": a.top1, "topk_overlap": number(a.overlap),
+            "agreement": [{"mask": a.mask + 1, "top1": a.top1, "topk_overlap": numbers.as_json(a.overlap),
                            "models": a.models} for a in view.agreement]}

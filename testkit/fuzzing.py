@@ -55,7 +55,9 @@ def judge(error: Exception | None) -> tuple[bool, str]:
     if error is None:
         return True, "result"
     message = str(error)
-    if "Something went wrong" in message or "Traceback" in message:
+    # a crash: the app's guard caught a bug ("Something went wrong"), a traceback leaked, or a handler without the
+    # guard raised and Gradio answered with its opaque "The upstream Gradio app has raised an exception"
+    if any(sign in message for sign in ("Something went wrong", "Traceback", "has raised an exception")):
         return False, message[:300]
     return True, "message: " + message[:120]
 

@@ -33,7 +33,10 @@ def test_embeddings_tab_draws_two_models_and_neighbours(page, app_url, tiny_path
     # hover a highlighted point: its token and sentence show, as text
     target = plot.locator(".scatterlayer .trace").nth(1).locator(".point").first
     target.hover(force=True)
-    page.wait_for_timeout(500)
+    hover = page.locator("#emb-plot .hoverlayer .hovertext").first
+    expect(hover).to_be_visible(timeout=10_000)
+    shown = hover.text_content()
+    assert "(word:" in shown and "#" in shown                            # the token, its word and its sentence
     page.screenshot(path=str(ARTIFACTS / "embeddings_map.png"), full_page=True)
     page.locator("#emb-find").click()
     neighbours = page.locator("#emb-neighbours")

@@ -1,4 +1,7 @@
 """The app shell in a real headless Chromium with the network off: tabs, tokens, escaping of hostile text."""
+from playwright.sync_api import expect
+
+from model_zoo.registry import FAMILIES
 from tests.conftest import ARTIFACTS
 
 XSS = "<img src=x onerror=\"window.__xss=1\"> <script>window.__xss=2</script> \"quotes' & ampersands"
@@ -17,8 +20,12 @@ def test_shell_tokenizes_and_never_runs_user_html(page, app_url):
     assert any("<" in c for c in chips) and any("script" in c for c in chips)
     assert page.locator(".weights-badge.ok").count() >= 1  # offline default: real MiniLM weights, said so
     assert not page.blocked, page.blocked
-    for family in ["RoBERTa", "ALBERT", "DistilBERT", "ELECTRA", "XLNet", "Embeddings", "Compare"]:
-        page.get_by_role("tab", name=family).first.click()
+    opened = {f.name: f"#{f.key}-text textarea" for f in FAMILIES.values() if f.key != "bert"}
+    opened.update({"Embeddings": "#emb-sentences textarea", "Compare": "#compare-models"})
+    for name, content in opened.items():                # each tab opens on its own content
+        page.get_by_role("tab", name=name).first.click()
+        expect(page.get_by_role("tab", name=name).first).to_have_attribute("aria-selected", "true")
+        expect(page.locator(content).first).to_be_visible(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "shell_compare.png"))
 
 

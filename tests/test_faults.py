@@ -7,6 +7,7 @@ import time
 import gradio as gr
 import pytest
 from gradio_client import Client
+from gradio_client.utils import Status
 
 from components.common import WORK_KINDS, assign_queue_groups, guarded
 from testkit.net import free_port
@@ -34,13 +35,13 @@ def test_every_event_of_the_app_is_in_the_group_of_its_kind(app_demo):
 
 @pytest.mark.slow  # holds real forward passes for seconds
 def test_light_work_never_waits_behind_forward_passes_and_model_work_is_capped():
-    running, peak, lock = [0], [0], threading.Lock()
+    running, peak, lock, release = [0], [0], threading.Lock(), threading.Event()
 
-    def forward(text: str):  # stands for a forward pass: 1.5 s of work
+    def forward(text: str):  # stands for a forward pass: held until the test releases it
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-        time.sleep(1.5)
+        release.wait(30)
         with lock:
             running[0] -= 1
         return text
@@ -64,11 +65,15 @@ def test_light_work_never_waits_behind_forward_passes_and_model_work_is_capped()
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         jobs = [client.submit(f"x{i}", api_name="/forward" if i % 2 else "/forward_b") for i in range(5)]
-        time.sleep(0.5)                                    # the model group is full, three jobs wait
-        assert client.predict("hello", api_name="/render") == "HELLO"
-        assert not jobs[-1].done()                         # done while forward passes still wait in the queue
-        assert seen_running[0] >= 1                        # and while one was running
         limit = WORK_KINDS["model"]["concurrency_limit"]
+        deadline = time.monotonic() + 30
+        while running[0] < limit and time.monotonic() < deadline:   # wait for the model group to be full
+            time.sleep(0.01)
+        assert running[0] == limit
+        assert client.predict("hello", api_name="/render") == "HELLO"
+        assert seen_running == [limit]                     # rendered while the model group was full ...
+        assert not any(job.done() for job in jobs)         # ... and every forward pass still held or waiting
+        release.set()
         assert [job.result(timeout=30) for job in jobs] == [f"x{i}" for i in range(5)]
         assert peak[0] == limit      # never more forward passes at once than the limit, whichever event asks
     finally:
@@ -100,7 +105,11 @@ def test_a_user_who_leaves_mid_request_does_not_disturb_the_others(app_url, tiny
     sentences = "\n".join(f"Sentence number {i} about Paris and France." for i in range(12))
     job = leaving.submit(sentences, [tiny_path("bert"), tiny_path("roberta")], "sentences", -1, "mean of the tokens",
                          "PCA", 0, "", api_name="/embeddings_map")
-    time.sleep(0.3)
+    deadline = time.monotonic() + 60
+    while job.status().code not in (Status.PROCESSING, Status.ITERATING, Status.PROGRESS) and not job.done() \
+            and time.monotonic() < deadline:      # wait until the server works on it: leave mid-request
+        time.sleep(0.01)
+    assert not job.done(), "the request finished before its user left"
     job.cancel()
     leaving.close()
     staying = Client(app_url, verbose=False)

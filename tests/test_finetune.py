@@ -8,7 +8,6 @@ import pytest
 
 from model_zoo import finetune as ft
 from model_zoo import tiny
-from model_zoo.registry import FAMILIES
 
 SEPARABLE = "\n".join([f"I ate a {w} today\tfruit" for w in ("apple", "banana", "cherry", "mango", "pear", "plum")]
                       + [f"we drove the {w} to town\tvehicle" for w in ("car", "truck", "bus", "van", "tractor",
@@ -45,7 +44,8 @@ def test_ten_thousand_lines_are_bounded_with_a_note():
     text = "\n".join(f"sentence number {i}\t{'ab'[i % 2]}" for i in range(10_000))
     data = ft.parse_tsv(text)
     assert len(data.texts) == ft.MAX_EXAMPLES and "10,000 examples given" in data.notes[0]
-    assert sorted(data.counts()) == sorted(data.counts()) and min(data.counts()) > 400     # both labels kept
+    counts = data.counts()                                  # 5,000 of each label given: both kept, about equally
+    assert len(counts) == 2 and sum(counts) == ft.MAX_EXAMPLES and abs(counts[0] - counts[1]) < 0.2 * sum(counts)
     assert ft.parse_tsv(text).texts == data.texts                                            # the same sample
 
 
@@ -175,8 +175,3 @@ def test_feature_extraction_on_minilm_beats_the_tutorials_bug_by_a_wide_margin()
     assert results[ft.UNTRAINED].accuracy <= 0.5
     assert results[ft.FEATURES].accuracy - results[ft.UNTRAINED].accuracy >= 0.4
     assert run.predictors[0].predict("Heavy snow is expected tonight").label == "weather"
-
-
-def test_names_in_this_module_are_registry_driven():
-    source = (ft.EXAMPLE_DIR.parent.parent / "model_zoo" / "finetune.py").read_text()
-    assert not any(f'"{key}"' in source for key in FAMILIES), "use the registry, not family names"

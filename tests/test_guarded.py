@@ -62,5 +62,5 @@ def test_messages_carry_user_text_escaped_once(raised):
 
 
 def test_the_apps_own_mask_message_keeps_its_placeholders():
-    from components.common import user_error
-    assert user_error("write [MASK], <mask> or ___ & more").message == "write [MASK], &lt;mask&gt; or ___ &amp; more"
+    from components.common import UserError
+    assert UserError("write [MASK], <mask> or ___ & more").message == "write [MASK], &lt;mask&gt; or ___ &amp; more"

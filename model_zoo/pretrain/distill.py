@@ -153,6 +153,7 @@ def check_teacher(recorded_sha256: str | None, teacher_dir: Path) -> str:
 
 class DistilObjective(PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "distilbert", ("distilbert",), "wordpiece"
+    primary = ("ood_distillation", "top1_agreement_with_teacher", 1)
     batch_size, lr, warmup = 16, 5e-4, 100
     short_share = 0.25  # 4 of 16 rows: lone sentences, as the app asks (PackedMLMData)
     teacher_dir = T.MINI / "bert"
@@ -231,17 +232,7 @@ class DistilObjective(PackedMLMData, T.Objective):
                              "divergence of the student's from the teacher's soft targets at temperature "
                              f"{TEMPERATURE:g} (x T^2, at masked positions) + {ALPHA_MLM:g} x masked-LM cross-entropy "
                              f"(dynamic 15% masking, 80/10/10) + {ALPHA_COS:g} x (1 - cosine) between the last hidden "
-                             "states. Until v8 the hard-label term had "
-                             "the authors' weight 2.0, which pulls the student toward the data and away from its "
-                             "teacher; v9 drops it: agreement 58.1% -> 60.6% out of domain, 61.1% -> 64.2% in "
-                             "domain, KL at the end 0.39 -> 0.32 (v9 also had 73 CPU-minutes to v8's 56). v10 "
-                             "distils at temperature 1, not the authors' 2: with v9's steps, seed and data (only the "
-                             "temperature changed), agreement 60.6% -> 61.4% out of domain, 64.2% -> 64.8% in domain; "
-                             "by band, it gains where the teacher's top-1 has p from 0.2 to 0.8 and loses a little "
-                             "below and above. For scale, mini-BERT's own earlier versions agree with the shipped one "
-                             "on 77.2% (v8) and 73.5% (v7) of the same out-of-domain positions, 62% and 55% where its "
-                             "p is under 0.2 (`python scripts/teacher_self_agreement.py`): the teacher's own top-1 is "
-                             "unsettled on the 44% of positions where it is unsure. Student initialised from teacher "
+                             "states. " + T.runs("distilbert") + " Student initialised from teacher "
                              "layers "
                              "0 and 2, the teacher's embeddings and MLM head. Rows: 128-token packed rows of the "
                              f"stream, with {self.short_share_words} of each batch lone sentences ([CLS] one or a "

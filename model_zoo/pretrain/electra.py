@@ -44,6 +44,7 @@ RTD_WEIGHT = 50.0
 
 class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
     family, folders, tokenizer_kind = "electra", ("electra-generator", "electra-discriminator"), "wordpiece"
+    primary = ("ood_replaced_token_detection", "roc_auc", 1)
     batch_size, lr, warmup = 32, 5e-4, 1000
     mask_kw = {"mask_frac": 0.85, "random_frac": 0.0}
     short_share = 0.5  # 16 of 32 rows: lone sentences, as the app asks and the out-of-domain rows are (v7; v4-v6: 0.25)
@@ -120,24 +121,8 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
                 "warm_start": "Both networks start from mini-BERT as shipped when the run began (same WordPiece "
                               "vocabulary and width; its checksum is in the metrics, warm_start_sha256): its "
                               "embeddings and encoder layers into both (the generator, half as deep, takes the first "
-                              "two), its MLM head into the generator; the discriminator's head starts new. Earlier "
-                              "runs, out of domain: v3 (from mini-BERT v2, packed 128-token rows only, corpus "
-                              "b903872c8c) reached ROC AUC 0.647 and a generator at 2.15x; a 1-layer generator on the "
-                              "same recipe (102 CPU-minutes, not shipped) 0.643 (in domain 0.79 against v3's 0.75) "
-                              "and 2.30x: a weaker generator eases the in-domain task, not the plain-English one; an "
-                              "equal-size generator's samples were too plausible (in-batch AUC 0.68 after 1,000 "
-                              "steps). v4 (this recipe) adds lone sentences to every batch (packed rows alone never "
-                              "showed v3 a single sentence: it scored 0.647 on the plain sentences one per row, 0.732 "
-                              "on the same sentences packed) and starts from mini-BERT v4 on the corpus with the "
-                              "fortune cookies and the conversations. v6 continues v5 on the narrative build "
-                              "(687a7c19f9; 109.5 CPU-minutes more, peak 3e-4): ROC AUC 0.7785 -> 0.7828 out of "
-                              "domain, 0.7619 -> 0.7708 in domain, generator 3.79x -> 3.97x; late in v5 and v6 alike "
-                              "the in-batch AUC rose about 0.01 per 80 CPU-minutes. v7 continues v6 (102 "
-                              "CPU-minutes more, peak 3e-4) with half of each batch lone sentences instead of a "
-                              "quarter, as the out-of-domain rows are: ROC AUC 0.7828 -> 0.7927 out of domain (95% "
-                              "interval 0.779-0.805; v6's was 0.767-0.793), 0.7708 -> 0.7747 in domain, generator "
-                              "3.97x -> 4.20x. Its in-batch AUC (0.80-0.81) is not comparable with v6's: the batch "
-                              "mix changed.",
+                              "two), its MLM head into the generator; the discriminator's head starts new. "
+                              + T.runs("electra"),
                 "architecture": f"Discriminator ElectraForPreTraining {self.DISCRIMINATOR}; generator "
                                 f"ElectraForMaskedLM {self.GENERATOR}; WordPiece uncased vocabulary of "
                                 f"{len(self.tok)} (shared with mini-BERT).",

@@ -27,6 +27,7 @@ from model_zoo import metrics
 from model_zoo.pretrain import corpus
 from model_zoo.pretrain import data as D
 from model_zoo.pretrain.mlm import IGNORE, mask_tokens
+from model_zoo.registry import FAMILIES
 
 EVAL_SEED = 1234
 OOD_SENTENCES = corpus.OOD_DIR / "ood_sentences.txt"
@@ -216,7 +217,7 @@ def pair_accuracy(model, tok, kind: str, random_next: bool, n_pairs: int = 400, 
         pairs = pair_batches(tok, kind, random_next, n_pairs, sentences=sentences)
         name = (f"in-domain held-out prose pairs{' of single sentences' if sentences else ''} "
                 f"(corpus {corpus.corpus_id()})")
-    correct, predictions = 0, []
+    predictions = []
     for i in range(0, len(pairs), 64):
         b = encode_pairs(tok, pairs[i:i + 64])
         out = model(input_ids=b["input_ids"].to(model.device), token_type_ids=b["token_type_ids"].to(model.device),
@@ -397,7 +398,7 @@ def evaluate_shipped(family: str, log=print) -> dict:
     check_same_build(metrics, corpus.corpus_id())
     obj = OBJECTIVES[family](metrics.get("seed", 0), "cpu")
     obj.out = T.MINI
-    if family == "distilbert" and metrics.get("teacher_sha256"):
+    if FAMILIES[family].distilled_from and metrics.get("teacher_sha256"):
         from model_zoo.pretrain.distill import check_teacher
         check_teacher(metrics["teacher_sha256"], obj.teacher_dir)  # never report against a stale teacher
         obj.teacher_sha256 = metrics["teacher_sha256"]
@@ -413,12 +414,12 @@ def evaluate_shipped(family: str, log=print) -> dict:
 if __name__ == "__main__":
     import argparse
 
-    from model_zoo.pretrain import FAMILIES
+    from model_zoo.pretrain import FAMILIES as TRAINED
     parser = argparse.ArgumentParser(prog="python -m model_zoo.pretrain.evaluate", description=__doc__)
     parser.add_argument("--shipped", nargs="*", metavar="FAMILY", help="families to re-evaluate (default: all)")
     parser.add_argument("--cards-only", action="store_true", help="rewrite the cards from the recorded metrics")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for fam in (args.shipped or FAMILIES):
+    for fam in (args.shipped or TRAINED):
         print(f"== {fam}", flush=True)
         rewrite_cards(fam) if args.cards_only else evaluate_shipped(fam)

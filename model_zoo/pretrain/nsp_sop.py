@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from model_zoo.pretrain import data as D
 from model_zoo.pretrain import evaluate as E
 from model_zoo.pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
-from model_zoo.pretrain.train import NO_DROPOUT, Objective, save_folder
+from model_zoo.pretrain.train import NO_DROPOUT, Objective, runs, save_folder
 
 MAX_TOKENS = 125  # A + B; with [CLS] and two [SEP], 128 positions
 DUPE_FACTOR = 10  # static masking: each example's number of fixed masks, as in BERT's create_pretraining_data.py
@@ -179,15 +179,7 @@ class AlbertObjective(PairObjective):
         return {"objective": "Masked LM (15%, 80/10/10, drawn anew each step) plus **sentence-order prediction**: a "
                              "positive is two consecutive segments of one document in order, a negative the same two "
                              "swapped. Loss = MLM + SOP cross-entropy. (ALBERT's n-gram masking is not used here.) "
-                             "Tried and not shipped: SOP weighted 5 instead of 1, continued from v6 for 36.5 "
-                             "CPU-minutes: SOP stayed at chance (51.4% out of domain, 51.0% / 53.5% on held-out "
-                             "long / single-sentence pairs; training loss 0.67-0.69, as at weight 1) and fill-mask "
-                             "fell (4.0x out of domain, at a mid-schedule learning rate). The code was checked: "
-                             "with the order made visible in the tokens (the first sentence starting with \"first\", "
-                             "the second with \"second\"), these weights learn SOP to 100% on held-out pairs in 50 "
-                             "steps, while plain held-out pairs stay at 48-52% "
-                             "(`python scripts/sop_visible_order.py`): the head is at chance because of what the model "
-                             "learned from this text, not a bug.",
+                             + runs("albert"),
                 "architecture": f"AlbertForPreTraining: {self.CONFIG}: a factorised embedding (V x 64, then 64 x 128) "
                                 f"and ONE transformer layer applied 4 times; unigram vocabulary of {len(self.tok)}.",
                 "bars": {"fill_mask": "fill-mask top-1 accuracy >= 3x the most-frequent-token baseline",

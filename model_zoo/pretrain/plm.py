@@ -54,6 +54,7 @@ def token_types(ids: np.ndarray, tok) -> np.ndarray:
 
 class XLNetObjective(T.Objective):
     family, folders, tokenizer_kind = "xlnet", ("xlnet",), "xlnet"
+    primary = ("ood_permutation_lm", "ratio", -1)
     batch_size, lr, warmup = 32, 1e-3, 100
     CONFIG = dict(d_model=128, n_layer=4, n_head=4, d_inner=512, ff_activation="gelu", attn_type="bi",
                   mem_len=None, untie_r=True, dropout=0.0)  # see train.NO_DROPOUT

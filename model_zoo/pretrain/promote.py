@@ -13,12 +13,8 @@ import json
 import shutil
 
 from model_zoo.pretrain import train as T
+from model_zoo.registry import FAMILIES
 
-# family -> (evaluation entry, figure, +1 if higher is better / -1 if lower is)
-PRIMARY = {"bert": ("ood_fill_mask", "ratio_to_baseline", 1), "roberta": ("ood_fill_mask", "ratio_to_baseline", 1),
-           "albert": ("ood_fill_mask", "ratio_to_baseline", 1),
-           "distilbert": ("ood_distillation", "top1_agreement_with_teacher", 1),
-           "electra": ("ood_replaced_token_detection", "roc_auc", 1), "xlnet": ("ood_permutation_lm", "ratio", -1)}
 FIGURE = ("ratio_to_baseline", "accuracy", "roc_auc", "ratio", "top1_agreement_with_teacher")
 
 
@@ -34,7 +30,8 @@ def ood_figures(evaluation: dict) -> dict[str, tuple[float | None, bool]]:
 
 def compare(family: str, shipped: dict, candidate: dict) -> tuple[bool, list[str]]:
     """(better?, lines of the comparison)."""
-    entry, figure, sign = PRIMARY[family]
+    from model_zoo.pretrain import OBJECTIVES
+    entry, figure, sign = OBJECTIVES[family].primary
     old, new = ood_figures(shipped.get("evaluation", {})), ood_figures(candidate["evaluation"])
     lines = [f"{name:32s} shipped {old.get(name, (None, False))[0]!s:>8} -> candidate {new[name][0]!s:>8}"
              f"  (bar {'met' if new[name][1] else 'NOT met'})" for name in new]
@@ -59,12 +56,13 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
     candidate = json.loads(cand_path.read_text())
     ship_path = mini / "metrics" / f"{family}.json"
     shipped = json.loads(ship_path.read_text()) if ship_path.exists() else {}
-    if family == "distilbert":
+    teacher = FAMILIES[family].distilled_from
+    if teacher:
         from model_zoo.pretrain.distill import check_teacher
         if not candidate.get("teacher_sha256"):
-            raise ValueError("the candidate records no teacher checksum: it cannot be shipped as distilled from "
-                             "the shipped mini-BERT")
-        check_teacher(candidate["teacher_sha256"], mini / "bert")
+            raise ValueError(f"the candidate records no teacher checksum: it cannot be shipped as distilled from "
+                             f"the shipped mini-{teacher}")
+        check_teacher(candidate["teacher_sha256"], mini / teacher)
     better, lines = compare(family, shipped, candidate)
     if "teacher_sha256" in candidate and shipped and shipped.get("teacher_sha256") != candidate["teacher_sha256"]:
         # a distilled student (the candidate passed the teacher check above) over one whose agreement was measured
@@ -81,10 +79,10 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
         shutil.copytree(candidates / folder, mini / folder, dirs_exist_ok=True)
     shutil.copy(cand_path, ship_path)
     log(f"{family}: promoted {', '.join(cls.folders)} to {mini}")
-    if family == "bert":
-        distil = mini / "metrics" / "distilbert.json"
-        if distil.exists() and json.loads(distil.read_text()).get("teacher_sha256") != T.file_sha256(
-                mini / "bert" / "model.safetensors"):
-            log("mini-DistilBERT was not distilled from this mini-BERT: re-distil it (--family distilbert) and "
-                "re-evaluate it (python -m model_zoo.pretrain.evaluate --shipped distilbert)")
+    for student in (f.key for f in FAMILIES.values() if f.distilled_from == family):
+        record = mini / "metrics" / f"{student}.json"
+        if record.exists() and json.loads(record.read_text()).get("teacher_sha256") != T.file_sha256(
+                mini / family / "model.safetensors"):
+            log(f"mini-{student} was not distilled from this mini-{family}: re-distil it (--family {student}) and "
+                f"re-evaluate it (python -m model_zoo.pretrain.evaluate --shipped {student})")
     return True

@@ -41,6 +41,8 @@ class Objective:
     batch_size = 32
     lr = 1e-3
     warmup = 100
+    # what decides a promotion: (evaluation entry, figure, +1 if higher is better / -1 if lower is)
+    primary: tuple[str, str, int] = ("ood_fill_mask", "ratio_to_baseline", 1)
 
     def __init__(self, seed: int, device: str):
         from model_zoo.pretrain import tokenizers_build
@@ -114,6 +116,13 @@ class Objective:
         return {"step": m["steps"], "tokens": m["tokens_seen"], "cpu_s": m["cpu_minutes"] * 60,
                 "elapsed_s": m["wall_minutes"] * 60, "curve": m.get("curve", []), "history": m.get("history", []),
                 "record": m}
+
+
+def runs(family: str) -> str:
+    """What earlier runs of a family's mini checkpoint measured and taught (assets/mini/history/<family>.md), for
+    its model card: the story of the runs lives there, not in the code."""
+    path = MINI / "history" / f"{family}.md"
+    return " ".join(path.read_text(encoding="utf-8").split()) if path.exists() else ""
 
 
 LOAD_TIME_KEYS = ("local_files_only",)  # how this process loaded the tokenizer, not what the tokenizer is
