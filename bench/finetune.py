@@ -30,10 +30,10 @@ def measure(spec: str, name: str, epochs: int) -> list[dict]:
     split = ft.make_split(data)
     rows = []
     before = os.getloadavg()
-    plans = [([ft.UNTRAINED], ft.FIRST_TOKEN, "untrained head (the tutorial's bug)"),
-             ([ft.FEATURES], ft.FIRST_TOKEN, "feature extraction, first token"),
+    plans = [([ft.UNTRAINED], ft.CLS, "untrained head (the tutorial's bug)"),
+             ([ft.FEATURES], ft.CLS, "feature extraction, first token"),
              ([ft.FEATURES], ft.MEAN, "feature extraction, mean"),
-             ([ft.FINE_TUNING], ft.FIRST_TOKEN, f"fine-tuning, all layers, {epochs} epochs")]
+             ([ft.FINE_TUNING], ft.CLS, f"fine-tuning, all layers, {epochs} epochs")]
     for methods, pooling, label in plans:
         started = time.perf_counter()
         run = ft.run(spec, data, split, methods, pooling, ft.TrainConfig(epochs=epochs), keep=False)

@@ -23,6 +23,7 @@ from model_zoo import embeddings as emb
 from model_zoo import loading, projection
 from model_zoo.embedding_map import CSV_HEADER, ModelMap, compute, csv_rows, neighbour_rows
 from model_zoo.registry import CHECKPOINTS, Capability
+from model_zoo.text import POOLINGS, pooling_key
 from model_zoo.tokenization import InputError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
@@ -32,7 +33,6 @@ LEVELS = {  # label -> (level, colour by)
     "tokens · highlight a target word": ("tokens", "target"),
     "sentences": ("sentences", "sentence"),
 }
-POOLINGS = {"mean of the tokens": "mean", "first token": "first", "classification token ([CLS] / <s> / <cls>)": "cls"}
 PROJECTIONS = {"UMAP": "umap", "PCA": "pca"}
 MAX_MODELS = 6
 PANELS_PER_ROW = 3
@@ -248,7 +248,7 @@ def embeddings_map(sentences: str, models, level: str, layer: float, pooling: st
     if colour_by == "target" and not (target or "").strip():
         raise InputError("Type the target word to highlight (for instance: bank).")
     method_name = PROJECTIONS.get(method, str(method).lower())
-    maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), method_name,
+    maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), pooling_key(pooling), method_name,
                    _number(seed, 0, "Seed"), report=reporter(progress))
     if progress is not None:
         progress(0.95, desc="Drawing…")
@@ -278,7 +278,7 @@ def embeddings_neighbours(sentences: str, models, level: str, layer: float, pool
     if level_name not in emb.LEVELS:
         raise InputError(f"Unknown level {level!r}: choose one of {', '.join(LEVELS)}.")
     s, w = parse_query(query, kept, level_name)
-    maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), POOLINGS.get(pooling, pooling), None, 0,
+    maps = compute(specs, kept, level_name, _number(layer, -1, "Layer"), pooling_key(pooling), None, 0,
                    report=reporter(progress))
     return neighbour_rows(maps, s, w, max(1, min(_number(k, 5, "Neighbours"), 50)))
 
@@ -312,7 +312,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                 with gr.Row():
                     layer = gr.Slider(-1, 24, value=-1, step=1, label="Layer (0 = embeddings, -1 = last)",
                                       elem_id="emb-layer")
-                    pooling = gr.Dropdown(list(POOLINGS), value="mean of the tokens", label="Sentence pooling")
+                    pooling = gr.Dropdown(list(POOLINGS.values()), value=POOLINGS["mean"], label="Sentence pooling")
                 with gr.Row():
                     method = gr.Radio(list(PROJECTIONS), value="UMAP", label="Projection")
                     seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)

@@ -18,6 +18,7 @@ from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.logit_lens import LensResult, logit_lens
 from model_zoo.registry import Capability, checkpoints_of
+from model_zoo.text import words
 
 _ZWSP = "\u200b"
 LENS_HEADERS = ["mask", "layer", "top guesses (probability)", "P(final answer)"]
@@ -125,8 +126,8 @@ def lens_rows(lens: LensResult) -> list[list]:
 
 
 def word_choices(text: str) -> list[tuple[str, int]]:
-    """The words a user can click (fill_mask.words: the same split for every family, no model needed)."""
-    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in fm.words(text or "")]
+    """The words a user can click (text.words: the same split for every family, no model needed)."""
+    return [(("▣ " if w.is_mask else "") + w.text, w.index) for w in words(text or "")]
 
 
 def offer_words(text: str):

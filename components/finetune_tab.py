@@ -28,6 +28,7 @@ from model_zoo import finetune as ft
 from model_zoo import loading
 from model_zoo.numbers import as_text
 from model_zoo.registry import FAMILIES
+from model_zoo.text import POOLINGS
 
 TAB_ID = "finetune"
 MAX_MODELS = 4                      # models per run
@@ -414,8 +415,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
             methods = OpenCheckboxGroup(list(ft.METHODS), value=list(ft.METHODS), label="Methods", scale=2,
                                         elem_id="ft-methods")
         with gr.Row():
-            pooling = gr.Radio(list(ft.POOLINGS), value=ft.FIRST_TOKEN, elem_id="ft-pooling",
-                               label="Feature pooling (first token: [CLS], or XLNet's <cls> at the end)")
+            pooling = gr.Radio([(POOLINGS[key], key) for key in ft.POOLINGS], value=ft.CLS, elem_id="ft-pooling",
+                               label="Feature pooling")
             layers = gr.Radio(LAYER_CHOICES, value="all", label="Fine-tune", elem_id="ft-layers")
             epochs = gr.Slider(1, 10, value=3, step=1, label="Epochs", elem_id="ft-epochs")
             lr = gr.Dropdown(LR_CHOICES, value="1e-4", label="Learning rate (the head: 10x)", elem_id="ft-lr")

@@ -2,7 +2,7 @@
 of every other one. Boxes of sections that need masks (fill-mask) take it only when it has one."""
 from __future__ import annotations
 
-from model_zoo.fill_mask import PLACEHOLDER
+from model_zoo.text import PLACEHOLDER
 
 
 def _spread(n_main: int):

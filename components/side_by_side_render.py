@@ -118,7 +118,8 @@ def word_cell(column: Column, word: int, rank: float | None) -> str:
     if column.error or column.tokens is None:
         return '<td class="sbs-empty"></td>'
     pieces = column.tokens.pieces[word]
-    chips = "".join(f'<span class="tok {"cont" if i else "word"}">{escape(p)}</span>' for i, p in enumerate(pieces)) \
+    chips = "".join(f'<span class="tok {"cont" if i else "word"}" title="{escape(p.raw)}">{escape(p.text)}</span>'
+                    for i, p in enumerate(pieces)) \
         or '<span class="sbs-why">(no piece)</span>'
     style, value = "", ""
     if column.surprise is not None and rank is not None and not math.isnan(rank):
@@ -247,7 +248,7 @@ def word_rows(view: SideBySide) -> tuple[list[str], list[list]]:
         row = [w + 1, word.text]
         for c in view.columns:
             if not c.error:
-                row.append(" ".join(c.tokens.pieces[w]))
+                row.append(" ".join(p.text for p in c.tokens.pieces[w]))
                 if c.surprise:
                     value = c.surprise.scores[w]
                     row.append(as_json(value, 4))

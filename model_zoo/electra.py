@@ -25,6 +25,7 @@ from model_zoo.masking import choose_positions
 from model_zoo.metrics import roc_auc
 from model_zoo.registry import Capability
 from model_zoo.tokenization import InputError, TokenizedText, readable_token, tokenize
+from model_zoo.text import head_logits
 
 THRESHOLD = 0.5
 MAX_TOKENS = 256   # the views show every token; longer text is cut with a note
@@ -114,9 +115,6 @@ def discriminate(discriminator, ids: np.ndarray) -> np.ndarray:
         return torch.sigmoid(logits[0].float()).cpu().numpy()                            # (T,)
 
 
-def _mlm_logits(out):
-    return out.logits if hasattr(out, "logits") and out.logits is not None else out.prediction_logits
-
 
 def _readable(tokenizer, ids) -> list[str]:
     return [readable_token(tokenizer, t) for t in tokenizer.convert_ids_to_tokens([int(i) for i in ids])]
@@ -153,7 +151,7 @@ def corrupt(generator, ids: np.ndarray, positions: np.ndarray, temperature: floa
     masked[positions] = tokenizer.mask_token_id
     with torch.inference_mode():
         input_ids = torch.as_tensor(masked, device=generator.device)[None]                       # (1, T)
-        logits = _mlm_logits(generator.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)))
+        logits = head_logits(generator.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)))
         logits = logits[0, torch.as_tensor(positions, device=generator.device)].float().cpu()   # (M, V)
         logits[:, [i for i in tokenizer.all_special_ids if i < logits.shape[1]]] = float("-inf")
         if temperature <= 0:

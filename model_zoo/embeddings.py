@@ -1,8 +1,8 @@
 """Contextual vectors of a list of sentences from one model: token vectors at any layer, or pooled sentence vectors.
 
-Words are cut from each sentence by one rule of our own (a run of letters/digits, or one punctuation mark), and every
-token is tied to the word its characters fall in; so "sentence 3, word 2" names the same word for every tokenizer,
-which is what lets the embedding map compare models and ask for a word's neighbours in each.
+Words are cut from each sentence by the text layer's one rule for every view (`text.words`), and every token is tied
+to the first word its characters cover (`text.covered_words`); so "sentence 3, word 2" names the same word for every
+tokenizer, which is what lets the embedding map compare models and ask for a word's neighbours in each.
 
 Padding is found through the attention mask only, never through positions: XLNet pads on the LEFT and puts its
 `<sep> <cls>` at the end, the others pad on the right and start with their classification token.
@@ -12,20 +12,19 @@ Padding is found through the attention mask only, never through positions: XLNet
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from model_zoo import config_fields
+from model_zoo import text as text_layer
 from model_zoo.facts import max_tokens
 from model_zoo.tokenization import InputError, readable_token
 
 LEVELS = ("tokens", "sentences")
-POOLINGS = ("mean", "first", "cls")  # mean of the words' tokens; the first real token; the tokenizer's cls token
+POOLINGS = tuple(text_layer.POOLINGS)  # "mean", "first", "cls": what each means is said there
 MAX_SENTENCES = 300
 MAX_SENTENCE_CHARS = 1_000
-WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")  # "don't" is one word, "," is one word
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class Embeddings:
     pooling: str                # sentences only: "mean" | "first" | "cls"; "" for tokens
     vectors: np.ndarray         # (N, H) float32
     sentence_index: np.ndarray  # (N,) int: which sentence the point comes from
-    word_index: np.ndarray      # (N,) int: which word of its sentence (see WORD); -1 for sentences / unmatched tokens
+    word_index: np.ndarray      # (N,) int: which word of its sentence (text.words); -1 for sentences / specials
     tokens: tuple[str, ...]     # (N,) readable token ("" for sentences)
     words: tuple[str, ...]      # (N,) the whole word the token belongs to, lower-cased ("" for sentences)
     sentences: tuple[str, ...]  # every input sentence (index with sentence_index)
@@ -63,12 +62,8 @@ class Embeddings:
 
 
 def split_words(sentence: str) -> list[str]:
-    """The words of a sentence by our own rule, lower-cased: the same for every tokenizer."""
-    return [m.group().lower() for m in WORD.finditer(sentence)]
-
-
-def word_spans(sentence: str) -> list[tuple[int, int]]:
-    return [m.span() for m in WORD.finditer(sentence)]
+    """The words of a sentence (text.words), lower-cased: the same for every tokenizer."""
+    return [w.text.lower() for w in text_layer.words(sentence)]
 
 
 def clean_sentences(sentences: list[str] | str) -> list[str]:
@@ -159,12 +154,14 @@ def extract(loaded, sentences: list[str] | str, level: str = "tokens", layer: in
                 tokens.append("")
                 words.append("")
                 continue
-            spans = word_spans(sentence)
-            lowered = split_words(sentence)
+            found_words = text_layer.words(sentence)
+            lowered = [w.text.lower() for w in found_words]
             keep = real if include_special else content
             for t in np.flatnonzero(keep):
                 token = tokenizer.convert_ids_to_tokens(int(ids[b, t]))
-                w = _word_of(offsets[b, t], sentence, spans) if not special[b, t] else -1
+                start_char, end_char = (int(x) for x in offsets[b, t])
+                covered = [] if special[b, t] else text_layer.covered_words(start_char, end_char, sentence, found_words)
+                w = covered[0] if covered else -1
                 vectors.append(hidden[b, t])
                 sentence_index.append(s)
                 word_index.append(w)
@@ -177,19 +174,6 @@ def extract(loaded, sentences: list[str] | str, level: str = "tokens", layer: in
                       sentence_index=np.asarray(sentence_index, dtype=np.int64),
                       word_index=np.asarray(word_index, dtype=np.int64), tokens=tuple(tokens), words=tuple(words),
                       sentences=tuple(sentences), truncated=tuple(truncated))
-
-
-def _word_of(offset: np.ndarray, sentence: str, spans: list[tuple[int, int]]) -> int:
-    """The word a token's characters fall in (its leading spaces ignored, as SentencePiece and BPE include them)."""
-    start, end = int(offset[0]), int(offset[1])
-    while start < end and sentence[start].isspace():
-        start += 1
-    if start >= end:
-        return -1
-    for w, (a, b) in enumerate(spans):
-        if a <= start < b:
-            return w
-    return -1
 
 
 def sentence_vectors(loaded, sentences: list[str], layer: int | None = None, pooling: str = "mean") -> np.ndarray:

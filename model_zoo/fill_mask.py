@@ -19,10 +19,9 @@ import numpy as np
 from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint
+from model_zoo.text import PLACEHOLDER, PLACEHOLDER_HELP, head_logits, words
 from model_zoo.tokenization import InputError, TokenizedText, is_byte_level, readable_token, tokenize
 
-PLACEHOLDER = re.compile(r"\[mask\]|<mask>|_{3,}", re.IGNORECASE)  # what the user may write, whatever the family
-PLACEHOLDER_HELP = "[MASK], <mask> or ___"
 MAX_MASKS = 10
 XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every masked position is a prediction target: "
               "`perm_mask` hides the targets from every position (so no target sees another, as in a factorisation "
@@ -130,82 +129,6 @@ def prepare(tokenizer, config, text: str) -> tuple[Prepared, TokenizedText, np.n
 
 
 # ---------------------------------------------------------------------------------------------------- clicking words
-@dataclass(frozen=True)
-class Word:
-    index: int
-    text: str           # as written in the user's text
-    start: int          # character span in the user's text
-    end: int
-    is_mask: bool
-
-
-# A token's name as a user may type it: kept whole as one word ([CLS], <s>, </s>, <sep>), never cut at its brackets.
-TOKEN_NAME = re.compile(r"\[[A-Za-z0-9_|]+\]|</?[A-Za-z0-9_|]+>")
-
-
-def _joins(char: str) -> bool:
-    """Marks that belong to the character before them: accents, emoji modifiers and joiners, variation selectors."""
-    return unicodedata.category(char) in ("Mn", "Mc", "Me", "Sk", "Cf") or 0xFE00 <= ord(char) <= 0xFE0F
-
-
-def _wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
-
-def _punctuation(char: str) -> bool:
-    return unicodedata.category(char).startswith("P")
-
-
-def words(text: str) -> list[Word]:
-    """The words a user can click, the same for every family (a tokenizer's own word split differs: byte-level BPE
-    cuts "[CLS]" into "[", "CLS", "]", SentencePiece keeps "Paris," whole). A word is a run of non-space characters,
-    except that a placeholder or a token's name is a word of its own, punctuation at either end of a run stands alone,
-    and each CJK character stands alone (those scripts put no spaces between words).
-
-    >>> [w.text for w in words("[CLS] Don't (Paris), 東京! [MASK].")]
-    ['[CLS]', "Don't", '(', 'Paris', ')', ',', '東', '京', '!', '[MASK]', '.']
-    """
-    found: list[Word] = []
-
-    def add(start: int, end: int, is_mask: bool = False) -> None:
-        found.append(Word(len(found), text[start:end], start, end, is_mask))
-
-    for chunk in re.finditer(r"\S+", text):
-        i, end = chunk.start(), chunk.end()
-        run = i  # start of the current plain run (letters, digits, inner punctuation)
-
-        def close_run(stop: int) -> None:
-            head, tail = run, stop
-            while head < tail and _punctuation(text[head]):
-                head += 1
-            while tail > head and _punctuation(text[tail - 1]):
-                tail -= 1
-            for p in range(run, head):
-                add(p, p + 1)
-            if head < tail:
-                add(head, tail)
-            for p in range(tail, stop):
-                add(p, p + 1)
-
-        while i < end:
-            named = PLACEHOLDER.match(text, i) or TOKEN_NAME.match(text, i)
-            if named and named.end() <= end:
-                close_run(i)
-                add(i, named.end(), bool(PLACEHOLDER.match(text, i)))
-                i = run = named.end()
-            elif _wide(text[i]):
-                close_run(i)
-                stop = i + 1
-                while stop < end and (_joins(text[stop]) or text[stop - 1] == "\u200d"):  # 👍🏽, 👨‍👩‍👧
-                    stop += 1
-                add(i, stop)
-                i = run = stop
-            else:
-                i += 1
-        close_run(end)
-    return found
-
-
 def to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
     """A character position of prepared.text mapped back to the user's text."""
     for text_start, text_end, user_start in prepared.pieces:
@@ -272,7 +195,7 @@ def model_inputs(loaded: loading.LoadedModel, ids: np.ndarray, positions: np.nda
 
 def mask_logits(loaded: loading.LoadedModel, output, positions: np.ndarray):
     """(M, V) logits at the masks from a model output (XLNet's are already per target)."""
-    logits = output["logits"] if "logits" in output else output["prediction_logits"]  # (1, T or M, V)
+    logits = head_logits(output)  # (1, T or M, V)
     if loaded.family.two_streams:
         return logits[0]  # (M, V)
     return logits[0, positions]  # (M, V)

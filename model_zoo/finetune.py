@@ -21,7 +21,7 @@ import csv
 import io
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from model_zoo import config_fields, loading
 from model_zoo.registry import Capability, task_class
+from model_zoo.text import POOLINGS as POOLING_LABELS
 
 EXAMPLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "finetune"
 EXAMPLES = {  # name -> (file, one line for the picker)
@@ -48,8 +49,8 @@ FEATURES = "feature extraction"
 FINE_TUNING = "fine-tuning"
 UNTRAINED = "untrained head (the tutorial's bug)"
 METHODS = (FEATURES, FINE_TUNING, UNTRAINED)
-FIRST_TOKEN, MEAN = "first token", "mean"
-POOLINGS = (FIRST_TOKEN, MEAN)
+CLS, MEAN = "cls", "mean"  # text.POOLINGS's keys: the classification token, the mean of the tokens
+POOLINGS = (CLS, MEAN)
 
 
 class DataError(ValueError):
@@ -522,7 +523,7 @@ def _count(model, trainable_only: bool) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def run_steps(spec: str, data: Dataset, split: Split, methods, pooling: str = FIRST_TOKEN,
+def run_steps(spec: str, data: Dataset, split: Split, methods, pooling: str = CLS,
               config: TrainConfig = TrainConfig(), should_stop: Callable[[], bool] | None = None,
               keep: bool = True) -> Iterator[Progress]:
     """Every chosen method on one model, on the same split; yields Progress as it goes (a fine-tuning step at a time),
@@ -564,7 +565,7 @@ def run_steps(spec: str, data: Dataset, split: Split, methods, pooling: str = FI
                                     note=f"chance is {1 / k:.0%} (or the largest label's share)"))
         done += share[UNTRAINED]
     if FEATURES in methods:
-        yield Progress(spec, f"{spec}: feature extraction ({pooling} pooling)…", fraction(0), list(losses),
+        yield Progress(spec, f"{spec}: feature extraction ({POOLING_LABELS[pooling]} pooling)…", fraction(0), list(losses),
                        list(results))
         started = time.perf_counter()
         try:
@@ -580,7 +581,8 @@ def run_steps(spec: str, data: Dataset, split: Split, methods, pooling: str = FI
             params = int(regression.coef_.size + regression.intercept_.size)
             results.append(MethodResult(spec, FEATURES, acc, f1, cm, time.perf_counter() - started, params,
                                         encoder_total + params,
-                                        note=f"{pooling} pooling, {feats.shape[1]} features, logistic regression"))
+                                        note=f"{POOLING_LABELS[pooling]} pooling, {feats.shape[1]} features, "
+                                             f"logistic regression"))
             if keep:
                 if split.kind == "k-fold":                     # Try it: the regression refitted on every example
                     scaler = StandardScaler().fit(feats)
@@ -632,7 +634,7 @@ def run_steps(spec: str, data: Dataset, split: Split, methods, pooling: str = FI
     yield Progress(spec, f"{spec}: done", 1.0, list(losses), list(results), run_)
 
 
-def run(spec: str, data: Dataset, split: Split, methods, pooling: str = FIRST_TOKEN,
+def run(spec: str, data: Dataset, split: Split, methods, pooling: str = CLS,
         config: TrainConfig = TrainConfig(), on_progress: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None, keep: bool = True) -> ModelRun:
     """`run_steps` to the end, calling on_progress(Progress) at each step (a loss curve, a progress bar)."""

@@ -1,7 +1,8 @@
 """Side by side: one text, every chosen model answers it, each in its own way, aligned on the words of that text.
 
-The words are the user's (one split for every model and view, `fill_mask.words`); each tokenizer's pieces are placed under them by
-character offsets, so WordPiece, byte-level BPE and SentencePiece line up. Per model (a `Column`):
+The words are the user's (one split for every model and view, `text.words`); each tokenizer's pieces are placed
+under them by character offsets (`text.place`), so WordPiece, byte-level BPE and SentencePiece line up. Per model (a
+`Column`):
 
 - tokens:    the pieces of each word, where the special tokens stand, how many tokens in all;
 - guesses:   top-k per mask from `fill_mask` (MLM head; ELECTRA's discriminator via its generator; XLNet via perm_mask +
@@ -36,6 +37,7 @@ from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo import numbers
+from model_zoo import text as text_layer
 from model_zoo.registry import Capability, FAMILIES, find_checkpoint
 from model_zoo.tokenization import MAX_INPUT_CHARS, InputError, TokenizedText, tokenize
 
@@ -45,16 +47,16 @@ PLL_BATCH = 32                # masked copies per forward for the pseudo-log-lik
 C = Capability
 
 
-# The words are fill_mask.words: the user-facing split every view shares (a placeholder or a token's name whole,
+# The words are text.words: the user-facing split every view shares (a placeholder or a token's name whole,
 # punctuation at the ends of a run alone, one CJK character alone, an emoji with its modifiers).
-split_words = fm.words
+split_words = text_layer.words
 
 
 # ---------------------------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Alignment:
-    """One tokenizer's pieces under the user's words."""
-    pieces: list[list[str]]          # (W,) per word: its readable pieces, in order ([] when it has none)
+    """One tokenizer's pieces under the user's words (a piece covering several words sits under each)."""
+    pieces: list[list[text_layer.Piece]]  # (W,) per word: its pieces as shown, in order ([] when it has none)
     positions: list[list[int]]       # (W,) per word: the token positions of those pieces
     specials_before: list[str]       # special tokens before the first word ([CLS], <s>)
     specials_after: list[str]        # special tokens after the last word ([SEP], </s>, <sep> <cls>)
@@ -116,7 +118,7 @@ class SideBySide:
     text: str
     pair: str
     k: int
-    words: list[fm.Word]
+    words: list[text_layer.Word]
     columns: list[Column]            # in the order asked; a column not yet run is absent (streaming)
     pending: list[str]               # specs still to run
     agreement: list[MaskAgreement]
@@ -127,29 +129,20 @@ class SideBySide:
 
 
 # ---------------------------------------------------------------------------------------------------- alignment
-def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[fm.Word], kind: str) -> Alignment:
-    """Place each piece under the word its characters start in (leading spaces skipped, as BPE and SentencePiece
-    include them); a piece of spaces alone (SentencePiece's lone '▁') goes to the word after it."""
+def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[text_layer.Word],
+          kind: str) -> Alignment:
+    """Every piece under each word its characters cover (text.place), in the user's text; special tokens before the
+    first piece and after the last apart."""
     text = prepared.user_text
-    pieces: list[list[str]] = [[] for _ in words]
-    positions: list[list[int]] = [[] for _ in words]
-    before, after = [], []
     mask_id = tokenizer.mask_token_id
-    for i in range(len(tokens)):
-        if tokens.special[i] and tokens.ids[i] != mask_id:
-            (after if any(positions) else before).append(tokens.readable[i])
-            continue
-        start, end = (int(x) for x in tokens.offsets[i])
-        start, end = fm.to_user(prepared, start), fm.to_user(prepared, end, closing=True)
-        while start < end and text[start].isspace():
-            start += 1
-        word = next((w.index for w in words if w.start <= start < w.end), None)
-        if word is None:  # spaces only, or between words: the next word
-            word = next((w.index for w in words if w.start >= start), len(words) - 1)
-        if word < 0:
-            continue
-        pieces[word].append(tokens.readable[i])
-        positions[word].append(i)
+    keep = [not tokens.special[i] or tokens.ids[i] == mask_id for i in range(len(tokens))]
+    spans = [(fm.to_user(prepared, int(a)), fm.to_user(prepared, int(b), closing=True)) for a, b in tokens.offsets]
+    positions = text_layer.place(spans, keep, text, words)
+    first = next((i for i, k in enumerate(keep) if k), len(tokens))
+    specials = [i for i, k in enumerate(keep) if not k]
+    before = [tokens.readable[i] for i in specials if i < first]
+    after = [tokens.readable[i] for i in specials if i > first]
+    pieces = [text_layer.shown_pieces(p, tokens.readable, spans, text) for p in positions]
     return Alignment(pieces=pieces, positions=positions, specials_before=before, specials_after=after,
                      n_tokens=len(tokens), tokenizer_kind=kind)
 
@@ -173,7 +166,7 @@ def pseudo_log_likelihood(loaded, tokens: TokenizedText, alignment: Alignment) -
             ids[b, positions] = mask_id
         with torch.inference_mode():
             output = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids))
-            logits = output["logits"] if "logits" in output else output["prediction_logits"]  # (B, T, V)
+            logits = text_layer.head_logits(output)                                             # (B, T, V)
             logprobs = logits.float().log_softmax(-1)                                           # (B, T, V)
         for b, positions in enumerate(chunk):
             nll[positions] = -logprobs[b, positions, tokens.ids[positions]].cpu().numpy()
@@ -263,7 +256,7 @@ def _check_length(loaded, text: str) -> None:
                          f"model. Shorten it.")
 
 
-def compare_one(spec: str, text: str, pair: str, k: int, words: list[fm.Word]) -> Column:
+def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.Word]) -> Column:
     """Everything one model answers for the text; never raises for the model's own failures (they become the column's
     error or notes)."""
     try:
@@ -376,7 +369,7 @@ def default_specs(models_mode: str = "auto") -> list[str]:
     return specs
 
 
-def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str], list[fm.Word]]:
+def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str], list[text_layer.Word]]:
     """Validate what applies to every model: the text, the number of masks, the list of models."""
     text, pair = text or "", pair or ""
     if not text.strip():
@@ -426,7 +419,7 @@ def as_json(view: SideBySide) -> dict:
             "spec": c.spec, "model": c.key, "family": c.family, "weights": c.weights, "origin": c.origin,
             "trained": c.trained,
             "parameters": c.n_parameters, "device": c.device, "dtype": c.dtype, "forward_ms": round(c.forward_ms, 2),
-            "tokens": {"pieces": c.tokens.pieces, "special_before": c.tokens.specials_before,
+            "tokens": {"pieces": [[p.text for p in cell] for cell in c.tokens.pieces], "special_before": c.tokens.specials_before,
                        "special_after": c.tokens.specials_after, "count": c.tokens.n_tokens,
                        "tokenizer": c.tokens.tokenizer_kind},
             "guesses": None if c.guesses is None else {

@@ -11,6 +11,7 @@ import torch
 from components import fill_mask_view
 from model_zoo import fill_mask as fm
 from model_zoo import loading
+from model_zoo import text as text_layer
 from model_zoo.logit_lens import logit_lens, mlm_head
 from model_zoo.registry import MINI_ROOT
 from model_zoo.tokenization import InputError
@@ -86,7 +87,7 @@ def test_roberta_mask_absorbs_the_space_before_it(tiny_path, tmp_path):
 def test_clicking_a_word_masks_it(tiny_path, fixture):
     tok = tokenizer_of(tiny_path, fixture)
     text = "Paris is wonderful 🙂 [MASK]."
-    words = fm.words(text)
+    words = text_layer.words(text)
     assert [w.text for w in words][:3] == ["Paris", "is", "wonderful"]
     assert any(w.is_mask for w in words) and all(text[w.start:w.end] == w.text for w in words)
     masked = fm.mask_word(tok, text, 2)  # a word of several pieces becomes one mask

@@ -144,7 +144,7 @@ def fixture_dirs(tmp_path_factory):
 def test_every_family_trains_predicts_and_explains(fixture, fixture_dirs):
     data = ft.parse_tsv(SEPARABLE)
     split = ft.Split("held-out", ((np.r_[0:4, 6:10], np.r_[4:6, 10:12]),))
-    run = ft.run(str(fixture_dirs / fixture), data, split, list(ft.METHODS), pooling=ft.FIRST_TOKEN,
+    run = ft.run(str(fixture_dirs / fixture), data, split, list(ft.METHODS), pooling=ft.CLS,
                  config=ft.TrainConfig(epochs=1, layers=1, batch_size=8))
     assert [r.method for r in run.results] == [ft.UNTRAINED, ft.FEATURES, ft.FINE_TUNING]
     assert all(r.confusion.sum() == 4 for r in run.results)
@@ -160,7 +160,7 @@ def test_first_token_pooling_finds_xlnets_cls_at_the_end(fixture_dirs):
     loaded = loading.load(str(fixture_dirs / "xlnet"))
     batch = ft._encode(loaded.tokenizer, ["a b c", "a"], "cpu")
     hidden = torch.arange(batch["input_ids"].numel(), dtype=torch.float).reshape(*batch["input_ids"].shape, 1)
-    pooled = ft._pool(hidden, batch, ft.FIRST_TOKEN, loaded.tokenizer.cls_token_id)
+    pooled = ft._pool(hidden, batch, ft.CLS, loaded.tokenizer.cls_token_id)
     cls_positions = (batch["input_ids"] == loaded.tokenizer.cls_token_id).int().argmax(1)
     assert cls_positions.tolist() == [batch["input_ids"].shape[1] - 1] * 2           # left padding, <cls> last
     assert pooled[:, 0].tolist() == [hidden[0, -1, 0].item(), hidden[1, -1, 0].item()]

@@ -56,7 +56,7 @@ def test_the_state_expires_and_frees_its_models(app_demo):
 ])
 def test_start_refuses_with_the_text_shown_literally(data, models, message):
     with pytest.raises(UserError) as caught:
-        guarded(tab.start, kind="light")(None, data, models, list(ft.METHODS), ft.FIRST_TOKEN, "all", 3, "1e-4")
+        guarded(tab.start, kind="light")(None, data, models, list(ft.METHODS), ft.CLS, "all", 3, "1e-4")
     assert message_text(message) in caught.value.message
 
 

@@ -28,6 +28,7 @@ from model_zoo.pretrain import corpus
 from model_zoo.pretrain import data as D
 from model_zoo.pretrain.mlm import IGNORE, mask_tokens
 from model_zoo.registry import FAMILIES
+from model_zoo.text import head_logits
 
 EVAL_SEED = 1234
 OOD_SENTENCES = corpus.OOD_DIR / "ood_sentences.txt"
@@ -121,9 +122,6 @@ def most_frequent_token(tok, kind: str) -> int:
     return int(counts.argmax())
 
 
-def _logits(out):
-    return out.prediction_logits if getattr(out, "prediction_logits", None) is not None else out.logits
-
 
 @torch.no_grad()
 def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64, rows: Rows | None = None,
@@ -143,7 +141,7 @@ def fill_mask_accuracy(model, tok, kind: str, n_rows: int = 256, batch: int = 64
             x = torch.tensor(inputs[i:i + batch], device=model.device)
             y = torch.tensor(labels[i:i + batch], device=model.device)
             att = torch.tensor(rows.attention[i:i + batch], device=model.device)
-            pred = _logits(model(input_ids=x, attention_mask=att)).argmax(-1)       # (B, T)
+            pred = head_logits(model(input_ids=x, attention_mask=att)).argmax(-1)       # (B, T)
             keep = y != IGNORE
             hits.append((pred[keep] == y[keep]).cpu().numpy())
             base_hits.append((y[keep] == top).cpu().numpy())
@@ -305,8 +303,8 @@ def distil_agreement(student, teacher, tok, kind: str = "wordpiece", n_rows: int
         inputs, labels = masked(rows, tok, repeat)
         x, keep = torch.tensor(inputs), torch.tensor(labels) != IGNORE
         att = torch.tensor(rows.attention)
-        s = _logits(student(input_ids=x.to(student.device), attention_mask=att)).argmax(-1).cpu()[keep]
-        t_logits = _logits(teacher(input_ids=x.to(teacher.device), attention_mask=att)).cpu()[keep]
+        s = head_logits(student(input_ids=x.to(student.device), attention_mask=att)).argmax(-1).cpu()[keep]
+        t_logits = head_logits(teacher(input_ids=x.to(teacher.device), attention_mask=att)).cpu()[keep]
         t_sure, t = t_logits.softmax(-1).max(-1)   # the softmax at the masked positions only
         same.append((s == t).numpy())
         sure.append(t_sure.numpy())
