@@ -41,6 +41,7 @@ TIME_LIMIT_S = float(os.environ.get("EXPLORER_TIME_LIMIT_S", 180))
 #   model  forward passes: they share the cores (or the GPU), so only a few run at once; the rest wait in the queue;
 #   light  rendering from state, configs, tokenizers, links: never waits behind a forward pass.
 #   compare-measure  the Compare tab's timings: one at a time, apart from the forward passes of others.
+#   stream  a long job streamed step by step (side by side, fine-tuning): see the entry below.
 # A kind's limit counts its work while it really runs (RunningWork): work abandoned at its time limit keeps its slot
 # until it ends, since Python cannot stop a thread; gradio's queue alone would let the next request start beside it.
 WORK_KINDS = {
@@ -49,6 +50,10 @@ WORK_KINDS = {
     "light": {"concurrency_limit": int(os.environ.get("EXPLORER_LIGHT_CONCURRENCY", 8)),
               "time_limit_s": min(TIME_LIMIT_S, 60.0)},
     "compare-measure": {"concurrency_limit": 1, "time_limit_s": TIME_LIMIT_S, "gpu": True},
+    # long jobs streamed into the UI (components/streaming.py): the event waits here, each of its steps takes a slot
+    # of its own kind (a model's forward passes: "model"), so a job never holds the model group between its steps
+    "stream": {"concurrency_limit": int(os.environ.get("EXPLORER_STREAM_CONCURRENCY", 8)),
+               "time_limit_s": TIME_LIMIT_S},
 }
 # Enough workers for every kind at its limit (running work never exceeds it), plus a little room.
 _workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,

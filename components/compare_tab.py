@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from components.common import OpenCheckboxGroup, escape, guarded
 from components import server_files, share
 from components.export import csv_table
+from components.streaming import stream
 from model_zoo import csv_export, loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
 
@@ -369,17 +370,6 @@ def loaded_choices(models_mode: str):
     return gr.update(choices=list(dict.fromkeys(choices + loaded)))
 
 
-def _guarded_stream(fn):
-    """`guarded` for a generator handler: every step's failure reaches the user as a message."""
-    def stream(models, custom, lengths, batches, progress=gr.Progress(), request: gr.Request = None):
-        steps = fn(models, custom, lengths, batches, progress, request)
-        step = guarded(lambda: next(steps, None), kind="compare-measure")  # its own slot, not a model one
-        while (item := step()) is not None:
-            yield item
-    stream.__name__ = fn.__name__
-    return stream
-
-
 # ---------------------------------------------------------------------------------------------------- layout
 def build(models_mode: str = "auto") -> share.LinkTarget:
     choices, ticked = model_choices(models_mode)
@@ -423,7 +413,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     models.input(guarded(show_parameters, kind="light"), selection, [param_table, param_plot], api_visibility="private")
     custom.submit(guarded(show_parameters, kind="light"), selection, [param_table, param_plot],
                   api_visibility="private")
-    run.click(_guarded_stream(measure), [models, custom, lengths, batches], measured,
+    run.click(stream(measure, kind="compare-measure"), [models, custom, lengths, batches], measured,
               api_name="compare_measure", concurrency_limit=1, concurrency_id="compare-measure")
     # The Stop flag is read between timed runs, so what was measured until then is kept, shown and cached.
     stop.click(guarded(stop_measuring, kind="light"), None, [status], api_name="compare_stop")

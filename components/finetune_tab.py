@@ -9,7 +9,6 @@ run, after SESSION_TTL_S without an update, or when Gradio drops the session (th
 """
 from __future__ import annotations
 
-import html
 import math
 import threading
 import time
@@ -24,6 +23,7 @@ from plotly.subplots import make_subplots
 from components import model_labels, share
 from components.common import OpenCheckboxGroup, escape, guarded, inform
 from components.export import csv_table
+from components.streaming import stream
 from model_zoo import finetune as ft
 from model_zoo import loading
 from model_zoo.numbers import as_text
@@ -333,26 +333,17 @@ def start(lab, data_text: str, models, methods, pooling: str, layers: str, epoch
 
 
 def step(index: int):
-    """The generator that runs model `index` of the run (nothing when the list is shorter or the run was cancelled)."""
+    """The event handler that runs model `index` of the run, streamed (components/streaming.py); nothing when the
+    list is shorter or the run was cancelled; a failure is shown in the model's row and the next model runs."""
     def run_model(lab, progress=gr.Progress()):
         if not isinstance(lab, Lab) or lab.data is None or index >= len(lab.specs) or lab.cancel.is_set():
             yield (gr.skip(),) * 6
             return
         run_id, cancel, spec = lab.run_id, lab.cancel, lab.specs[index]
-        steps = ft.run_steps(spec, lab.data, lab.split, lab.settings["methods"], lab.settings["pooling"],
-                             lab.settings["config"], should_stop=lambda: cancel.is_set() or lab.run_id != run_id)
-        advance = guarded(lambda: next(steps, None))
         shown = 0.0
-        while True:
-            try:
-                item = advance()
-            except gr.Error as error:
-                if lab.run_id == run_id:
-                    lab.errors[spec] = html.unescape(error.message)     # escaped once more when shown
-                    lab.current = None
-                    yield (lab, *_outputs(lab))
-                return
-            if item is None or lab.run_id != run_id:
+        for item in ft.run_steps(spec, lab.data, lab.split, lab.settings["methods"], lab.settings["pooling"],
+                                 lab.settings["config"], should_stop=lambda: cancel.is_set() or lab.run_id != run_id):
+            if lab.run_id != run_id:
                 return
             lab.current = item
             progress((index + item.fraction) / len(lab.specs), desc=item.stage)
@@ -364,9 +355,15 @@ def step(index: int):
             if time.monotonic() - shown > UI_EVERY_S:
                 shown = time.monotonic()
                 yield (gr.skip(), *_outputs(lab))
+
+    def failed(message: str, lab, *_):
+        if not isinstance(lab, Lab) or index >= len(lab.specs):
+            return (gr.skip(),) * 6
+        lab.errors[lab.specs[index]] = message      # escaped when shown
+        lab.current = None
+        return (lab, *_outputs(lab))
     run_model.__name__ = f"finetune_model_{index + 1}"
-    run_model.work_kind = "model"
-    return run_model
+    return stream(run_model, kind="model", on_error=failed)
 
 
 def cancel(lab):

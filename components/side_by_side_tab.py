@@ -1,8 +1,8 @@
 """The Side by side tab: one text, every chosen model answers it next to the others (model_zoo.side_by_side).
 
-The run is a chain of events, one model per event: each goes through the queue's model group on its own, so a
-comparison of seven models streams in column by column and never holds a worker for all seven while other users
-wait. The view's state (the columns so far) lives in a gr.State, per browser session.
+The run is streamed (components/streaming.py), one model per step: each step takes a model slot of its own, so a
+comparison of seven models comes in column by column and other users' forward passes interleave with it. The view's
+state (the columns so far) lives in a gr.State, per browser session.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from components import model_labels, share
 from components import side_by_side_render as render
 from components.common import guarded
 from components.export import csv_table
+from components.streaming import stream
 from model_zoo import loading
 from model_zoo import side_by_side as sbs
 from model_zoo.registry import Capability, FAMILIES
@@ -49,11 +50,19 @@ def _outputs(view: sbs.SideBySide, running: str = "") -> tuple:
             pd.DataFrame(render.model_rows(view), columns=render.MODEL_HEADERS))
 
 
-def start(models: list, text: str, pair: str = "", k: float = 5):
-    """Check the input once for every model and lay out the columns, all waiting."""
+def compare(models: list, text: str, pair: str = "", k: float = 5, progress=gr.Progress()):
+    """Check the input once for every model and lay out the columns, all waiting; then run the models one by one,
+    a column at a time (each step of this generator runs in a model slot of its own)."""
     specs, words = sbs.check_input(loading.parse_specs(models), text, pair)
     state = {"specs": specs, "text": text, "pair": pair or "", "k": int(k), "words": words, "columns": []}
-    return (state, *_outputs(_view(state), running=specs[0]))
+    yield (state, *_outputs(_view(state), running=specs[0]))
+    for index, spec in enumerate(specs):
+        progress(index / len(specs), desc=f"Model {index + 1} of {len(specs)}: {spec} (loading on first use, then "
+                                          f"running)…")
+        column = sbs.compare_one(spec, state["text"], state["pair"], state["k"], state["words"])
+        state = {**state, "columns": [*state["columns"], column]}
+        upcoming = specs[index + 1] if index + 1 < len(specs) else ""
+        yield (state, *_outputs(_view(state), running=upcoming))
 
 
 def _view(state: dict) -> sbs.SideBySide:
@@ -61,21 +70,6 @@ def _view(state: dict) -> sbs.SideBySide:
     return sbs.SideBySide(text=state["text"], pair=state["pair"], k=state["k"], words=state["words"],
                           columns=list(columns), pending=state["specs"][len(columns):],
                           agreement=sbs.agreement(columns, sum(w.is_mask for w in state["words"])))
-
-
-def step(index: int):
-    """The handler that runs model `index` of the chosen list (nothing when the list is shorter)."""
-    def run_model(state: dict | None, progress=gr.Progress()):
-        if not state or index >= len(state["specs"]) or len(state["columns"]) != index:
-            return (gr.update(),) * 7
-        spec, total = state["specs"][index], len(state["specs"])
-        progress(index / total, desc=f"Model {index + 1} of {total}: {spec} (loading on first use, then running)…")
-        column = sbs.compare_one(spec, state["text"], state["pair"], state["k"], state["words"])
-        state = {**state, "columns": [*state["columns"], column]}
-        upcoming = state["specs"][index + 1] if index + 1 < total else ""
-        return (state, *_outputs(_view(state), running=upcoming))
-    run_model.__name__ = f"side_by_side_model_{index + 1}"
-    return run_model
 
 
 def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5) -> dict:
@@ -120,10 +114,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     target = share.LinkTarget(tab=TAB_ID, options={"text": text, "pair": pair, "models": models, "k": k},
                               run=run.elem_id, checks={"models": share.model_spec})
     for trigger, api in ((run.click, "side_by_side_start"), (text.submit, None)):
-        event = trigger(guarded(start, kind="light"), [models, text, pair, k], outputs,
-                        **({"api_name": api} if api else {"api_visibility": "private"}))
-        for index in range(sbs.MAX_MODELS):
-            event = event.success(guarded(step(index)), [state], outputs, api_visibility="private",
-                                  show_progress="minimal")
+        trigger(stream(compare, kind="model"), [models, text, pair, k], outputs, show_progress="minimal",
+                **({"api_name": api} if api else {"api_visibility": "private"}))
     share.wire_link(link_button, link, target, "side_by_side_share_link")
     return target

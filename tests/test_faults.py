@@ -22,7 +22,7 @@ def test_every_event_of_the_app_is_in_the_group_of_its_kind(app_demo):
     groups = {}
     for block_fn in app_demo.fns.values():
         groups.setdefault(block_fn.concurrency_id, []).append(block_fn)
-        assert block_fn.concurrency_id in ("model", "light", "compare-measure"), block_fn.name  # none on its own
+        assert block_fn.concurrency_id in WORK_KINDS, block_fn.name  # none in a group of its own
     by_api = {f.api_name: f for f in app_demo.fns.values()}
     for name in MODEL_ENDPOINTS:
         assert by_api[name].concurrency_id == "model"
@@ -30,6 +30,7 @@ def test_every_event_of_the_app_is_in_the_group_of_its_kind(app_demo):
     for name in LIGHT_ENDPOINTS:
         assert by_api[name].concurrency_id == "light"
     assert by_api["compare_measure"].concurrency_limit == 1  # latency is measured alone
+    assert by_api["side_by_side_start"].concurrency_id == "stream"   # streamed: its steps take model slots
     assert len(groups["model"]) > 40 and len(groups["light"]) > 20
 
 
