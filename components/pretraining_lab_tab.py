@@ -62,7 +62,7 @@ def electra_vs_bert_figure(curves: list[lab.Curve]) -> go.Figure:
 def show_lab(x_axis: str = "CPU minutes"):
     curves = lab.load_curves()
     if not curves:
-        raise ValueError("No mini checkpoint has been trained yet (python -m model_zoo.pretrain --family bert).")
+        raise ValueError("No mini checkpoint has been trained yet (python -m pretrain --family bert).")
     rows = [[FAMILIES[r.family].name, r.measure, r.measured, r.bar, "met" if r.met else "NOT met"]
             for r in lab.quality_table()]
     return curves_figure(curves, x_axis), electra_vs_bert_figure(curves), rows

@@ -1,7 +1,7 @@
 """Each family's pretraining corruption of ONE input: what its objective lets the model see, what it must predict,
 and what the project's mini checkpoint of that family actually predicts there.
 
-Objectives (the families' real ones, as model_zoo.pretrain trains them):
+Objectives (the families' real ones, as pretrain trains them):
   * masked LM, static masking (BERT): 15% of the tokens chosen; 80% [MASK], 10% a random token, 10% kept; the same
     mask in every epoch; loss on the chosen tokens only;
   * masked LM, dynamic masking (RoBERTa): the same rule drawn anew each epoch (epochs 1 and 2 shown);

@@ -6,7 +6,7 @@ positions instead.
 Two ways of *choosing* the 15%, on purpose, both here:
   * `bert_masking` (the views: one sentence shown to a person) chooses exactly round(15%) of the real tokens, at least
     one, and a "random" replacement is never a special token nor the original, so every chosen slot shows its kind;
-  * `mask_tokens` (model_zoo.pretrain: batches of training rows) chooses each real token with probability 15%, at
+  * `mask_tokens` (pretrain: batches of training rows) chooses each real token with probability 15%, at
     least one per row, and draws replacements from the non-special ids, as BERT's and transformers' data collators do.
     Its RNG draws are what the mini checkpoints were trained and evaluated with, so they must not change
     (tests/test_masking.py compares it with a frozen copy of the original).

@@ -2,7 +2,7 @@
 the intervals that say how far a figure measured on a few hundred items can be trusted: the binomial (Wilson)
 interval of an accuracy, and a bootstrap interval (of a ROC AUC, an agreement) whose tokens come in sentences.
 
-ELECTRA's view (model_zoo.electra) scores one user's sentence with it; model_zoo.pretrain scores the mini
+ELECTRA's view (model_zoo.electra) scores one user's sentence with it; pretrain scores the mini
 discriminator on thousands of tokens with it. Keyword-only arguments, since the two used to take them in opposite
 orders.
 
@@ -87,3 +87,15 @@ def roc_auc_interval(*, scores, labels, groups, resamples: int = 200, seed: int 
     scores, labels = np.asarray(scores), np.asarray(labels).astype(bool)
     return bootstrap_interval(lambda i: roc_auc(scores=scores[i], labels=labels[i]), groups=groups,
                               resamples=resamples, seed=seed)
+
+
+def interval(m: dict, key: str, fmt: str, unit: str = "") -> str:
+    """'95% interval 3.43-4.78x' from the recorded [low, high] at m[key] (the cards and the lab's table both say it)."""
+    low, high = m[key]
+    return f"95% interval {low:{fmt}}-{high:{fmt}}{unit}"
+
+
+def pair_interval(m: dict) -> str:
+    """'95% interval 50.1-66.0%' for an accuracy on m['pairs'] pairs: how far another set of that size could move it."""
+    low, high = wilson_interval(m["accuracy"], m["pairs"])
+    return f"95% interval {low:.1%}-{high:.1%}"

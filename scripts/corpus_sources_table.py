@@ -2,7 +2,7 @@
 the set's word tokens that the source's training split holds at least 5 times, and the perplexity of the source's
 add-one-smoothed unigram model on them (words as corpus.normalise leaves them: lower-cased letters and digits; the set's
 sentences as corpus.ood_sentences gives them, the ones the corpus is cleaned against). Prints the
-Markdown table of assets/mini/SOURCES.md; needs the built corpus (python -m model_zoo.pretrain.corpus).
+Markdown table of assets/mini/SOURCES.md; needs the built corpus (python -m pretrain.corpus).
 
     python scripts/corpus_sources_table.py
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_zoo.pretrain import corpus  # noqa: E402
+from pretrain import corpus  # noqa: E402
 
 FIRST_CORPUS = ("wordnet", "bible")
 

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from model_zoo import loading  # noqa: E402
-from model_zoo.pretrain import corpus  # noqa: E402
-from model_zoo.pretrain import evaluate as E  # noqa: E402
+from pretrain import corpus  # noqa: E402
+from pretrain import evaluate as E  # noqa: E402
 from model_zoo.registry import CHECKPOINTS  # noqa: E402
 
 

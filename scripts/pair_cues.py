@@ -3,7 +3,7 @@ on the pieces at the edges of A and B (the first two and the last of each) and, 
 Trained on single-sentence pairs of the training split (data.sentence_pairs, sentence_share=1.0), scored on those of
 the held-out split and on the out-of-domain story pairs the bars use. A figure near 50% out of the training pairs says
 the task leaves few surface cues in this text; a model near it has learned what the surface gives and little more.
-Needs the built corpus (python -m model_zoo.pretrain.corpus); prints a Markdown table.
+Needs the built corpus (python -m pretrain.corpus); prints a Markdown table.
 
     python scripts/pair_cues.py
 """
@@ -14,9 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_zoo.pretrain import data as D  # noqa: E402
-from model_zoo.pretrain import evaluate as E  # noqa: E402
-from model_zoo.pretrain import tokenizers_build  # noqa: E402
+from pretrain import data as D  # noqa: E402
+from pretrain import evaluate as E  # noqa: E402
+from model_zoo.registry import MINI_ROOT  # noqa: E402
+from pretrain import tokenizers_build  # noqa: E402
 
 TASKS = {"NSP (mini-BERT's pairs)": ("wordpiece", True), "SOP (mini-ALBERT's pairs)": ("albert", False)}
 MAX_TOKENS, EDGE = 125, 2
@@ -40,7 +41,7 @@ def features(pairs: list[tuple], shared: bool) -> list[dict]:
 def accuracies(kind: str, random_next: bool) -> dict[str, tuple[int, float]]:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
-    tok = tokenizers_build.load(kind)
+    tok = tokenizers_build.load(kind, MINI_ROOT)
 
     def pairs(split: str, seed: int) -> list[tuple]:
         drawn = D.sentence_pairs(D.tokenised(tok, kind, split), MAX_TOKENS, seed, random_next, sentence_share=1.0)

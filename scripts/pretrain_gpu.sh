@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Train the whole mini zoo on one GPU in one call (issue #14 item 5), leaving the candidates and logs in $OUT.
-# The same code as the CPU path (python -m model_zoo.pretrain), with --device cuda, bf16 autocast, large batches and
+# The same code as the CPU path (python -m pretrain), with --device cuda, bf16 autocast, large batches and
 # a wall-clock budget; every card then says which device and how many tokens.
 #
 # From a session whose task has a GPU (check the device tool's `status` first), one call:
@@ -10,7 +10,7 @@
 # after it trains (in its copy of the tree), so the families trained after it start from what will be shipped:
 # mini-DistilBERT distils from the better mini-BERT, and mini-RoBERTa and mini-ELECTRA warm-start from it. Back here,
 # in the order of PLAN (bert first: the student's teacher checksum must match the mini-BERT shipped here):
-#   cp -r <files_at>/candidates/* .mini_work/candidates/ && python -m model_zoo.pretrain --family F --promote
+#   cp -r <files_at>/candidates/* .mini_work/candidates/ && python -m pretrain --family F --promote
 # (--promote ships a candidate only if its out-of-domain figures are better than what is shipped; the same
 # comparison as on the machine, so the same decisions; promote.log in $OUT says what they were there).
 # Smoke test on a CPU, in a clone: DEVICE=cpu bash scripts/pretrain_gpu.sh 0.3
@@ -33,10 +33,10 @@ for item in $PLAN; do
   minutes=$(python -c "print(round($MINUTES * $share, 3))")
   init=(); [ "$start" = shipped ] && init=(--init-from-shipped)
   echo "$(date -u +%T) $family: $minutes min, batch $batch, lr $lr on $DEVICE ${init[*]}"
-  if python -m model_zoo.pretrain --family "$family" --device "$DEVICE" --wall-minutes "$minutes" \
+  if python -m pretrain --family "$family" --device "$DEVICE" --wall-minutes "$minutes" \
        --batch-size "$batch" --peak-lr "$lr" --threads 4 ${init[@]+"${init[@]}"} > "$OUT/$family.log" 2>&1; then
     echo "$(date -u +%T) $family done"
-    python -m model_zoo.pretrain --family "$family" --promote >> "$OUT/promote.log" 2>&1 || true
+    python -m pretrain --family "$family" --promote >> "$OUT/promote.log" 2>&1 || true
     tail -1 "$OUT/promote.log"
   else
     echo "$(date -u +%T) $family FAILED (see $OUT/$family.log)"; tail -5 "$OUT/$family.log"

@@ -3,7 +3,7 @@ shipped mini-ALBERT on SOP alone, through the objective's own pairs, head and ev
 (the original first sentence starts with "first", the second with "second"), and score held-out pairs with and
 without the marker. Recorded (shipped v6, 400 steps, about 6 CPU-minutes): marked held-out pairs 52.5% -> 100% after
 50 steps (and after 400); the same model on plain held-out pairs 48.0% -> 52.2% -> 48.2%. The code learns order
-when the tokens show it; on this text the model has not found it. Needs the built corpus (python -m model_zoo.pretrain.corpus).
+when the tokens show it; on this text the model has not found it. Needs the built corpus (python -m pretrain.corpus).
 tests/test_pretrain_pair_heads_learn.py checks the same on tiny models, for NSP too.
 
     python scripts/sop_visible_order.py [--steps 400]
@@ -19,10 +19,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_zoo.pretrain import data as D  # noqa: E402
-from model_zoo.pretrain import evaluate as E  # noqa: E402
-from model_zoo.pretrain import train as T  # noqa: E402
-from model_zoo.pretrain.nsp_sop import AlbertObjective, pair_loss  # noqa: E402
+from pretrain import data as D  # noqa: E402
+from pretrain import evaluate as E  # noqa: E402
+from pretrain import train as T  # noqa: E402
+from pretrain.nsp_sop import AlbertObjective, pair_loss  # noqa: E402
 
 
 def marked(pairs: list[tuple], first: list[int], second: list[int]) -> list[tuple]:

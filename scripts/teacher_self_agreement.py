@@ -32,7 +32,7 @@ def main(commits: list[str]) -> None:
     import torch
     from transformers import AutoTokenizer, BertForMaskedLM, DistilBertForMaskedLM
 
-    from model_zoo.pretrain import evaluate as E
+    from pretrain import evaluate as E
     torch.set_num_threads(1)
     tok = AutoTokenizer.from_pretrained(ROOT / BERT)
     teacher = BertForMaskedLM.from_pretrained(ROOT / BERT).eval()

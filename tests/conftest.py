@@ -60,7 +60,7 @@ def small_corpus_dir(tmp_path_factory) -> tuple[dict, Path]:
 @pytest.fixture(scope="module")
 def small_corpus(small_corpus_dir):
     """The trainer reads the fixture corpus (and caches its tokenised arrays beside it) for one test module."""
-    from model_zoo.pretrain import corpus, data
+    from pretrain import corpus, data
     stats, folder = small_corpus_dir
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(corpus, "CORPUS_DIR", folder)

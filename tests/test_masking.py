@@ -1,5 +1,5 @@
 """BERT's 15% / 80-10-10 rule and RoBERTa's dynamic masking, checked over many draws; the training form draws exactly
-what model_zoo.pretrain's own copy drew before the two were merged (so training and evaluation stay reproducible)."""
+what pretrain's own copy drew before the two were merged (so training and evaluation stay reproducible)."""
 import numpy as np
 import pytest
 
@@ -47,7 +47,7 @@ def test_same_seed_same_mask_and_dynamic_masking_differs_per_epoch():
 # ------------------------------------------------------------------------------------- the training form
 def _pretrain_mask_tokens_before_the_merge(ids, special, rng, mask_id, vocab_size, prob=0.15, mask_frac=0.8,
                                            random_frac=0.1, n_special=5):
-    """model_zoo/pretrain/mlm.mask_tokens as it was (commit 9c3dd51), frozen here as the reference."""
+    """pretrain/mlm.mask_tokens as it was (commit 9c3dd51), frozen here as the reference."""
     chosen = (rng.random(ids.shape) < prob) & ~special
     for row in np.flatnonzero(~chosen.any(1) & (~special).any(1)):
         chosen[row, rng.choice(np.flatnonzero(~special[row]))] = True
@@ -86,7 +86,7 @@ def test_training_form_draws_exactly_what_pretrain_drew(seed, kwargs):
 
 
 def test_pretrain_uses_this_implementation():
-    mlm = pytest.importorskip("model_zoo.pretrain.mlm")
+    mlm = pytest.importorskip("pretrain.mlm")
     assert mlm.mask_tokens is mask_tokens and mlm.IGNORE == IGNORE
 
 

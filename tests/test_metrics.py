@@ -56,7 +56,7 @@ def test_midranks_share_the_mean_rank_of_ties():
 
 def test_there_is_one_roc_auc():
     """The pretraining code has no second ROC AUC (it used to take (scores, labels) where model_zoo took the reverse)."""
-    evaluate = pytest.importorskip("model_zoo.pretrain.evaluate")
+    evaluate = pytest.importorskip("pretrain.evaluate")
     assert not hasattr(evaluate, "roc_auc")
 
 

@@ -27,13 +27,13 @@ MAX_BUNDLE_BYTES = 40 * 1024 ** 2
 
 def mini(name: str) -> loading.LoadedModel:
     if not (MINI_ROOT / name / "config.json").exists():
-        pytest.skip(f"assets/mini/{name} is not built yet (python -m model_zoo.pretrain --family ...)")
+        pytest.skip(f"assets/mini/{name} is not built yet (python -m pretrain --family ...)")
     return loading.load(f"mini-{name}")
 
 
 def sample_texts() -> list[str]:
     if not SAMPLE.exists():
-        pytest.skip("assets/mini/heldout_sample.json is missing (python -m model_zoo.pretrain.corpus)")
+        pytest.skip("assets/mini/heldout_sample.json is missing (python -m pretrain.corpus)")
     return [s for doc in json.loads(SAMPLE.read_text()) for s in doc["segments"]]
 
 

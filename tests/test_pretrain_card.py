@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from model_zoo.pretrain import card
+from pretrain import card
 
 
 def test_the_data_section_names_the_last_corpus_and_the_earlier_builds():
@@ -27,7 +27,7 @@ def test_the_distillation_figures_say_what_the_arithmetic_allows_and_the_card_sa
     import torch
     from transformers import AutoTokenizer, BertForMaskedLM, DistilBertForMaskedLM
 
-    from model_zoo.pretrain import evaluate as E
+    from pretrain import evaluate as E
     from model_zoo.registry import MINI_ROOT
     tok = AutoTokenizer.from_pretrained(MINI_ROOT / "bert")
     student = DistilBertForMaskedLM.from_pretrained(MINI_ROOT / "distilbert").eval()
@@ -96,7 +96,7 @@ def test_a_pair_accuracy_comes_with_the_spread_of_its_few_pairs():
 def test_a_shipped_mini_is_not_re_evaluated_on_another_corpus_build():
     """Re-evaluating mini-RoBERTa (trained on build 4115b2a688) on a later build scored its "in-domain" figure on a
     held-out split with sources it never saw (13.42x became 12.04x): refused, with what to do instead."""
-    from model_zoo.pretrain import evaluate as E
+    from pretrain import evaluate as E
     E.check_same_build({"family": "roberta", "corpus": "687a7c19f9"}, "687a7c19f9")
     E.check_same_build({"family": "bert"}, "687a7c19f9")        # the first recipe recorded no build: nothing to compare
     with pytest.raises(E.OtherBuildError, match="trained on corpus build 4115b2a688.*built here is 687a7c19f9"):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from model_zoo.pretrain import corpus as C
-from model_zoo.pretrain import data as D
-from model_zoo.pretrain import evaluate as E
+from pretrain import corpus as C
+from pretrain import data as D
+from pretrain import evaluate as E
 from model_zoo.registry import MINI_ROOT
 from testkit.small_corpus import FIXTURE_SOURCES
 
@@ -87,7 +87,7 @@ def test_a_training_draw_mixes_in_about_its_share_of_single_sentence_pairs():
 
 
 def test_pair_loss_skips_unlabelled_pairs():
-    from model_zoo.pretrain.nsp_sop import pair_loss
+    from pretrain.nsp_sop import pair_loss
     logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [5.0, -5.0]])
     labelled = pair_loss(logits, torch.tensor([0, D.NO_PAIR_LABEL, D.NO_PAIR_LABEL]))
     assert labelled.item() == pytest.approx(torch.nn.functional.cross_entropy(logits[:1], torch.tensor([0])).item())

@@ -8,7 +8,7 @@ import torch
 
 pytest.importorskip("tokenizers")
 pytestmark = pytest.mark.usefixtures("small_corpus")  # tests/fixtures/corpus, not .mini_work
-from model_zoo.pretrain import distill  # noqa: E402
+from pretrain import distill  # noqa: E402
 
 
 def test_the_student_is_pulled_toward_its_teacher_not_toward_the_hard_labels():

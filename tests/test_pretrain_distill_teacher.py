@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from model_zoo.pretrain import distill
-from model_zoo.pretrain import train as T
+from pretrain import distill, teacher
+from pretrain import train as T
 
 
 def teacher_folder(tmp_path, weights: bytes):
@@ -18,7 +18,7 @@ def bare_objective(teacher_dir) -> distill.DistilObjective:
     """A DistilObjective without its models (the checks read only the teacher's file)."""
     obj = object.__new__(distill.DistilObjective)
     obj.teacher_dir = teacher_dir
-    obj.teacher_sha256 = distill.check_teacher(None, teacher_dir)
+    obj.teacher_sha256 = teacher.check_teacher(None, teacher_dir)
     return obj
 
 
@@ -39,7 +39,7 @@ def test_a_changed_teacher_is_refused_with_a_clear_message(tmp_path):
     folder = teacher_folder(tmp_path, b"teacher weights v1")
     state = bare_objective(folder).start_state()      # the distillation began with v1
     teacher_folder(tmp_path, b"teacher weights v2")   # then mini-BERT was retrained
-    with pytest.raises(distill.StaleTeacherError) as refused:
+    with pytest.raises(teacher.StaleTeacherError) as refused:
         bare_objective(folder).resumed(state)
     message = str(refused.value)
     assert "stale teacher" in message and state["teacher_sha256"][:12] in message
@@ -50,11 +50,11 @@ def test_the_evaluation_refuses_a_teacher_replaced_during_training(tmp_path):
     folder = teacher_folder(tmp_path, b"teacher weights v1")
     obj = bare_objective(folder)
     teacher_folder(tmp_path, b"teacher weights v2")
-    with pytest.raises(distill.StaleTeacherError):
+    with pytest.raises(teacher.StaleTeacherError):
         obj.evaluate()
 
 
 def test_a_checkpoint_without_a_recorded_teacher_is_refused(tmp_path):
     folder = teacher_folder(tmp_path, b"teacher weights v1")
-    with pytest.raises(distill.StaleTeacherError, match="no teacher checksum"):
+    with pytest.raises(teacher.StaleTeacherError, match="no teacher checksum"):
         bare_objective(folder).resumed({"step": 10})

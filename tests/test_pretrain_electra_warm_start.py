@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain.electra import ElectraObjective, warm_start
+from pretrain import train as T
+from pretrain.electra import ElectraObjective, warm_start
 
 SENTENCE = "the cat sat on the [MASK] and looked out of the window ."
 
@@ -72,7 +72,7 @@ def test_a_new_run_records_mini_berts_checksum():
 
 def test_roberta_starts_from_mini_berts_encoder_and_shifted_positions():
     from transformers import BertForPreTraining, RobertaConfig, RobertaForMaskedLM
-    from model_zoo.pretrain.roberta import RobertaObjective, warm_start as roberta_warm_start
+    from pretrain.roberta import RobertaObjective, warm_start as roberta_warm_start
     bert = BertForPreTraining.from_pretrained(T.MINI / "bert", dtype=torch.float32).eval()
     model = RobertaForMaskedLM(RobertaConfig(vocab_size=500, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                                              **RobertaObjective.CONFIG)).eval()
@@ -111,7 +111,7 @@ class _Knows(torch.nn.Module):
 
 def test_the_reference_detector_scores_the_same_replacements_by_surprise():
     from transformers import AutoTokenizer
-    from model_zoo.pretrain import evaluate as E
+    from pretrain import evaluate as E
     tok = AutoTokenizer.from_pretrained(T.MINI / "bert")
     bert, gen, disc = _models()
     warm_start(gen, disc, T.MINI / "bert")
@@ -131,7 +131,7 @@ def test_continuing_shipped_weights_keeps_the_warm_start_they_came_from(tmp_path
     """--init-from-shipped on ELECTRA or RoBERTa continues weights that started from an older mini-BERT: the record
     (card, lab timeline) must keep that one, not take today's mini-BERT. DistilBERT's teacher is taken afresh."""
     import json
-    from model_zoo.pretrain.distill import DistilObjective
+    from pretrain.distill import DistilObjective
     electra = object.__new__(ElectraObjective)
     electra.family = "electra"
     metrics = tmp_path / "metrics"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from model_zoo.pretrain import FAMILIES, OBJECTIVES
-from model_zoo.pretrain.warm_start import FromMiniBert
+from pretrain import FAMILIES, OBJECTIVES
+from pretrain.warm_start import FromMiniBert
 from model_zoo.registry import FAMILIES as REGISTRY
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "pretrain_gpu.sh"

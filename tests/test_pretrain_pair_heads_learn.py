@@ -20,9 +20,9 @@ import torch
 pytest.importorskip("tokenizers")
 from model_zoo import tiny  # noqa: E402
 from model_zoo.metrics import wilson_interval  # noqa: E402
-from model_zoo.pretrain import evaluate as E  # noqa: E402
-from model_zoo.pretrain.mlm import IGNORE  # noqa: E402
-from model_zoo.pretrain.nsp_sop import AlbertObjective, BertObjective  # noqa: E402
+from pretrain import evaluate as E  # noqa: E402
+from pretrain.mlm import IGNORE  # noqa: E402
+from pretrain.nsp_sop import AlbertObjective, BertObjective  # noqa: E402
 
 
 def _pairs(tok, n: int, seed: int, marked: bool) -> list[tuple]:

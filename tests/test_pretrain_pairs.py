@@ -8,8 +8,8 @@ import torch
 
 pytest.importorskip("tokenizers")
 pytestmark = pytest.mark.usefixtures("small_corpus")  # tests/fixtures/corpus, not .mini_work
-from model_zoo.pretrain import data as D  # noqa: E402
-from model_zoo.pretrain.nsp_sop import DUPE_FACTOR, MAX_TOKENS, AlbertObjective, BertObjective  # noqa: E402
+from pretrain import data as D  # noqa: E402
+from pretrain.nsp_sop import DUPE_FACTOR, MAX_TOKENS, AlbertObjective, BertObjective  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_albert_draws_new_pairs_every_epoch():
 
 
 def test_packed_objectives_mix_in_lone_sentences_padded_and_unlabelled_past_their_end():
-    from model_zoo.pretrain.electra import ElectraObjective
+    from pretrain.electra import ElectraObjective
     electra = ElectraObjective(0, "cpu")
     b = electra.batch(7)
     ids, labels, tok = b["original"].numpy(), b["labels"].numpy(), electra.tok

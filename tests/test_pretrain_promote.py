@@ -1,4 +1,4 @@
-"""Promoting a candidate (model_zoo/pretrain/promote.py) on fake folders: better figures ship, worse ones do not, and
+"""Promoting a candidate (pretrain/promote.py) on fake folders: better figures ship, worse ones do not, and
 a distilled student follows its teacher: refused when distilled from another mini-BERT than the shipped one, and
 shipped over a student whose own teacher is no longer the shipped mini-BERT (its agreement was against another)."""
 from __future__ import annotations
@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from model_zoo.pretrain import promote as P
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain.distill import StaleTeacherError
+from pretrain import promote as P
+from pretrain import train as T
+from pretrain.teacher import StaleTeacherError
 
 
 def _metrics(agreement: float, teacher: str, fill: float = 3.5) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model_zoo.pretrain import train as T
+from pretrain import train as T
 
 
 class Tiny(T.Objective):

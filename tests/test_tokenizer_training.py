@@ -5,7 +5,7 @@ import pytest
 
 from model_zoo import tiny
 from model_zoo import tokenizer_training as tt
-from model_zoo.pretrain.tokenizers_build import SHIPPED, check
+from pretrain.tokenizers_build import SHIPPED, check
 from model_zoo.registry import MINI_ROOT
 
 SPECIALS = {"wordpiece": tt.WORDPIECE_SPECIALS, "bpe": tt.BPE_SPECIALS, "albert": tt.ALBERT_SPECIALS,
@@ -67,8 +67,8 @@ def test_a_stale_copy_of_a_shipped_tokenizer_is_refreshed_and_a_rebuilt_one_is_k
     import json
     import shutil
 
-    from model_zoo.pretrain import tokenizers_build as tb
-    from model_zoo.pretrain import train
+    from pretrain import tokenizers_build as tb
+    from pretrain import train
     mini, work = tmp_path / "mini", tmp_path / "work"
     shutil.copytree(MINI_ROOT / "roberta", mini / "roberta", ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
     monkeypatch.setattr(train, "MINI", mini)
@@ -88,10 +88,10 @@ def test_a_stale_copy_of_a_shipped_tokenizer_is_refreshed_and_a_rebuilt_one_is_k
         return tokenizer.convert_ids_to_tokens(ids)
 
     save_work_copy(no_lstrip)
-    assert pieces(tb.load("bpe"))[-3:] == ["Ġof", "<mask>", "."]      # refreshed: no stray "Ġ" before the mask
+    assert pieces(tb.load("bpe", mini))[-3:] == ["Ġof", "<mask>", "."]      # refreshed: no stray "Ġ" before the mask
 
     def rebuilt(data):
         no_lstrip(data)
         data["model"]["vocab"]["zzzz"] = len(data["model"]["vocab"])       # another vocabulary
     save_work_copy(rebuilt)
-    assert pieces(tb.load("bpe"))[-3:] == ["Ġ", "<mask>", "."]        # kept as it is
+    assert pieces(tb.load("bpe", mini))[-3:] == ["Ġ", "<mask>", "."]        # kept as it is

@@ -33,11 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from model_zoo.metrics import roc_auc
-from model_zoo.pretrain import evaluate as E
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain import warm_start as WS
-from model_zoo.pretrain.distill import PackedMLMData
-from model_zoo.pretrain.mlm import IGNORE
+from pretrain import evaluate as E
+from pretrain import train as T
+from pretrain import warm_start as WS
+from pretrain.distill import PackedMLMData
+from pretrain.mlm import IGNORE
 
 RTD_WEIGHT = 50.0
 

@@ -7,7 +7,7 @@
   xlnet      XLNet: unigram with Metaspace '▁', cased, <unk> <s> </s> <cls> <sep> <pad> <mask> <eod> <eop>
              (<sep> <cls> at the END of a sequence, padding on the left)                    -> XLNetTokenizer
 
-    python -m model_zoo.pretrain.tokenizers_build     # writes .mini_work/tokenizers/<kind>/ and checks each one
+    python -m pretrain.tokenizers_build     # writes .mini_work/tokenizers/<kind>/ and checks each one
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from model_zoo import tokenizer_training
-from model_zoo.pretrain.corpus import WORK, texts
+from pretrain.corpus import WORK, texts
 
 TOKENIZER_DIR = WORK / "tokenizers"
 VOCAB_SIZE = 8000
@@ -78,8 +78,8 @@ def build(kinds=KINDS) -> dict[str, Path]:
 SHIPPED = {"wordpiece": "bert", "bpe": "roberta", "albert": "albert", "xlnet": "xlnet"}  # kind -> assets/mini folder
 
 
-def load(kind: str):
-    """The saved tokenizer of a kind (or family name). Missing, it is taken from the shipped checkpoint that uses it
+def load(kind: str, mini: Path):
+    """The saved tokenizer of a kind. Missing, it is taken from the shipped checkpoint that uses it (under `mini`)
     (the shipped weights are only valid with their own tokenizer, and continuing them must keep it), else trained.
     A saved copy with the shipped vocabulary but other settings is replaced by the shipped one: a fix made to the
     shipped tokenizer (mini-RoBERTa's <mask> taking the space before it) reaches every run and every export."""
@@ -87,11 +87,10 @@ def load(kind: str):
 
     from transformers import AutoTokenizer
 
-    from model_zoo.pretrain.train import MINI
     folder = TOKENIZER_DIR / kind
     TOKENIZER_DIR.mkdir(parents=True, exist_ok=True)
     with FileLock(str(TOKENIZER_DIR / f".{kind}.lock")):  # several processes at once: one copies or trains it
-        shipped = MINI / SHIPPED[kind]
+        shipped = mini / SHIPPED[kind]
         if (shipped / "tokenizer_config.json").exists() and behind_shipped(folder, shipped):
             folder.mkdir(parents=True, exist_ok=True)
             for name in ("tokenizer.json", "special_tokens_map.json", "vocab.txt", "tokenizer_config.json"):

@@ -12,7 +12,7 @@
 
 The *_ood functions and `ood_*` keys are the out-of-domain versions; `Rows` carries either set to the scorers.
 
-    python -m model_zoo.pretrain.evaluate --shipped     # evaluate assets/mini/ as shipped, rewrite metrics + cards
+    python -m pretrain.evaluate --shipped     # evaluate assets/mini/ as shipped, rewrite metrics + cards
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from model_zoo import metrics
-from model_zoo.pretrain import corpus
-from model_zoo.pretrain import data as D
-from model_zoo.pretrain.mlm import IGNORE, mask_tokens
+from pretrain import corpus
+from pretrain import data as D
+from pretrain.mlm import IGNORE, mask_tokens
 from model_zoo.registry import FAMILIES
 from model_zoo.text import head_logits
 
@@ -358,9 +358,9 @@ def rewrite_cards(family: str) -> None:
     """Rewrite the shipped cards of a family from its recorded metrics (no evaluation)."""
     import json
 
-    from model_zoo.pretrain import OBJECTIVES
-    from model_zoo.pretrain import train as T
-    from model_zoo.pretrain.card import write_cards
+    from pretrain import OBJECTIVES
+    from pretrain import train as T
+    from pretrain.card import write_cards
     metrics = json.loads((T.MINI / "metrics" / f"{family}.json").read_text())
     obj = OBJECTIVES[family](metrics.get("seed", 0), "cpu")
     write_cards(obj, metrics, [T.MINI / f for f in obj.folders])
@@ -378,7 +378,7 @@ def check_same_build(metrics: dict, built: str) -> None:
         raise OtherBuildError(
             f"mini-{metrics.get('family', '?')} was trained on corpus build {trained}, but the corpus built here is "
             f"{built}: its in-domain held-out split is not this one. Its recorded figures stay as they are; to "
-            f"measure it on this build, continue it here (python -m model_zoo.pretrain --family "
+            f"measure it on this build, continue it here (python -m pretrain --family "
             f"{metrics.get('family', '<family>')} --init-from-shipped --minutes <m>) and promote the candidate.")
 
 
@@ -388,16 +388,16 @@ def evaluate_shipped(family: str, log=print) -> dict:
     import datetime as dt
     import json
 
-    from model_zoo.pretrain import OBJECTIVES
-    from model_zoo.pretrain import train as T
-    from model_zoo.pretrain.card import write_cards
+    from pretrain import OBJECTIVES
+    from pretrain import train as T
+    from pretrain.card import write_cards
     path = T.MINI / "metrics" / f"{family}.json"
     metrics = json.loads(path.read_text())
     check_same_build(metrics, corpus.corpus_id())
     obj = OBJECTIVES[family](metrics.get("seed", 0), "cpu")
     obj.out = T.MINI
     if FAMILIES[family].distilled_from and metrics.get("teacher_sha256"):
-        from model_zoo.pretrain.distill import check_teacher
+        from pretrain.teacher import check_teacher
         check_teacher(metrics["teacher_sha256"], obj.teacher_dir)  # never report against a stale teacher
         obj.teacher_sha256 = metrics["teacher_sha256"]
     with torch.no_grad():
@@ -412,8 +412,8 @@ def evaluate_shipped(family: str, log=print) -> dict:
 if __name__ == "__main__":
     import argparse
 
-    from model_zoo.pretrain import FAMILIES as TRAINED
-    parser = argparse.ArgumentParser(prog="python -m model_zoo.pretrain.evaluate", description=__doc__)
+    from pretrain import FAMILIES as TRAINED
+    parser = argparse.ArgumentParser(prog="python -m pretrain.evaluate", description=__doc__)
     parser.add_argument("--shipped", nargs="*", metavar="FAMILY", help="families to re-evaluate (default: all)")
     parser.add_argument("--cards-only", action="store_true", help="rewrite the cards from the recorded metrics")
     args = parser.parse_args()

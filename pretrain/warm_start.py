@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from model_zoo.pretrain import train as T
+from pretrain import train as T
 
 
 class FromMiniBert:

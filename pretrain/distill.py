@@ -12,16 +12,16 @@ temperature is 2; v10 on uses 1, which at equal steps, seed and data agreed a li
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model_zoo.pretrain import data as D
-from model_zoo.pretrain import evaluate as E
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
+from pretrain import data as D
+from pretrain import evaluate as E
+from pretrain import train as T
+from pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
+from pretrain.teacher import StaleTeacherError, check_teacher
 
 TEMPERATURE = 1.0
 ALPHA_CE, ALPHA_MLM, ALPHA_COS = 5.0, 0.0, 1.0  # Sanh et al.: 5, 2, 1 (and temperature 2)
@@ -132,23 +132,6 @@ def student_mlm_logits(student, hidden: torch.Tensor) -> torch.Tensor:
     """DistilBertForMaskedLM's head on (n, H) rows."""
     x = student.vocab_layer_norm(student.activation(student.vocab_transform(hidden)))
     return student.vocab_projector(x)
-
-
-class StaleTeacherError(RuntimeError):
-    """The teacher's weights are not the ones the student was (or is being) distilled from."""
-
-
-def check_teacher(recorded_sha256: str | None, teacher_dir: Path) -> str:
-    """The teacher's current sha256; raises StaleTeacherError if it differs from the one the distillation recorded."""
-    current = T.file_sha256(teacher_dir / "model.safetensors")
-    if recorded_sha256 is not None and recorded_sha256 != current:
-        raise StaleTeacherError(
-            f"stale teacher: this distillation began from the teacher with sha256 {recorded_sha256[:12]}..., but "
-            f"{teacher_dir}/model.safetensors is now {current[:12]}... (mini-BERT was retrained or replaced). "
-            f"Distilling further, or reporting agreement, against a different teacher would mix two teachers. "
-            f"Start a new distillation from the current teacher: delete {T.CKPT_DIR / 'distilbert.pt'} and rerun "
-            f"`python -m model_zoo.pretrain --family distilbert ...`, or restore the old teacher.")
-    return current
 
 
 class DistilObjective(PackedMLMData, T.Objective):

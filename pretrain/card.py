@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model_zoo.metrics import wilson_interval
+from model_zoo.metrics import interval, pair_interval
 from model_zoo.registry import FAMILIES
 
 SOURCES_V1 = ("WordNet 3.0 glosses and examples (Princeton University, WordNet 3.0 licence, BSD-like; Debian "
@@ -52,7 +52,7 @@ def data_section(metrics: dict) -> str:
     digest = metrics.get("corpus")
     if not digest:
         return SOURCES_V1
-    text = CORPORA.get(digest, (None, "The corpus built by `python -m model_zoo.pretrain.corpus`."))[1]
+    text = CORPORA.get(digest, (None, "The corpus built by `python -m pretrain.corpus`."))[1]
     earlier = sorted({e["corpus"] for e in metrics.get("history", []) if e.get("corpus") not in (None, digest)})
     if earlier:
         named = [f"{d} ({CORPORA[d][0]})" if d in CORPORA else d for d in earlier]
@@ -61,7 +61,7 @@ def data_section(metrics: dict) -> str:
 
 
 GAP_NOTE = ("The budget was the CPU-minutes above on one shared core. The numbers are what was measured; training is "
-            "resumable: `python -m model_zoo.pretrain --family <family> --minutes <more>` continues from "
+            "resumable: `python -m pretrain --family <family> --minutes <more>` continues from "
             ".mini_work/ckpt/ (or, on a fresh clone, add `--init-from-shipped` to continue these weights), exports a "
             "candidate to .mini_work/candidates/ and evaluates it; `--promote` ships it only if it is better out of "
             "domain.")
@@ -111,18 +111,6 @@ def measured(m: dict) -> str:
                 f"{m['full_mlm_speedup']}x faster (bar 1.5x; the encoder alone {m['speedup']}x{bound}): "
                 f"{verdict(m['meets_bar'])}{confidence_bands(m)}")
     return str(m)
-
-
-def interval(m: dict, key: str, fmt: str, unit: str = "") -> str:
-    """'95% interval 3.43-4.78x' from the recorded [low, high] at m[key] (the cards and the lab's table both say it)."""
-    low, high = m[key]
-    return f"95% interval {low:{fmt}}-{high:{fmt}}{unit}"
-
-
-def pair_interval(m: dict) -> str:
-    """'95% interval 50.1-66.0%' for an accuracy on m['pairs'] pairs: how far another set of that size could move it."""
-    low, high = wilson_interval(m["accuracy"], m["pairs"])
-    return f"95% interval {low:.1%}-{high:.1%}"
 
 
 def confidence_bands(m: dict) -> str:
@@ -190,7 +178,7 @@ tags: [{obj.family}, mini-zoo, pretraining-lab]
 # mini-{folder.name} (BERT Family Explorer's own small checkpoint)
 
 A tiny {FAMILIES[obj.family].name} pretrained {"from mini-BERT's weights" if info.get('warm_start') else "from scratch"} **on {'one CPU core' if metrics['device'] == 'cpu' else metrics['device']}**
-by `python -m model_zoo.pretrain --family {obj.family}` with the family's real objective, at toy scale. It exists so the
+by `python -m pretrain --family {obj.family}` with the family's real objective, at toy scale. It exists so the
 app works offline and shows how the families differ in training; it is not a useful language model.
 
 ## Objective
@@ -220,7 +208,7 @@ app works offline and shows how the families differ in training; it is not a use
 
 {chr(10).join(lines_in)}
 {findings}
-Measured by `model_zoo/pretrain/evaluate.py`{f" on {metrics['evaluated_at']}" if metrics.get("evaluated_at") else ""}:
+Measured by `pretrain/evaluate.py`{f" on {metrics['evaluated_at']}" if metrics.get("evaluated_at") else ""}:
 
 ```json
 {json.dumps(ev, indent=1)}

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model_zoo.pretrain import data as D
-from model_zoo.pretrain import evaluate as E
-from model_zoo.pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
-from model_zoo.pretrain.train import NO_DROPOUT, Objective, runs, save_folder
+from pretrain import data as D
+from pretrain import evaluate as E
+from pretrain.mlm import gather, mask_rows, masked_positions, rows_rng
+from pretrain.train import NO_DROPOUT, Objective, runs, save_folder
 
 MAX_TOKENS = 125  # A + B; with [CLS] and two [SEP], 128 positions
 DUPE_FACTOR = 10  # static masking: each example's number of fixed masks, as in BERT's create_pretraining_data.py

@@ -18,11 +18,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from model_zoo.pretrain import evaluate as E
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain import warm_start as WS
-from model_zoo.pretrain.distill import PackedMLMData
-from model_zoo.pretrain.mlm import gather, masked_positions
+from pretrain import evaluate as E
+from pretrain import train as T
+from pretrain import warm_start as WS
+from pretrain.distill import PackedMLMData
+from pretrain.mlm import gather, masked_positions
 
 
 class RobertaObjective(WS.FromMiniBert, PackedMLMData, T.Objective):

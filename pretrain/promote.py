@@ -1,7 +1,7 @@
 """Shipping a trained candidate: copy .mini_work/candidates/<folder> into assets/mini/ only when it is better out of
 domain (the set the bars use) than what is shipped, never worse.
 
-    python -m model_zoo.pretrain --family bert --promote     # compares, prints both, copies or refuses
+    python -m pretrain --family bert --promote     # compares, prints both, copies or refuses
 
 A candidate is better when its family's primary out-of-domain figure improves and no out-of-domain bar that the
 shipped checkpoint meets is lost. mini-DistilBERT is promoted only if its recorded teacher is the shipped mini-BERT,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from model_zoo.pretrain import train as T
+from pretrain import train as T
 from model_zoo.registry import FAMILIES
 
 FIGURE = ("ratio_to_baseline", "accuracy", "roc_auc", "ratio", "top1_agreement_with_teacher")
@@ -30,7 +30,7 @@ def ood_figures(evaluation: dict) -> dict[str, tuple[float | None, bool]]:
 
 def compare(family: str, shipped: dict, candidate: dict) -> tuple[bool, list[str]]:
     """(better?, lines of the comparison)."""
-    from model_zoo.pretrain import OBJECTIVES
+    from pretrain import OBJECTIVES
     entry, figure, sign = OBJECTIVES[family].primary
     old, new = ood_figures(shipped.get("evaluation", {})), ood_figures(candidate["evaluation"])
     lines = [f"{name:32s} shipped {old.get(name, (None, False))[0]!s:>8} -> candidate {new[name][0]!s:>8}"
@@ -48,7 +48,7 @@ def compare(family: str, shipped: dict, candidate: dict) -> tuple[bool, list[str
 
 
 def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES, mini=T.MINI) -> bool:
-    from model_zoo.pretrain import OBJECTIVES
+    from pretrain import OBJECTIVES
     cls = OBJECTIVES[family]
     cand_path = candidates / "metrics" / f"{family}.json"
     if not cand_path.exists():
@@ -58,7 +58,7 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
     shipped = json.loads(ship_path.read_text()) if ship_path.exists() else {}
     teacher = FAMILIES[family].distilled_from
     if teacher:
-        from model_zoo.pretrain.distill import check_teacher
+        from pretrain.teacher import check_teacher
         if not candidate.get("teacher_sha256"):
             raise ValueError(f"the candidate records no teacher checksum: it cannot be shipped as distilled from "
                              f"the shipped mini-{teacher}")
@@ -84,5 +84,5 @@ def promote(family: str, force: bool = False, log=print, candidates=T.CANDIDATES
         if record.exists() and json.loads(record.read_text()).get("teacher_sha256") != T.file_sha256(
                 mini / family / "model.safetensors"):
             log(f"mini-{student} was not distilled from this mini-{family}: re-distil it (--family {student}) and "
-                f"re-evaluate it (python -m model_zoo.pretrain.evaluate --shipped {student})")
+                f"re-evaluate it (python -m pretrain.evaluate --shipped {student})")
     return True

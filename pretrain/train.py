@@ -5,8 +5,8 @@ draw the batch of step k, compute the loss, export the folders and evaluate them
 AdamW with warm-up and linear decay, a checkpoint in .mini_work/ckpt/<family>.pt every few minutes (rerunning the same
 command continues from it), the loss curve, assets/mini/metrics/<family>.json and each folder's model card.
 
-    python -m model_zoo.pretrain --family bert --minutes 22      # train (or continue), export, evaluate
-    python -m model_zoo.pretrain --family bert --export-only     # export + evaluate from the latest checkpoint
+    python -m pretrain --family bert --minutes 22      # train (or continue), export, evaluate
+    python -m pretrain --family bert --export-only     # export + evaluate from the latest checkpoint
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from model_zoo.pretrain.corpus import WORK
-from model_zoo.pretrain.files import written_whole
+from pretrain.corpus import WORK
+from pretrain.files import written_whole
 
-MINI = Path(__file__).resolve().parents[2] / "assets" / "mini"
+MINI = Path(__file__).resolve().parents[1] / "assets" / "mini"
 CKPT_DIR = WORK / "ckpt"
 CANDIDATES = WORK / "candidates"  # export() writes here; --promote copies to MINI only when the OOD figures improve
 SAVE_EVERY_S = 150
@@ -45,9 +45,9 @@ class Objective:
     primary: tuple[str, str, int] = ("ood_fill_mask", "ratio_to_baseline", 1)
 
     def __init__(self, seed: int, device: str):
-        from model_zoo.pretrain import tokenizers_build
+        from pretrain import tokenizers_build
         self.seed, self.device = seed, device
-        self.tok = tokenizers_build.load(self.tokenizer_kind)
+        self.tok = tokenizers_build.load(self.tokenizer_kind, MINI)
 
     def modules(self) -> dict[str, torch.nn.Module]:
         raise NotImplementedError
@@ -104,7 +104,7 @@ class Objective:
         """Called when a run starts from scratch (no checkpoint, no --init-from): ELECTRA copies mini-BERT in."""
 
     def corpus_name(self) -> str:
-        from model_zoo.pretrain import corpus
+        from pretrain import corpus
         return corpus.corpus_id()
 
     def previous_record(self) -> dict:
@@ -372,7 +372,7 @@ def run(family: str, minutes: float | None = None, steps: int | None = None, see
     """Train (or continue) one family and export + evaluate it. On CUDA the default precision is bf16 autocast;
     `batch_size` overrides the family's (large batches for a GPU; the learning rate is then a choice: --peak-lr).
     `wall_minutes`: a wall-clock budget counted from when the data is ready (tokenising a corpus is not training)."""
-    from model_zoo.pretrain import OBJECTIVES
+    from pretrain import OBJECTIVES
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     precision = precision or ("bf16" if device.startswith("cuda") else "fp32")
     torch.manual_seed(seed)
@@ -424,7 +424,7 @@ def export_and_report(obj: Objective, state: dict, device: str, log=print) -> di
                "curve": state["curve"]}
     (obj.out / "metrics").mkdir(parents=True, exist_ok=True)
     (obj.out / "metrics" / f"{family}.json").write_text(json.dumps(metrics, indent=1))
-    from model_zoo.pretrain.card import write_cards
+    from pretrain.card import write_cards
     write_cards(obj, metrics, folders)
     log(json.dumps({k: v for k, v in metrics.items() if k != "curve"}, indent=1))
     return metrics

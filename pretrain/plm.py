@@ -16,10 +16,10 @@ import math
 import numpy as np
 import torch
 
-from model_zoo.pretrain import data as D
-from model_zoo.pretrain import evaluate as E
-from model_zoo.pretrain import train as T
-from model_zoo.pretrain.corpus import corpus_id
+from pretrain import data as D
+from pretrain import evaluate as E
+from pretrain import train as T
+from pretrain.corpus import corpus_id
 
 SEQ_BODY = 62
 N_PREDICT = 10  # ~1/6 of 62 (K = 6)

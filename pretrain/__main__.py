@@ -1,4 +1,4 @@
-"""Command line: python -m model_zoo.pretrain --family bert --minutes 20 [--steps N] [--until 23:10] [--init-from-shipped]
+"""Command line: python -m pretrain --family bert --minutes 20 [--steps N] [--until 23:10] [--init-from-shipped]
 [--peak-lr 5e-4] [--seed 0] [--device cpu]; then --promote to ship the candidate if its out-of-domain figures are better.
 On a GPU: --device cuda --wall-minutes 2 --batch-size 256 (bf16 autocast by default there; scripts/pretrain_gpu.sh).
 
@@ -11,7 +11,7 @@ import datetime as dt
 
 import torch
 
-from model_zoo.pretrain import FAMILIES
+from pretrain import FAMILIES
 
 
 def _deadline(text: str) -> float:
@@ -25,7 +25,7 @@ def _deadline(text: str) -> float:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m model_zoo.pretrain", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m pretrain", description=__doc__)
     parser.add_argument("--family", required=True, choices=FAMILIES)
     parser.add_argument("--minutes", type=float, default=None, help="CPU-time budget in minutes, all runs of this family together (this process, single-threaded)")
     parser.add_argument("--steps", type=int, default=None, help="exact schedule length (deterministic with --seed)")
@@ -49,12 +49,12 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     log = lambda s: print(s, flush=True)  # noqa: E731
     if args.promote:
-        from model_zoo.pretrain.promote import promote
+        from pretrain.promote import promote
         promote(args.family, force=args.force, log=log)
         return
     if not (args.minutes or args.steps or args.until or args.wall_minutes or args.export_only):
         parser.error("give --minutes, --wall-minutes, --steps or --until (or --export-only, --promote)")
-    from model_zoo.pretrain.train import MINI, run
+    from pretrain.train import MINI, run
     run(args.family, minutes=args.minutes, steps=args.steps, seed=args.seed, device=args.device,
         export_only=args.export_only, peak_lr=args.peak_lr, init_from=MINI if args.init_from_shipped else None,
         until=_deadline(args.until) if args.until else None, wall_minutes=args.wall_minutes,

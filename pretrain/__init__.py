@@ -1,12 +1,12 @@
 """Pretraining the mini zoo: one small checkpoint per family, each with its family's real objective, on CPU.
 
     bash scripts/corpus_sources.sh                          # the corpus's text sources (apt, pip, two downloads)
-    python -m model_zoo.pretrain.corpus                     # corpus -> .mini_work/corpus
-    python -m model_zoo.pretrain.tokenizers_build           # new tokenizers -> .mini_work/tokenizers (else: shipped)
-    python -m model_zoo.pretrain --family bert --minutes 22 # train (resumable), export a candidate, evaluate it
-    python -m model_zoo.pretrain --family bert --init-from-shipped --peak-lr 5e-4 --until 22:30  # continue shipped
-    python -m model_zoo.pretrain --family bert --promote    # ship the candidate if better out of domain
-    python -m model_zoo.pretrain.evaluate --shipped         # re-evaluate assets/mini/ (in-domain + out-of-domain)
+    python -m pretrain.corpus                     # corpus -> .mini_work/corpus
+    python -m pretrain.tokenizers_build           # new tokenizers -> .mini_work/tokenizers (else: shipped)
+    python -m pretrain --family bert --minutes 22 # train (resumable), export a candidate, evaluate it
+    python -m pretrain --family bert --init-from-shipped --peak-lr 5e-4 --until 22:30  # continue shipped
+    python -m pretrain --family bert --promote    # ship the candidate if better out of domain
+    python -m pretrain.evaluate --shipped         # re-evaluate assets/mini/ (in-domain + out-of-domain)
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ _OBJECTIVES = {  # family -> (module, class); imported on use so a missing modul
 class _Lazy(dict):
     def __missing__(self, family):
         module, name = _OBJECTIVES[family]
-        return getattr(importlib.import_module(f"model_zoo.pretrain.{module}"), name)
+        return getattr(importlib.import_module(f"pretrain.{module}"), name)
 
 
 OBJECTIVES = _Lazy()

