@@ -1,6 +1,6 @@
-"""The README's table of what the offline defaults answer on plain English: top 3 per bundled checkpoint that can fill
-a mask (the registry's), from the app's own fill-mask (model_zoo.fill_mask), sensible answers in bold. The sentences
-and their sensible answers are the tests' (testkit.plain_english). Rerun after promoting a checkpoint:
+"""The table in assets/mini/ANSWERS.md of what the offline defaults answer on plain English: top 3 per bundled
+checkpoint that can fill a mask (the registry's), from the app's own fill-mask (model_zoo.fill_mask), sensible answers
+in bold. The sentences and their sensible answers are the tests' (testkit.plain_english). Rerun after promoting a checkpoint:
 
     python scripts/plain_english_table.py            # prints the Markdown table
 """

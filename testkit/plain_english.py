@@ -1,6 +1,6 @@
 """Plain English sentences with one mask each and the answers that make sense there: the floor the bundled mini
-checkpoints are tested against (tests/test_mini_zoo.py) and the README's table of what they answer
-(scripts/plain_english_table.py). None of it is in the training corpus or in the out-of-domain evaluation set.
+checkpoints are tested against (tests/test_mini_zoo.py) and the table of what they answer (assets/mini/ANSWERS.md,
+scripts/plain_english_table.py). None of it is in the training corpus or in the out-of-domain evaluation set.
 
     >>> from testkit.plain_english import PLAIN
     >>> text, sensible = PLAIN[0]          # ("I drink a cup of [MASK] every morning.", {"coffee", ...})

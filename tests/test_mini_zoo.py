@@ -209,8 +209,8 @@ PLAIN_FIRST_AT_LEAST = 3  # "a few": mini-BERT's first answer sensible on at lea
 
 # (top k, at least how many of the 12): mini-RoBERTa's vocabulary is cased byte-level BPE of the same size, so fewer
 # answers are one piece: a wider k. Twelve sentences are a small sample; the card's out-of-domain fill-mask figure is
-# the measure, this test a floor far above random weights, which place none (what each version answered: the README's
-# table, scripts/plain_english_table.py).
+# the measure, this test a floor far above random weights, which place none (what each version answered: the table in
+# assets/mini/ANSWERS.md, scripts/plain_english_table.py).
 PLAIN_BARS = {"bert": (PLAIN_TOP_K, PLAIN_AT_LEAST), "roberta": (10, 5)}
 
 
@@ -244,7 +244,7 @@ def test_a_mini_model_ranks_a_sensible_word_high_on_plain_english(name):
 
 def test_mini_bert_puts_a_sensible_word_first_on_a_few_plain_sentences():
     """Issue #14's done-when: the bundled mini-BERT's first answer is sensible on a few of the 12 (what each
-    shipped version answered is in its model card and the README's table, scripts/plain_english_table.py)."""
+    shipped version answered is in its model card and assets/mini/ANSWERS.md, scripts/plain_english_table.py)."""
     ranks = plain_ranks("bert")
     assert sum(r == 1 for r in ranks.values()) >= PLAIN_FIRST_AT_LEAST, ranks
 
