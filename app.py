@@ -42,13 +42,14 @@ def build_app(models_mode: str = "auto"):
     """The whole Blocks app (importable by tests and by a Space's runtime)."""
     import gradio as gr
 
-    from components import compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share, shared_text
+    from components import common, compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share, shared_text
     from components import side_by_side_tab
     from components import finetune_tab
     from model_zoo import loading
     from model_zoo.registry import FAMILIES
 
     loading.import_model_classes()
+    common.use_plot_style()
 
     with gr.Blocks(title="BERT Family Explorer") as demo:
         gr.Markdown("# BERT Family Explorer\nType your own text and see how BERT, RoBERTa, ALBERT, DistilBERT, "

@@ -19,8 +19,12 @@ from model_zoo import loading
 from model_zoo.tokenization import InputError
 
 log = logging.getLogger("explorer")
-# One look for every plot; set once here, since naming a template per figure rebuilds it each time (~10 ms a figure).
-pio.templates.default = "plotly_white"
+
+
+def use_plot_style() -> None:
+    """One look for every plot, set once by the app (app.build_app): naming a template per figure rebuilds it each
+    time (~10 ms a figure)."""
+    pio.templates.default = "plotly_white"
 
 
 def on_zero_gpu() -> bool:
@@ -55,9 +59,18 @@ WORK_KINDS = {
     "stream": {"concurrency_limit": int(os.environ.get("EXPLORER_STREAM_CONCURRENCY", 8)),
                "time_limit_s": TIME_LIMIT_S},
 }
-# Enough workers for every kind at its limit (running work never exceeds it), plus a little room.
-_workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,
-                              thread_name_prefix="explorer-handler")
+_workers: ThreadPoolExecutor | None = None   # made on first use (importing this module starts no thread)
+_workers_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The handlers' worker threads: enough for every kind at its limit (running work never exceeds it), plus room."""
+    global _workers
+    with _workers_lock:
+        if _workers is None:
+            _workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,
+                                          thread_name_prefix="explorer-handler")
+        return _workers
 
 
 class RunningWork:
@@ -153,7 +166,7 @@ def _with_time_limit(run, name: str, limit_s: float, slots: RunningWork):
             finally:
                 slots.release()   # when the work really ends, even long after its request gave up on it
         try:
-            future = _workers.submit(work)
+            future = _executor().submit(work)
         except BaseException:
             slots.release()
             raise

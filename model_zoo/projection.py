@@ -22,11 +22,6 @@ import numpy as np
 
 from model_zoo import csv_export
 
-if not os.environ.get("NUMBA_CACHE_DIR"):  # must happen before umap (and numba) are imported
-    _cache_dir = Path(tempfile.gettempdir()) / "explorer-numba-cache"
-    _cache_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["NUMBA_CACHE_DIR"] = str(_cache_dir)
-
 log = logging.getLogger("explorer")
 
 METHODS = ("umap", "pca")
@@ -52,7 +47,17 @@ class Projection:
         return len(self.coords)
 
 
+def _use_numba_cache() -> None:
+    """Give numba a cache folder before umap (and numba) are first imported, unless one is set: its compiled code is
+    then kept across processes."""
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        cache_dir = Path(tempfile.gettempdir()) / "explorer-numba-cache"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["NUMBA_CACHE_DIR"] = str(cache_dir)
+
+
 def umap_available() -> bool:
+    _use_numba_cache()
     try:
         import umap  # noqa: F401  (importable is all we ask)
         return True
@@ -91,6 +96,7 @@ def pca(vectors: np.ndarray, n_components: int = 2, seed: int = 0) -> np.ndarray
 
 
 def _umap(vectors: np.ndarray, seed: int) -> np.ndarray:
+    _use_numba_cache()
     import umap
     n = len(vectors)
     reducer = umap.UMAP(n_components=2, n_neighbors=max(2, min(UMAP_NEIGHBOURS, n - 1)), metric="cosine",
