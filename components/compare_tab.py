@@ -374,7 +374,7 @@ def loaded_choices(models_mode: str):
 def build(models_mode: str = "auto") -> share.LinkTarget:
     choices, ticked = model_choices(models_mode)
     with gr.Tab("Compare", id="compare") as tab:
-        gr.Markdown("### Compare the family on this machine\nParameters are exact and need no weights (each config "
+        gr.Markdown("## Compare the family on this machine\nParameters are exact and need no weights (each config "
                     "is built on PyTorch's meta device). **Measure** times each model here: where the weights cannot "
                     "be had, a model of the same config with random weights is timed and labelled so (latency does "
                     "not depend on the values). FLOPs are analytic (matrix products, 2 per multiply-add).")

@@ -170,9 +170,9 @@ def build(ctx) -> None:
                                    scale=1)
             replacements = csv_table("electra-replacements", headers=REPLACEMENT_HEADERS, wrap=True, scale=2,
                                         label="What the generator sampled (probabilities at the chosen temperature)")
-        gr.Markdown("#### 100% training signal")
+        gr.Markdown("### 100% training signal")
         signal = gr.HTML(elem_id="electra-signal")
-        gr.Markdown("#### Edit mode: make your own replacement and see what the discriminator flags")
+        gr.Markdown("### Edit mode: make your own replacement and see what the discriminator flags")
         with gr.Row():
             original = gr.Textbox(value="The chef cooked a delicious meal for the guests.", label="Original",
                                   elem_id="electra-original")

@@ -294,7 +294,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
     first_set = next(iter(sets), "")
     choices, default_models = model_options(models_mode)
     with gr.Tab("Embeddings", id="embeddings"):
-        gr.Markdown("### Embedding map\nWhere does each model put your words and sentences? Each panel is one model's "
+        gr.Markdown("## Embedding map\nWhere does each model put your words and sentences? Each panel is one model's "
                     "vectors at the chosen layer, projected to 2-D (UMAP or PCA); nearby points are vectors the model "
                     "finds alike. Neighbours below are measured in the original space, not on the map.")
         with gr.Row():
@@ -321,7 +321,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         plot = gr.Plot(label="Embedding map", elem_id="emb-plot")
         notes = gr.HTML(elem_id="emb-notes")
         csv_file = gr.File(label="Coordinates (CSV)", elem_id="emb-csv")
-        gr.Markdown("#### Nearest neighbours (cosine similarity in each model's own space)")
+        gr.Markdown("### Nearest neighbours (cosine similarity in each model's own space)")
         with gr.Row():
             query = gr.Dropdown(choices=query_choices(sets.get(first_set, ""), "tokens · highlight a target word"),
                                 allow_custom_value=True, label="Token (word occurrence) or sentence", scale=3,

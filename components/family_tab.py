@@ -75,7 +75,7 @@ def _constant(value: str):
 def build(family: Family, models_mode: str = "auto") -> TabContext:
     offered, default = loading.model_choices(family.key, models_mode)
     with gr.Tab(family.name, id=family.key):
-        gr.Markdown(f"### {family.name} · {family.idea}\n*{family.paper}.* {family.objective}")
+        gr.Markdown(f"## {family.name} · {family.idea}\n*{family.paper}.* {family.objective}")
         with gr.Row():
             model = gr.Dropdown(choices=model_labels.options(offered), value=default.key,
                                 allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",

@@ -187,7 +187,7 @@ def build(ctx) -> None:
         words = gr.Radio(choices=word_choices(text.value), label="Click a word to mask it (▣ = already masked)",
                          elem_id=f"{key}-fm-words")
         bars = gr.Plot(label="Top guesses per mask", elem_id=f"{key}-fm-bars")
-        gr.Markdown("#### Layer by layer (logit lens)\nThe model's own MLM head applied to the hidden state after "
+        gr.Markdown("### Layer by layer (logit lens)\nThe model's own MLM head applied to the hidden state after "
                     "every layer: how early does the final answer appear, and what did earlier layers guess? The last "
                     "layer is exactly the prediction above." +
                     (f" For {ctx.family.name} the head reads the query stream." if ctx.family.two_streams else ""))

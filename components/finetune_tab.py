@@ -390,7 +390,7 @@ def try_it(lab, text: str):
 def build(models_mode: str = "auto") -> share.LinkTarget:
     choices, defaults = model_options(models_mode)
     with gr.Tab("Fine-tune", id=TAB_ID):
-        gr.Markdown("### Feature extraction vs fine-tuning, on your own examples\nTwo ways to use an encoder for a "
+        gr.Markdown("## Feature extraction vs fine-tuning, on your own examples\nTwo ways to use an encoder for a "
                     "task: keep it **frozen** and fit a logistic regression on its pooled features, or **fine-tune** "
                     "it with a classification head. Next to them, the tutorial's bug: the same model with an "
                     "**untrained head**, which scores at chance. Same data, same split, per model. Trained models "
@@ -430,7 +430,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         with gr.Accordion("The split: every example and where it went", open=False):
             split_table = csv_table("finetune-split", headers=SPLIT_HEADERS, label="Examples", wrap=True,
                                     elem_id="ft-split", max_height=400)
-        gr.Markdown("#### Try it\nType new text: each trained model's prediction, its probabilities, and which tokens "
+        gr.Markdown("### Try it\nType new text: each trained model's prediction, its probabilities, and which tokens "
                     "mattered.")
         with gr.Row():
             try_text = gr.Textbox("The staff were friendly and the room was spotless.", label="New text", scale=4,

@@ -80,7 +80,7 @@ def show_corruptions(text: str, seed: float = 0, progress=gr.Progress()):
 
 def build(models_mode: str = "auto") -> share.LinkTarget:
     with gr.Tab("Pretraining lab", id="lab") as tab:
-        gr.Markdown("### Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
+        gr.Markdown("## Pretraining lab\nThe project's own mini checkpoints were pretrained here, on one CPU core "
                     "for minutes to hours, each with its family's real objective (MLM + NSP, dynamic-masking MLM, MLM + SOP, "
                     "distillation, replaced-token detection, permutation LM); mini-RoBERTa and mini-ELECTRA start "
                     "from mini-BERT's weights (from scratch, at this scale, they never got past guessing \"the\"; "
@@ -89,7 +89,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                     "(out of domain, where the bars apply) and on held-out text of its corpus. They are toys, and the "
                     "table says plainly where a bar was not met. Each family tab's *Pretraining task* section shows "
                     "what its objective sees.")
-        gr.Markdown("#### Each family's corruption of the same input\nType a sentence or two: masked LM with "
+        gr.Markdown("### Each family's corruption of the same input\nType a sentence or two: masked LM with "
                     "static and dynamic masking, next-sentence and sentence-order prediction, replaced-token "
                     "detection and permutation LM each turn it into their own training example. Each row shows what "
                     "the model sees, where the loss is, and what the family's mini checkpoint answers.")
@@ -100,7 +100,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         corrupt = gr.Button("Corrupt it with every objective", variant="primary", elem_id="lab-corrupt")
         link_button, link = share.link_box("the lab with this text and seed", "lab")
         corrupted = gr.HTML(elem_id="lab-corruptions")
-        gr.Markdown("#### Training records")
+        gr.Markdown("### Training records")
         x_axis = gr.Radio(["CPU minutes", "tokens seen"], value="CPU minutes", label="x axis")
         run = gr.Button("Show the training records", variant="primary", elem_id="lab-run")
         curves = gr.Plot(show_label=False, elem_id="lab-curves")

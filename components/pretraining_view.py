@@ -217,7 +217,7 @@ def build_tasks(ctx) -> None:
     if not ctx.family.task_default:
         return
     task, default = ctx.family.task_default
-    gr.Markdown("#### Tasks\nA checkpoint fine-tuned for the task (offline it must be in your cache or a folder). "
+    gr.Markdown("### Tasks\nA checkpoint fine-tuned for the task (offline it must be in your cache or a folder). "
                 "Type a base checkpoint instead and its task head is newly initialised: the app says so and shows no "
                 "answer, as tutorials that load a base model into a pipeline should.")
     model = gr.Textbox(value=default, label="Task checkpoint (registry key, Hub id or folder)",

@@ -80,7 +80,7 @@ def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5) 
 
 def build(models_mode: str = "auto") -> share.LinkTarget:
     with gr.Tab("Side by side", id=TAB_ID):
-        gr.Markdown("### Every family on the same text\nType one sentence; each model answers it in its own way, in "
+        gr.Markdown("## Every family on the same text\nType one sentence; each model answers it in its own way, in "
                     "columns aligned on your words. Write **[MASK]**, **&lt;mask&gt;** or **___** to see every "
                     "model's guesses; without a mask each word is coloured by how surprising it is to each model. "
                     "The text is shared with every family tab.")

@@ -184,14 +184,14 @@ def build(ctx) -> None:
                                    "(query stream)", interactive=False, wrap=True,
                                 column_widths=["7%", "9%", "8%", "8%", "9%", "31%", "28%"])
         gr.Markdown(STREAMS)
-        gr.Markdown("#### Score the whole sentence under several orders")
+        gr.Markdown("### Score the whole sentence under several orders")
         with gr.Row():
             random_orders = gr.Slider(0, 8, value=3, step=1, label="Random orders (seeds from the seed above)")
             score = gr.Button("Score the orders", elem_id="xlnet-score")
         score_table = csv_table("xlnet-order-scores", headers=SCORE_HEADERS, label="Sentence log-probability per order",
                                    interactive=False, wrap=True)
         score_plot = gr.Plot(label="Per-order scores", elem_id="xlnet-score-plot")
-        gr.Markdown("#### Transformer-XL memory: a text longer than one segment\nThe text is cut into segments and "
+        gr.Markdown("### Transformer-XL memory: a text longer than one segment\nThe text is cut into segments and "
                     "scored left to right. *Without memory* each segment starts from nothing; *with memory* each "
                     "segment also attends to the cached hidden states (`mems`) of the segment before.")
         with gr.Row():
