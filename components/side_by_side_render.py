@@ -47,7 +47,9 @@ def header_cell(column: Column) -> str:
     return (f'<th class="sbs-model"><div class="sbs-family">{escape(column.family)}</div>'
             f'<div class="sbs-key">{escape(column.key)}</div>'
             f'<div class="weights-badge {_level(column)} sbs-weights" title="{escape(column.weights)}">'
-            f'{escape(column.origin)}</div><div class="sbs-cost">{cost}</div></th>')
+            f'{escape(column.origin)}</div><div class="sbs-cost">{cost}</div>'
+            + (f'<div class="sbs-why sbs-cut">{escape(column.notes["length"])}</div>' if "length" in column.notes else "")
+            + '</th>')
 
 
 def _short_method(surprise) -> str:
@@ -65,6 +67,8 @@ def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
         return '<td class="sbs-empty"></td>'
     if column.guesses is None:
         return f'<td>{_note(column.notes.get("guesses", "no guesses"))}</td>'
+    if mask >= len(column.guesses):
+        return f'<td>{_note("this mask lies past the part of the text this model reads")}</td>'
     guess = column.guesses[mask]
     rows = []
     for word, prob in zip(guess.readable, guess.probs):
@@ -205,9 +209,13 @@ def status_html(view: SideBySide | None, running: str = "") -> str:
     done = len(view.columns)
     total = done + len(view.pending)
     failed = [c.key or c.spec for c in view.columns if c.error]
-    text = f"{done} of {total} models answered" + (f" · running {running}…" if running else "")
+    text = f"{done} of {total} models done, {done - len(failed)} answered" + (f" · running {running}…" if running
+                                                                               else "")
     if failed:
         text += f" · could not run: {', '.join(failed)}"
+    cut = [c.key for c in view.columns if "length" in c.notes]
+    if cut:
+        text += f" · text cut at the model's maximum length: {', '.join(cut)}"
     random = [c.key for c in view.columns if not c.error and not c.trained]
     if random:
         text += f" · RANDOM weights (not meaningful): {', '.join(random)}"

@@ -23,10 +23,16 @@ TAB_ID = "side-by-side"
 # copied from later in the sentence, which only a model that reads both sides can do). The doctor sentence, the classic
 # bias probe, drew "doctor" from four minis: it stays an example, for real weights (tests/test_mini_zoo.py).
 EXAMPLE = "She opened the [MASK] and walked into the room."
-EXAMPLES = [[EXAMPLE, ""], ["The doctor told the [MASK] that she was late.", ""],
-            ["Paris is the capital of [MASK].", ""],
-            ["Unbelievably, the café's crème brûlée was the best I have ever eaten.", ""],
-            ["A man is playing a guitar on stage.", "Someone is performing music for an audience."]]
+# (label, text, second text): what each example shows, and which weights can show it
+EXAMPLES = [("Fill a gap (the offline minis answer it)", EXAMPLE, ""),
+            ("Surprise per word, no mask (offline too)", "The children play football in the park after school.", ""),
+            ("Similarity of two sentences (MiniLM's real weights, offline)", "A man is playing a guitar on stage.",
+             "Someone is performing music for an audience."),
+            ("Subword pieces of unusual words", "Unbelievably, the café's crème brûlée was the best I have ever eaten.",
+             ""),
+            ("A bias probe (needs real weights: the minis answer 'doctor')",
+             "The doctor told the [MASK] that she was late.", ""),
+            ("A fact (needs real weights: the minis answer nonsense)", "Paris is the capital of [MASK].", "")]
 _ANSWERS = {Capability.FILL_MASK, Capability.PERMUTATION_LM, Capability.REPLACED_TOKEN_DETECTION}
 
 
@@ -44,7 +50,9 @@ def model_options(models_mode: str = "auto") -> list[tuple[str, str]]:
 
 def _outputs(view: sbs.SideBySide, running: str = "") -> tuple:
     headers, rows = render.word_rows(view)
-    return (render.status_html(view, running), render.grid_html(view), render.attention_figure(view),
+    figure = render.attention_figure(view)                      # shown once a model has answered: no empty plot
+    return (render.status_html(view, running), render.grid_html(view), gr.update(value=figure,
+                                                                                 visible=figure is not None),
             pd.DataFrame(rows, columns=headers),
             pd.DataFrame(render.guess_rows(view), columns=render.GUESS_HEADERS),
             pd.DataFrame(render.model_rows(view), columns=render.MODEL_HEADERS))
@@ -95,10 +103,12 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                                  label=f"Models (up to {sbs.MAX_MODELS}): pick, or type a Hub id or a local folder")
             k = gr.Slider(1, 10, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id="sbs-k")
         run = gr.Button("Compare side by side", variant="primary", elem_id="sbs-run")
-        gr.Examples(EXAMPLES, [text, pair], label="Examples (click, then Compare)")
+        gr.Examples([[t, p] for _, t, p in EXAMPLES], [text, pair], label="Examples (click, then Compare)",
+                    example_labels=[label for label, _, _ in EXAMPLES])
         status = gr.HTML(elem_id="sbs-status")
         grid = gr.HTML(elem_id="sbs-grid")
-        plot = gr.Plot(label="Attention between the words, one panel per model", elem_id="sbs-attention")
+        plot = gr.Plot(label="Attention between the words, one panel per model", elem_id="sbs-attention",
+                       visible=False)
         with gr.Accordion("Tables (CSV)", open=False):
             words_table = csv_table("side-by-side-words", label="Words: pieces and surprise per model", wrap=True,
                                     elem_id="sbs-words-table")

@@ -42,7 +42,9 @@ from model_zoo.registry import Capability, FAMILIES, find_checkpoint
 from model_zoo.tokenization import MAX_INPUT_CHARS, InputError, TokenizedText, tokenize
 
 MAX_MODELS = 10
-MAX_TOKENS = attn.TOKEN_CAP   # per model: this view runs every model on the whole text, at most this many tokens
+MAX_TOKENS = 512              # per model: guesses and attention read the text up to the model's own maximum, at most
+#                               this many tokens; a longer text is cut, with a note in the model's column
+SURPRISE_WORDS = 64           # the pseudo-log-likelihood costs a masked copy per word: the first this many are scored
 PLL_BATCH = 32                # masked copies per forward for the pseudo-log-likelihood
 C = Capability
 
@@ -153,10 +155,10 @@ def _word_sums(per_token: np.ndarray, alignment: Alignment, reduce=np.sum) -> np
 
 
 def pseudo_log_likelihood(loaded, tokens: TokenizedText, alignment: Alignment) -> np.ndarray:
-    """(W,) -sum log p(piece) for each word with all its pieces masked at once (every other word visible); one batch
-    of masked copies per PLL_BATCH words."""
+    """(W,) -sum log p(piece) for each of the first SURPRISE_WORDS words with all its pieces masked at once (every
+    other word visible; NaN past them); one batch of masked copies per PLL_BATCH words."""
     import torch
-    rows = [p for p in alignment.positions if p]
+    rows = [p for p in alignment.positions[:SURPRISE_WORDS] if p]
     mask_id = loaded.tokenizer.mask_token_id
     nll = np.zeros(len(tokens), dtype=np.float64)
     for start in range(0, len(rows), PLL_BATCH):
@@ -170,7 +172,9 @@ def pseudo_log_likelihood(loaded, tokens: TokenizedText, alignment: Alignment) -
             logprobs = logits.float().log_softmax(-1)                                           # (B, T, V)
         for b, positions in enumerate(chunk):
             nll[positions] = -logprobs[b, positions, tokens.ids[positions]].cpu().numpy()
-    return _word_sums(nll, alignment)
+    scores = _word_sums(nll, alignment)
+    scores[SURPRISE_WORDS:] = math.nan
+    return scores
 
 
 def _surprise(column_loaded, guess_loaded, text: str, tokens: TokenizedText, alignment: Alignment
@@ -185,7 +189,7 @@ def _surprise(column_loaded, guess_loaded, text: str, tokens: TokenizedText, ali
                         ), ""
     if C.PERMUTATION_LM in caps and column_loaded.report.head_is_trained(C.PERMUTATION_LM):
         from model_zoo import permutation
-        order_tokens, types = permutation.sentence(column_loaded, text, cap=MAX_TOKENS)
+        order_tokens, types = permutation.sentence(column_loaded, text, cap=len(tokens))
         if not np.array_equal(order_tokens.ids, tokens.ids):
             raise RuntimeError("tokenization mismatch between the alignment and the order view")
         n = int((~order_tokens.special).sum())
@@ -248,12 +252,16 @@ def _guessing_model(column_loaded) -> tuple[loading.LoadedModel | None, str]:
     return None, f"{checkpoint.key} has no masked-LM head (its class is {checkpoint.model_class}): it cannot guess"
 
 
-def _check_length(loaded, text: str) -> None:
-    limit = min(MAX_TOKENS, max_tokens(loaded.config))
-    length = len(loaded.tokenizer(text)["input_ids"])
-    if length > limit:
-        raise InputError(f"The text is {length} tokens long for this tokenizer; this view takes at most {limit} per "
-                         f"model. Shorten it.")
+def _cut(loaded, prepared: fm.Prepared, tokens: TokenizedText) -> tuple[str, str]:
+    """(the user's text up to where this model's tokens end, a note) when the text is longer than the model reads,
+    else (the text, "")."""
+    if not tokens.truncated:
+        return prepared.user_text, ""
+    full = len(loaded.tokenizer(prepared.text)["input_ids"])
+    end = fm.to_user(prepared, int(tokens.offsets[~tokens.special][-1][1]), closing=True)
+    return (prepared.user_text[:end],
+            f"The text is {full} tokens long for this tokenizer and this model reads at most {len(tokens)}: it read "
+            f"the text up to “…{prepared.user_text[max(0, end - 30):end]}”; the words after show no pieces.")
 
 
 def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.Word]) -> Column:
@@ -274,10 +282,12 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
         return Column(**base, error="its tokenizer has no mask token, so the text's masks cannot be given to it")
     try:
         prepared = fm.substitute(loaded.tokenizer, text)
-        _check_length(loaded, prepared.text)
         tokens = tokenize(loaded.tokenizer, prepared.text, max_length=min(MAX_TOKENS, max_tokens(loaded.config)))
     except InputError as error:
         return Column(**base, error=str(error))
+    read, cut_note = _cut(loaded, prepared, tokens)
+    if cut_note:
+        notes["length"] = cut_note
     alignment = align(loaded.tokenizer, prepared, tokens, words, loaded.family.tokenizer_kind.value)
     guesses, guess_source, guess_method, guess_trained, attention_result, surprise = None, "", "", False, None, None
     try:
@@ -289,7 +299,9 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
     started = time.perf_counter()
     if has_masks and guess_loaded is not None:
         try:
-            guesses, attention_result = _guess(guess_loaded, loaded, tokens, text, k)
+            if not any(w.is_mask for w in split_words(read)):
+                raise InputError("every mask lies past the part of the text this model reads")
+            guesses, attention_result = _guess(guess_loaded, loaded, tokens, read, k)
             guess_source, guess_trained = guess_loaded.checkpoint.key, fm.head_trained(guess_loaded)
             guess_method = ("query stream (perm_mask + target_mapping)" if fm.guess_capability(
                 guess_loaded.checkpoint.family) is C.PERMUTATION_LM else "masked LM")
@@ -303,12 +315,15 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
             surprise, why = _surprise(loaded, guess_loaded, prepared.text, tokens, alignment)
             if why:
                 notes["surprise"] = why
+            elif surprise is not None and surprise.method.startswith("pseudo") and len(words) > SURPRISE_WORDS:
+                notes["surprise"] = (f"scored for the first {SURPRISE_WORDS} words (a masked copy of the text per "
+                                     f"word); the rest are left blank")
         except InputError as error:
             notes["surprise"] = str(error)
     elif guesses is not None or "guesses" not in notes:
         notes.setdefault("surprise", "scored only for text without masks")
     if attention_result is None:
-        attention_result = attn.compute(loaded, prepared.text, None, cap=MAX_TOKENS)
+        attention_result = attn.compute(loaded, prepared.text, None, cap=len(tokens))
     attention = summarise_attention(attention_result, alignment)
     similarity = None
     if pair.strip():
@@ -348,14 +363,15 @@ def agreement(columns: list[Column], n_masks: int) -> list[MaskAgreement]:
     for m in range(n_masks):
         top1: dict[str, list[str]] = {}
         sets = []
-        for column in voters:
+        answering = [c for c in voters if m < len(c.guesses)]   # a mask past the part a model reads: no vote
+        for column in answering:
             guess = column.guesses[m]
             top1.setdefault(guess.readable[0].lower(), []).append(column.key)
             sets.append({r.lower() for r in guess.readable})
         pairs = [(a, b) for i, a in enumerate(sets) for b in sets[i + 1:]]
         overlap = float(np.mean([len(a & b) / len(a | b) for a, b in pairs])) if pairs else None
         found.append(MaskAgreement(mask=m, top1=dict(sorted(top1.items(), key=lambda kv: -len(kv[1]))),
-                                   overlap=overlap, models=[c.key for c in voters]))
+                                   overlap=overlap, models=[c.key for c in answering]))
     return found
 
 

@@ -12,7 +12,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DONE = "#sbs-progress >> text=/(\\d+) of \\1 models answered/"  # the side-by-side view: every column in
+DONE = "#sbs-progress >> text=/(\\d+) of \\1 models done/"  # the side-by-side view: every column in
 # (file, tab name, section tab name or None, button selector, wait-for selector[, (text box selector, text)])
 SHOTS = [
     ("side_by_side.png", "Side by side", None, "#sbs-run", DONE,

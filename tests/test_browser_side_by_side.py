@@ -1,5 +1,6 @@
 """The Side by side tab in headless Chromium (network off) and through gradio_client: every family answers one text,
 a bad model stays in its column, hostile text stays text, the text is shared with every tab, a link re-runs it."""
+import re
 from urllib.parse import quote
 
 from gradio_client import Client
@@ -7,7 +8,7 @@ from gradio_client import Client
 from model_zoo import side_by_side as sbs
 from tests.conftest import ARTIFACTS
 
-DONE = "() => /(\\d+) of \\1 models answered/.test((document.querySelector('#sbs-progress') || {}).textContent || '')"
+DONE = "() => /(\\d+) of \\1 models done/.test((document.querySelector('#sbs-progress') || {}).textContent || '')"
 FAMILIES = ["BERT", "RoBERTa", "ALBERT", "DistilBERT", "ELECTRA", "XLNet"]
 
 
@@ -116,3 +117,16 @@ def test_api_returns_plain_json_equal_to_the_model_zoo(app_url):
     assert found["models"][0]["guesses"]["masks"][0]["guesses"] == direct.guesses[0].readable
     assert found["words"] == ["Paris", "is", "the", "capital", "of", "[MASK]", "."]
     assert len(found["models"][0]["attention"]["words"]) == 7
+
+
+def test_a_long_paragraph_is_read_by_every_model_up_to_its_own_maximum(page, app_url):
+    sentence = ("The old harbour town woke slowly under a grey sky, and the fishermen carried their nets down to "
+                "the boats while the bakers opened their shutters. ")
+    page.goto(app_url)
+    _compare(page, "She opened the [MASK] and walked in. " + sentence * 14)       # ~330 words
+    status = page.locator("#sbs-progress").inner_text()
+    done = re.search(r"(\d+) of (\d+) models done, (\d+) answered", status)
+    assert done and done[1] == done[2] == done[3], status                      # every model answered
+    assert page.locator(".sbs-grid thead .weights-badge.bad").count() == 0
+    assert page.locator(".sbs-grid .sbs-guesses").count() == 6                 # the mask is within every model's read
+    assert "reads at most" in page.locator(".sbs-grid thead").inner_text()     # and the cut is said

@@ -193,11 +193,6 @@ def test_a_bad_model_leaves_the_other_columns_intact(tiny_path):
     assert view.agreement[0].models == ["mini-bert"]
 
 
-def test_text_over_the_limit_is_said_in_its_column():
-    view = sbs.side_by_side(["mini-bert"], "word " * 300)
-    assert "at most" in view.columns[0].error
-
-
 @pytest.mark.parametrize("text, message", [("", "empty"), ("   ", "empty"), (" ".join(["[MASK]"] * 11), "at most")])
 def test_bad_text_is_one_clear_message(text, message):
     with pytest.raises(InputError, match=message):
@@ -239,3 +234,35 @@ def test_ten_masks_every_family_guesses_each():
     for column in view.columns:
         assert not column.error and len(column.guesses) == 10, (column.key, column.notes)
     assert len(view.agreement) == 10
+
+
+LONG = ("The old harbour town woke slowly under a grey sky, and the fishermen carried their nets down to the boats "
+        "while the bakers opened their shutters and the smell of bread drifted along the narrow streets. ")
+
+
+def test_a_text_longer_than_a_model_reads_is_cut_with_a_note_and_every_column_answers():
+    text = "She opened the [MASK] and walked in. " + LONG * 12               # ~450 words, ~610 mini-BERT tokens
+    view = sbs.side_by_side(["mini-bert", "mini-xlnet"], text, k=3)
+    for column in view.columns:
+        assert not column.error, column.error
+        assert "reads at most 512" in column.notes["length"]                   # cut at the model's own maximum
+        assert column.tokens.n_tokens == 512 and column.guesses and column.attention is not None
+        assert column.tokens.pieces[0] and not column.tokens.pieces[-1]        # the words past the cut: no pieces
+    from components.side_by_side_render import status_html
+    assert "2 of 2 models done, 2 answered" in status_html(view)
+
+
+def test_a_mask_past_the_cut_is_said_not_guessed():
+    view = sbs.side_by_side(["mini-bert"], LONG * 12 + "She opened the [MASK].", k=3)
+    (column,) = view.columns
+    assert column.guesses is None and "past the part of the text" in column.notes["guesses"]
+
+
+def test_the_costly_surprise_is_scored_for_the_first_words_only():
+    text = LONG * 3                                                             # ~110 words, no mask
+    view = sbs.side_by_side(["mini-bert"], text)
+    (column,) = view.columns
+    scores = column.surprise.scores
+    assert len(scores) > sbs.SURPRISE_WORDS
+    assert np.isfinite(scores[:sbs.SURPRISE_WORDS]).all() and np.isnan(scores[sbs.SURPRISE_WORDS:]).all()
+    assert f"first {sbs.SURPRISE_WORDS} words" in column.notes["surprise"]
