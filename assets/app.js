@@ -63,7 +63,16 @@
           note.setAttribute("role", "alert");
           lastButton.insertAdjacentElement("afterend", note);
         }
-        note.textContent = text;
+        // the first line is for the user; what follows (a developer's detail) is folded below it
+        const [first, ...rest] = text.split("\n");
+        note.textContent = first;
+        if (rest.join("").trim()) {
+          const more = document.createElement("details");
+          const summary = document.createElement("summary");
+          summary.textContent = "More";
+          more.append(summary, document.createTextNode(rest.join("\n").trim()));
+          note.append(more);
+        }
       }
     }
   }).observe(document.body, {childList: true, subtree: true});

@@ -269,5 +269,12 @@ def recorded_quality(row) -> str:
             f'</b>; bar {escape(row.bar)}: <b>{"met" if row.met else "NOT met"}</b>.</div>')
 
 
+def message_html(error, prefix: str = "") -> str:
+    """An error for the user in place: its first line, and the rest (a developer's detail) folded below it."""
+    first, _, rest = str(error).partition("\n")
+    detail = f'<details><summary>More</summary>{escape(rest)}</details>' if rest.strip() else ""
+    return f'<div class="weights-badge bad">{escape(prefix + first)}{detail}</div>'
+
+
 def escape(text: str) -> str:
     return html.escape(str(text), quote=True)

@@ -80,7 +80,7 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
             model = gr.Dropdown(choices=model_labels.options(offered), value=default.key,
                                 allow_custom_value=True, label="Model: pick one, or type a Hub id or a local folder",
                                 scale=3, elem_id=f"{family.key}-model")
-            status = gr.HTML(initial_badge(default, offered))
+            status = gr.HTML(initial_badge(default, offered), elem_id=f"{family.key}-status")
         with gr.Row():
             text = gr.Textbox(value=family.example, label="Text", lines=2, max_lines=8, scale=3,
                               elem_id=f"{family.key}-text")

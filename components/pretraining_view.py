@@ -17,7 +17,7 @@ from model_zoo import loading
 from model_zoo import pretraining_lab as lab
 from model_zoo import sentence_tasks as st
 from model_zoo.masking import KEEP, MASK, RANDOM
-from model_zoo.registry import FAMILIES, Capability, default_checkpoint
+from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, default_checkpoint
 
 PAIR_A = "The man went to the store."
 PAIR_B = "He bought a gallon of milk."
@@ -220,6 +220,12 @@ def build_tasks(ctx) -> None:
     gr.Markdown("### Tasks\nA checkpoint fine-tuned for the task (offline it must be in your cache or a folder). "
                 "Type a base checkpoint instead and its task head is newly initialised: the app says so and shows no "
                 "answer, as tutorials that load a base model into a pipeline should.")
+    available = loading.is_available(CHECKPOINTS[default])
+    if not available:   # offline and not cached: say so once, here, instead of an error at every press
+        gr.HTML(f'<div class="weights-badge warn" id="{key}-task-offline">This machine is offline and the task\'s '
+                f'checkpoint ({escape(default)}) is not downloaded, so this section cannot run here. The '
+                f'<b>Fine-tune</b> tab trains a classifier on your own examples in seconds; or type a folder that '
+                f'holds a fine-tuned checkpoint.</div>')
     model = gr.Textbox(value=default, label="Task checkpoint (registry key, Hub id or folder)",
                        elem_id=f"{key}-task-model")
     if task == Capability.QUESTION_ANSWERING:
@@ -229,7 +235,10 @@ def build_tasks(ctx) -> None:
     else:
         text = gr.Textbox(value=TASK_TEXT, label="Text to classify", elem_id=f"{key}-task-text")
         inputs, handler = [model, text], classify
-    run = gr.Button("Run the task", elem_id=f"{key}-task-run")
+    run = gr.Button("Run the task", elem_id=f"{key}-task-run", interactive=available)
+    if not available:   # another checkpoint typed (a folder): worth a try
+        model.change(lambda spec: gr.update(interactive=bool(spec.strip()) and spec.strip() != default), model, run,
+                     api_visibility="private", queue=False)
     out = gr.HTML(elem_id=f"{key}-task-out")
     plot = gr.Plot(label="Probabilities", show_label=False, elem_id=f"{key}-task-plot")
     run.click(guarded(handler), inputs, [ctx.status, out, plot], api_name=f"{key}_task")

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.common import escape
+from components.common import escape, message_html
 from model_zoo.numbers import as_json, as_text
 from model_zoo.side_by_side import Column, SideBySide
 
@@ -39,7 +39,7 @@ def header_cell(column: Column) -> str:
     """Model name, family, which weights, parameters and this request's forward time."""
     if column.error:
         return (f'<th class="sbs-model"><div class="sbs-key">{escape(column.key or column.spec)}</div>'
-                f'<div class="weights-badge bad">Could not run: {escape(column.error)}</div></th>')
+                f'{message_html(column.error, prefix="Could not run: ")}</th>')
     # not a benchmark: the passes differ by family (a guessing model, one pass per word for surprise) and a model's
     # first use pays its warm-up; the Compare tab times models against each other
     cost = (f'{_params(column.n_parameters)} params · <span title="{escape(TIME_NOTE)}">{column.forward_ms:.0f} ms '

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from components.common import escape, guarded, load_with_progress, weights_badge
+from components.common import escape, guarded, load_with_progress, message_html, weights_badge
 from components.export import csv_table
 from model_zoo import facts as model_facts
 from model_zoo import loading
@@ -70,8 +70,13 @@ def describe_on_change(spec: str):
     it cannot be used (said there, once, and not again as a toast: the action that then fails says it itself)."""
     try:
         rows, _ = facts_rows(spec)
+        checkpoint = loading.resolve(spec)
     except (loading.ModelError, ValueError) as error:
-        return [], f'<div class="weights-badge bad">{escape(error)}</div>'
+        return [], message_html(error)
+    if not loading.is_available(checkpoint):
+        return rows, (f'<div class="weights-badge bad">Not available offline: {escape(checkpoint.key)} is not '
+                      f'downloaded and this machine cannot reach the Hub. Use '
+                      f'{escape(loading.offline_alternative(checkpoint.key))}, which works offline.</div>')
     return rows, ('<div class="weights-badge">Picked: it loads on first use (cached afterwards); the badge then says '
                   'which weights answered.</div>')
 

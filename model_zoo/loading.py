@@ -162,12 +162,27 @@ def choose_dtype(device: str, family: str, requested: str = "auto"):
 
 
 # ---------------------------------------------------------------------------------------------------- resolving
+OFFLINE_DETAIL = "How to provide it"   # the first words of the developer's part of the message (views fold it)
+
+
+def offline_alternative(what: str) -> str:
+    """What works here instead of `what`: its family's bundled mini checkpoint, else the bundled ones."""
+    from model_zoo.registry import CHECKPOINTS
+    known = find_checkpoint(what)
+    minis = [c.key for c in CHECKPOINTS.values() if c.bundled and c.role != "generator"
+             and (known is None or c.family == known.family)]
+    return " or ".join(minis[:1] if known else minis[:3]) or "a model in the list"
+
+
 def _unavailable_message(what: str) -> str:
+    """One message: its first line for the user (what to do now), then the developer's detail."""
     cache = os.environ.get("HF_HOME", str(Path.home() / ".cache" / "huggingface"))
-    return (f"Model '{what}' is not available here: the Hugging Face Hub cannot be reached and the model is not in "
-            f"the local cache ({cache}). To provide it: (1) run the app once with internet access so it is cached; "
-            f"(2) point HF_HOME at a cache that holds it; or (3) download it to a folder (for example "
-            f"`hf download {what} --local-dir ./{what.split('/')[-1]}`) and enter that folder's path as a custom model.")
+    return (f"'{what}' is not downloaded and this machine is offline: use {offline_alternative(what)} instead "
+            f"(bundled, works offline), or provide the model.\n{OFFLINE_DETAIL}: the model is not available here: the Hugging Face Hub "
+            f"cannot be reached and it is not in the local cache ({cache}). (1) Run the app once with internet access "
+            f"so it is cached; (2) point HF_HOME at a cache that holds it; or (3) download it to a folder (for "
+            f"example `hf download {what} --local-dir ./{what.split('/')[-1]}`) and enter that folder's path as a "
+            f"custom model.")
 
 
 def _package_path(checkpoint: Checkpoint) -> Path | None:

@@ -74,3 +74,24 @@ def test_a_running_action_repeats_its_progress_under_its_button_as_text(page, ap
     assert abs(box["x"] - button["x"]) < 2
     page.evaluate("document.querySelectorAll('#fake-behind, #fake-current').forEach(e => e.remove())")
     expect(note).to_have_count(0, timeout=10_000)                # gone when the work ends
+
+
+def test_offline_the_task_sections_say_why_they_cannot_run_instead_of_failing(page, app_url):
+    """Offline, the fine-tuned task checkpoints are not here: each section says so once, its button waits."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="RoBERTa").first.click()
+    page.locator("button[role=tab]:visible", has_text="Pretraining task").first.click()
+    note = page.locator("#roberta-task-offline")
+    expect(note).to_contain_text("cannot run here", timeout=30_000)
+    expect(note).to_contain_text("Fine-tune")
+    expect(page.locator("#roberta-task-run")).to_be_disabled()
+
+
+def test_a_default_picked_offline_says_at_once_that_it_is_not_available(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="BERT", exact=True).first.click()
+    model = page.locator("#bert-model input")
+    model.fill("bert-base-uncased")
+    model.press("Enter")
+    expect(page.locator("#bert-status")).to_contain_text("Not available offline", timeout=30_000)
+    expect(page.locator("#bert-status")).to_contain_text("mini-bert")
