@@ -61,13 +61,14 @@ def bare_passes(specs: list[str], text: str):
     import torch
 
     from model_zoo import fill_mask as fm
+    from model_zoo import text as text_layer
     from model_zoo import loading
     from model_zoo import side_by_side as sbs
     plans = []
     for spec in specs:
         column = loading.load(spec)
         guesser, _ = sbs._guessing_model(column)
-        prepared = fm.substitute(column.tokenizer, text)
+        prepared = text_layer.substitute(column.tokenizer, text)
         plans.append((column, guesser, prepared.text))
 
     def run() -> None:

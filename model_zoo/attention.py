@@ -18,6 +18,7 @@ import numpy as np
 
 from model_zoo.facts import max_tokens
 from model_zoo.tokenization import InputError, TokenizedText, tokenize
+from model_zoo import text as text_layer
 
 TOKEN_CAP = 128  # interactive views: beyond this many tokens the text is cut (and the UI says so)
 STATISTICS = {  # name -> what it measures, per (layer, head), averaged over the query tokens
@@ -64,6 +65,7 @@ def _inputs(loaded, text: str, pair: str | None, cap: int):
     limit = min(cap, max_tokens(loaded.config) or cap)
     tokens = tokenize(loaded.tokenizer, text, pair, max_length=limit)
     pair = pair if pair and pair.strip() else None
+    text, pair = (text_layer.native(loaded.tokenizer, t) if t else t for t in (text, pair))   # as tokenize sees them
     wants_types = loaded.family.token_types
     encoding = loaded.tokenizer(text, pair, truncation="longest_first", max_length=limit, return_tensors="pt",
                                 return_token_type_ids=wants_types)

@@ -19,8 +19,8 @@ import numpy as np
 from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint
-from model_zoo.text import PLACEHOLDER, PLACEHOLDER_HELP, head_logits, words
-from model_zoo.tokenization import InputError, TokenizedText, is_byte_level, readable_token, tokenize
+from model_zoo.text import PLACEHOLDER_HELP, Prepared, head_logits, substitute, words
+from model_zoo.tokenization import InputError, TokenizedText, readable_token, tokenize
 
 MAX_MASKS = 10
 XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every masked position is a prediction target: "
@@ -57,43 +57,6 @@ def head_trained(loaded: loading.LoadedModel) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------- placeholders
-@dataclass(frozen=True)
-class Prepared:
-    user_text: str
-    text: str                                 # what the tokenizer gets: placeholders replaced by the native mask
-    placeholders: list[tuple[int, int]]       # (start, end) of each placeholder in user_text
-    pieces: list[tuple[int, int, int]]        # (text_start, text_end, user_start) of verbatim pieces of user_text
-
-
-def drop_space_before_mask(tokenizer) -> bool:
-    """Byte-level BPE (RoBERTa): the mask token takes the space before it ('is <mask>' -> 'Ġis', '<mask>'). The real
-    tokenizer's `<mask>` does so itself (lstrip); for one whose mask does not, the space is dropped from the text."""
-    if not is_byte_level(tokenizer):
-        return False
-    added = getattr(tokenizer, "added_tokens_decoder", {}).get(tokenizer.mask_token_id)
-    return not getattr(added, "lstrip", False)
-
-
-def substitute(tokenizer, text: str) -> Prepared:
-    """Replace every placeholder by tokenizer.mask_token, building the text the fill-mask pipeline would see.
-
-    For byte-level BPE whose mask token does not strip the space before it (the real RoBERTa's does), that space is
-    dropped, else a lone 'Ġ' would precede the mask: either way the tokens are RoBERTa's ('Ġis', '<mask>')."""
-    mask = tokenizer.mask_token
-    pieces, placeholders, out, cursor = [], [], "", 0
-    for match in PLACEHOLDER.finditer(text):
-        before = text[cursor:match.start()]
-        if drop_space_before_mask(tokenizer):
-            before = before.rstrip(" ")
-        pieces.append((len(out), len(out) + len(before), cursor))
-        out += before + mask
-        placeholders.append((match.start(), match.end()))
-        cursor = match.end()
-    pieces.append((len(out), len(out) + len(text) - cursor, cursor))
-    out += text[cursor:]
-    return Prepared(user_text=text, text=out, placeholders=placeholders, pieces=pieces)
-
-
 def _in_word(char: str) -> bool:
     """A letter or digit of a script that separates words by spaces (CJK text has no spaces to ask for)."""
     return char.isalnum() and unicodedata.east_asian_width(char) not in ("W", "F")
@@ -129,20 +92,6 @@ def prepare(tokenizer, config, text: str) -> tuple[Prepared, TokenizedText, np.n
 
 
 # ---------------------------------------------------------------------------------------------------- clicking words
-def to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
-    """A character position of prepared.text mapped back to the user's text."""
-    for text_start, text_end, user_start in prepared.pieces:
-        if text_start <= position < text_end or (closing and text_start < position <= text_end):
-            return user_start + position - text_start
-    # inside a mask token: map to its placeholder
-    mask_length = len(prepared.text) - sum(e - s for s, e, _ in prepared.pieces)
-    mask_length //= max(1, len(prepared.placeholders))
-    for (_, mask_start, _), (p_start, p_end) in zip(prepared.pieces, prepared.placeholders):
-        if mask_start <= position <= mask_start + mask_length:
-            return p_end if closing else p_start
-    return len(prepared.user_text)
-
-
 def mask_word(tokenizer, text: str, index: int) -> str:
     """The user's text with word `index` (of `words`) replaced, whole, by the family's mask token (a masked word stays
     as it is: clicking it again does nothing)."""

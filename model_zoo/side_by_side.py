@@ -131,14 +131,14 @@ class SideBySide:
 
 
 # ---------------------------------------------------------------------------------------------------- alignment
-def align(tokenizer, prepared: fm.Prepared, tokens: TokenizedText, words: list[text_layer.Word],
+def align(tokenizer, prepared: text_layer.Prepared, tokens: TokenizedText, words: list[text_layer.Word],
           kind: str) -> Alignment:
     """Every piece under each word its characters cover (text.place), in the user's text; special tokens before the
     first piece and after the last apart."""
     text = prepared.user_text
     mask_id = tokenizer.mask_token_id
     keep = [not tokens.special[i] or tokens.ids[i] == mask_id for i in range(len(tokens))]
-    spans = [(fm.to_user(prepared, int(a)), fm.to_user(prepared, int(b), closing=True)) for a, b in tokens.offsets]
+    spans = [(text_layer.to_user(prepared, int(a)), text_layer.to_user(prepared, int(b), closing=True)) for a, b in tokens.offsets]
     positions = text_layer.place(spans, keep, text, words)
     first = next((i for i, k in enumerate(keep) if k), len(tokens))
     specials = [i for i, k in enumerate(keep) if not k]
@@ -252,13 +252,13 @@ def _guessing_model(column_loaded) -> tuple[loading.LoadedModel | None, str]:
     return None, f"{checkpoint.key} has no masked-LM head (its class is {checkpoint.model_class}): it cannot guess"
 
 
-def _cut(loaded, prepared: fm.Prepared, tokens: TokenizedText) -> tuple[str, str]:
+def _cut(loaded, prepared: text_layer.Prepared, tokens: TokenizedText) -> tuple[str, str]:
     """(the user's text up to where this model's tokens end, a note) when the text is longer than the model reads,
     else (the text, "")."""
     if not tokens.truncated:
         return prepared.user_text, ""
     full = len(loaded.tokenizer(prepared.text)["input_ids"])
-    end = fm.to_user(prepared, int(tokens.offsets[~tokens.special][-1][1]), closing=True)
+    end = text_layer.to_user(prepared, int(tokens.offsets[~tokens.special][-1][1]), closing=True)
     return (prepared.user_text[:end],
             f"The text is {full} tokens long for this tokenizer and this model reads at most {len(tokens)}: it read "
             f"the text up to “…{prepared.user_text[max(0, end - 30):end]}”; the words after show no pieces.")
@@ -281,7 +281,7 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
     if has_masks and loaded.tokenizer.mask_token is None:
         return Column(**base, error="its tokenizer has no mask token, so the text's masks cannot be given to it")
     try:
-        prepared = fm.substitute(loaded.tokenizer, text)
+        prepared = text_layer.substitute(loaded.tokenizer, text)
         tokens = tokenize(loaded.tokenizer, prepared.text, max_length=min(MAX_TOKENS, max_tokens(loaded.config)))
     except InputError as error:
         return Column(**base, error=str(error))
@@ -329,7 +329,7 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
     if pair.strip():
         from model_zoo import embeddings
         try:
-            vectors = embeddings.sentence_vectors(loaded, [prepared.text, fm.substitute(loaded.tokenizer, pair).text])
+            vectors = embeddings.sentence_vectors(loaded, [prepared.text, text_layer.substitute(loaded.tokenizer, pair).text])
             a, b = vectors[0].astype(np.float64), vectors[1].astype(np.float64)
             similarity = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
         except InputError as error:

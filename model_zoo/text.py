@@ -166,3 +166,61 @@ def head_logits(output):
     `prediction_logits` (BERT's and ALBERT's pretraining classes). (B, T, V) or (B, T)."""
     logits = getattr(output, "logits", None)
     return logits if logits is not None else output.prediction_logits
+
+
+# ---------------------------------------------------------------------------------------------------- mask markers
+@dataclass(frozen=True)
+class Prepared:
+    user_text: str
+    text: str                                 # what the tokenizer gets: placeholders replaced by the native mask
+    placeholders: list[tuple[int, int]]       # (start, end) of each placeholder in user_text
+    pieces: list[tuple[int, int, int]]        # (text_start, text_end, user_start) of verbatim pieces of user_text
+
+
+def drop_space_before_mask(tokenizer) -> bool:
+    """Byte-level BPE (RoBERTa): the mask token takes the space before it ('is <mask>' -> 'Ġis', '<mask>'). The real
+    tokenizer's `<mask>` does so itself (lstrip); for one whose mask does not, the space is dropped from the text."""
+    from model_zoo.tokenization import is_byte_level
+    if not is_byte_level(tokenizer):
+        return False
+    added = getattr(tokenizer, "added_tokens_decoder", {}).get(tokenizer.mask_token_id)
+    return not getattr(added, "lstrip", False)
+
+
+def substitute(tokenizer, text: str) -> Prepared:
+    """Replace every placeholder by tokenizer.mask_token, building the text the fill-mask pipeline would see.
+
+    For byte-level BPE whose mask token does not strip the space before it (the real RoBERTa's does), that space is
+    dropped, else a lone 'Ġ' would precede the mask: either way the tokens are RoBERTa's ('Ġis', '<mask>')."""
+    mask = tokenizer.mask_token
+    pieces, placeholders, out, cursor = [], [], "", 0
+    for match in PLACEHOLDER.finditer(text):
+        before = text[cursor:match.start()]
+        if drop_space_before_mask(tokenizer):
+            before = before.rstrip(" ")
+        pieces.append((len(out), len(out) + len(before), cursor))
+        out += before + mask
+        placeholders.append((match.start(), match.end()))
+        cursor = match.end()
+    pieces.append((len(out), len(out) + len(text) - cursor, cursor))
+    out += text[cursor:]
+    return Prepared(user_text=text, text=out, placeholders=placeholders, pieces=pieces)
+
+
+def to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
+    """A character position of prepared.text mapped back to the user's text."""
+    for text_start, text_end, user_start in prepared.pieces:
+        if text_start <= position < text_end or (closing and text_start < position <= text_end):
+            return user_start + position - text_start
+    # inside a mask token: map to its placeholder
+    mask_length = len(prepared.text) - sum(e - s for s, e, _ in prepared.pieces)
+    mask_length //= max(1, len(prepared.placeholders))
+    for (_, mask_start, _), (p_start, p_end) in zip(prepared.pieces, prepared.placeholders):
+        if mask_start <= position <= mask_start + mask_length:
+            return p_end if closing else p_start
+    return len(prepared.user_text)
+
+
+def native(tokenizer, text: str) -> str:
+    """`text` with every mask marker as the tokenizer's own mask token (what tokenization.tokenize reads)."""
+    return substitute(tokenizer, text).text if tokenizer.mask_token else text

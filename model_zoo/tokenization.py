@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model_zoo import text as text_layer
+
 MAX_INPUT_CHARS = 20_000  # longer input is refused before tokenization (tokenizers are fast, but not free)
 
 
@@ -81,6 +83,9 @@ def tokenize(tokenizer, text: str, text_pair: str | None = None, max_length: int
         raise InputError(f"The text has {len(text) + len(text_pair or ''):,} characters; the limit is "
                          f"{MAX_INPUT_CHARS:,}.")
     pair = text_pair if text_pair and text_pair.strip() else None
+    # a mask marker ([MASK], <mask>, ___) becomes this family's own mask token in every view; offsets stay the user's
+    prepared = [text_layer.substitute(tokenizer, t) if tokenizer.mask_token and t else None for t in (text, pair)]
+    text, pair = (p.text if p else t for p, t in zip(prepared, (text, pair)))
     limit = max_length or _model_max_length(tokenizer)
     encoding = tokenizer(text, pair, return_offsets_mapping=True, return_special_tokens_mask=True,
                          truncation="longest_first" if limit else False, max_length=limit)
@@ -97,6 +102,10 @@ def tokenize(tokenizer, text: str, text_pair: str | None = None, max_length: int
         continuation[i] = (not special[i] and word_ids[i] is not None and word_ids[i] == word_ids[i - 1]
                            and sequence_ids[i] == sequence_ids[i - 1])
     offsets = np.asarray(encoding["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+    for i, (start, end) in enumerate(offsets):
+        source = prepared[segment[i]] if segment[i] >= 0 else None
+        if source is not None and source.placeholders:
+            offsets[i] = (text_layer.to_user(source, int(start)), text_layer.to_user(source, int(end), closing=True))
     return TokenizedText(tokens=tokens, ids=ids, readable=[readable_token(tokenizer, t) for t in tokens],
                          special=special, continuation=continuation, word_index=word_index, segment=segment,
                          offsets=offsets, truncated=full_length > len(ids))

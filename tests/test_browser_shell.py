@@ -65,3 +65,15 @@ def test_plots_offer_plotlys_png_download(page, app_url):
     with open(download.value.path(), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     assert not page.blocked, page.blocked
+
+
+def test_roberta_reads_a_mask_marker_as_its_own_mask_token(page, app_url):
+    """RoBERTa's Tokens view cut "[MASK]" into "[ M A S K ]"; every view now gives it RoBERTa's <mask>."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="RoBERTa").first.click()
+    page.locator("#roberta-text textarea").fill("The cat sat on the [MASK] today.")
+    page.locator("#roberta-tokens-run").click()
+    page.locator("#roberta-text").locator("xpath=ancestor::div[@role='tabpanel']").first.locator(
+        ".tokens .tok", has_text="today").first.wait_for(timeout=60_000)
+    chips = " ".join(page.locator("[role=tabpanel]:visible .tokens .tok").all_inner_texts())
+    assert "<mask>" in chips and "MASK" not in chips, chips      # one <mask> chip, not the marker's characters

@@ -55,7 +55,7 @@ def test_every_placeholder_maps_to_the_native_mask(tiny_path, fixture, mask):
     tok = tokenizer_of(tiny_path, fixture)
     ids = set()
     for placeholder in ["[MASK]", "<mask>", "___", "[mask]", "_____"]:
-        prepared = fm.substitute(tok, f"The capital is {placeholder}.")
+        prepared = text_layer.substitute(tok, f"The capital is {placeholder}.")
         assert mask in prepared.text and placeholder not in prepared.text.replace(mask, "")
         ids.add(tuple(tok(prepared.text)["input_ids"]))
     assert len(ids) == 1  # every placeholder gives exactly the same model input
@@ -65,7 +65,7 @@ def test_every_placeholder_maps_to_the_native_mask(tiny_path, fixture, mask):
 
 def test_roberta_mask_absorbs_the_space_before_it(tiny_path, tmp_path):
     tok = tokenizer_of(tiny_path, "roberta")
-    prepared = fm.substitute(tok, "The capital is [MASK].")
+    prepared = text_layer.substitute(tok, "The capital is [MASK].")
     tokens = tok.convert_ids_to_tokens(tok(prepared.text)["input_ids"])
     assert tokens[tokens.index("<mask>") - 1] == "Ġis"  # no lone 'Ġ' before the mask
     # The real RoBERTa tokenizer's <mask> strips the space itself (lstrip): the same ids, with the text left as written.
@@ -78,7 +78,7 @@ def test_roberta_mask_absorbs_the_space_before_it(tiny_path, tmp_path):
     (folder / "tokenizer.json").write_text(json.dumps(data))
     from transformers import AutoTokenizer
     real_like = AutoTokenizer.from_pretrained(folder)
-    native = fm.substitute(real_like, "The capital is ___.")
+    native = text_layer.substitute(real_like, "The capital is ___.")
     assert native.text == "The capital is <mask>."  # exactly what a user would give the pipeline
     assert real_like(native.text)["input_ids"] == tok(prepared.text)["input_ids"]
 
@@ -109,7 +109,7 @@ def test_clicking_a_word_masks_it(tiny_path, fixture):
 def test_masking_takes_the_whole_word_clicked_in_every_family(tiny_path, fixture, text, index, masked):
     tok = tokenizer_of(tiny_path, fixture)
     assert fm.mask_word(tok, text, index) == masked.format(m=tok.mask_token)
-    prepared = fm.substitute(tok, masked.format(m=tok.mask_token))   # the result is a text the view can guess on
+    prepared = text_layer.substitute(tok, masked.format(m=tok.mask_token))   # the result is a text the view can guess on
     assert len(prepared.placeholders) == masked.count("{m}") + masked.count("[MASK]")
 
 

@@ -8,6 +8,7 @@ import pytest
 from model_zoo import attention as attn
 from model_zoo import electra, loading, permutation
 from model_zoo import fill_mask as fm
+from model_zoo import text as text_layer
 from model_zoo import side_by_side as sbs
 from model_zoo.registry import CHECKPOINTS
 from model_zoo.tokenization import InputError, tokenize
@@ -38,7 +39,7 @@ def test_split_words(text, words):
 @pytest.mark.parametrize("text", [HARD, "The [MASK] sat on the <mask>.", "x"])
 def test_every_piece_sits_under_the_word_its_characters_belong_to(tiny_path, fixture, text):
     loaded = loading.load(tiny_path(fixture))
-    prepared = fm.substitute(loaded.tokenizer, text)
+    prepared = text_layer.substitute(loaded.tokenizer, text)
     tokens = tokenize(loaded.tokenizer, prepared.text)
     words = sbs.split_words(text)
     found = sbs.align(loaded.tokenizer, prepared, tokens, words, "kind")
@@ -48,7 +49,7 @@ def test_every_piece_sits_under_the_word_its_characters_belong_to(tiny_path, fix
     for word, positions in zip(words, found.positions):
         assert positions == sorted(positions)
         for p in positions:                                     # a piece's characters overlap its word (or are
-            start, end = (fm.to_user(prepared, int(x), closing=bool(j)) for j, x in enumerate(tokens.offsets[p]))
+            start, end = (text_layer.to_user(prepared, int(x), closing=bool(j)) for j, x in enumerate(tokens.offsets[p]))
             visible = text[start:end].strip()                   # spaces alone, placed under the next word)
             first = text.index(visible, start) if visible else start
             assert not visible or (first < word.end and word.start < first + len(visible))
@@ -59,7 +60,7 @@ def test_every_piece_sits_under_the_word_its_characters_belong_to(tiny_path, fix
 
 def test_byte_level_pieces_spell_their_words(tiny_path):
     loaded = loading.load(tiny_path("roberta"))
-    prepared = fm.substitute(loaded.tokenizer, HARD)
+    prepared = text_layer.substitute(loaded.tokenizer, HARD)
     tokens = tokenize(loaded.tokenizer, prepared.text)
     found = sbs.align(loaded.tokenizer, prepared, tokens, sbs.split_words(HARD), "")
     spelled = [loaded.tokenizer.convert_tokens_to_string([tokens.tokens[p] for p in positions]).strip()
@@ -99,7 +100,7 @@ def test_guesses_equal_the_fill_mask_section(masked_view, index):
 def test_attention_equals_the_attention_section(masked_view, index):
     column = masked_view.columns[index]
     loaded = loading.load(column.key)
-    model_text = fm.substitute(loaded.tokenizer, MASKED).text
+    model_text = text_layer.substitute(loaded.tokenizer, MASKED).text
     reference = attn.compute(loaded, model_text, None, cap=sbs.MAX_TOKENS)
     expected = sbs.summarise_attention(reference, column.tokens)
     np.testing.assert_allclose(column.attention.words, expected.words, atol=1e-5)

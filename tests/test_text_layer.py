@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model_zoo import fill_mask as fm
 from model_zoo import loading, tiny
 from model_zoo import side_by_side as sbs
 from model_zoo import text as T
@@ -25,7 +24,7 @@ def test_a_piece_sits_under_every_word_it_covers_and_spaces_go_to_the_next_word(
 
 def _column(key: str, text: str):
     loaded = loading.load(key)
-    prepared = fm.substitute(loaded.tokenizer, text)
+    prepared = T.substitute(loaded.tokenizer, text)
     tokens = tokenize(loaded.tokenizer, prepared.text)
     return sbs.align(loaded.tokenizer, prepared, tokens, sbs.split_words(text), ""), tokens
 
@@ -82,3 +81,20 @@ def test_one_pooling_vocabulary():
     assert set(T.POOLINGS) == {"mean", "first", "cls"}
     with pytest.raises(ValueError, match="Unknown pooling"):
         T.pooling_key("max")
+
+
+@pytest.mark.parametrize("marker", ["[MASK]", "<mask>", "___"])
+@pytest.mark.parametrize("key", ["mini-roberta", "mini-bert", "mini-xlnet"])
+def test_a_mask_marker_is_the_familys_own_mask_token_in_every_view(key, marker):
+    """RoBERTa's Tokens and Attention views cut "[MASK]" into "[ M A S K ]": every view tokenizes through the text
+    layer, which gives each family its own mask token, with offsets in the user's text."""
+    _needs(key)
+    from model_zoo import attention
+    loaded = loading.load(key)
+    text = f"The cat sat on the {marker} today."
+    tokens = tokenize(loaded.tokenizer, text)
+    mask = loaded.tokenizer.mask_token_id
+    assert list(tokens.ids).count(mask) == 1 and "M" not in tokens.readable
+    start, end = tokens.offsets[list(tokens.ids).index(mask)]
+    assert text[start:end].strip() == marker                     # the offsets point at what the user wrote
+    assert list(attention.compute(loaded, text).tokens.ids).count(mask) == 1     # the attention view too
