@@ -115,6 +115,10 @@ def model_options(models_mode: str = "auto") -> tuple[list[tuple[str, str]], lis
     return choices, defaults or [choices[0][1]]
 
 
+# Try it opens on a sentence the bundled set's models get right (the feature working); the pitfall is offered beside it
+TRY_TEXT = "The food was delicious and the service was excellent."
+
+
 def _specs(models) -> list[str]:
     specs = loading.parse_specs(models)
     if not specs:
@@ -431,10 +435,10 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
             split_table = csv_table("finetune-split", headers=SPLIT_HEADERS, label="Examples", wrap=True,
                                     elem_id="ft-split", max_height=400)
         gr.Markdown("### Try it\nType new text: each trained model's prediction, its probabilities, and which tokens "
-                    "mattered.")
+                    "mattered. A pitfall worth trying: *The room was spotless.* Its tokenizers cut *spotless* into "
+                    "*spot* + *less*, and *less* pushes toward negative: words cut into pieces can pull the wrong way.")
         with gr.Row():
-            try_text = gr.Textbox("The staff were friendly and the room was spotless.", label="New text", scale=4,
-                                  elem_id="ft-try-text")
+            try_text = gr.Textbox(TRY_TEXT, label="New text", scale=4, elem_id="ft-try-text")
             try_button = gr.Button("Classify", elem_id="ft-try-run", scale=1)
         try_out = gr.HTML(elem_id="ft-try-out")
         link_button, link = share.link_box("this tab with its models and settings (press Train there)", "ft",

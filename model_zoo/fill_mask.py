@@ -19,8 +19,8 @@ import numpy as np
 from model_zoo import loading
 from model_zoo.facts import max_tokens
 from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, Checkpoint
-from model_zoo.text import PLACEHOLDER_HELP, Prepared, head_logits, substitute, words
-from model_zoo.tokenization import InputError, TokenizedText, readable_token, tokenize
+from model_zoo.text import CONTINUES, PLACEHOLDER_HELP, Prepared, guess_text, head_logits, substitute, words
+from model_zoo.tokenization import InputError, TokenizedText, tokenize
 
 MAX_MASKS = 10
 XLNET_NOTE = ("XLNet has no [MASK]-filling head of BERT's kind. Here every masked position is a prediction target: "
@@ -110,7 +110,7 @@ class MaskGuess:
     position: int            # token index of the mask in the model's input
     ids: np.ndarray          # (k,) int64, best first
     tokens: list[str]        # (k,) the tokenizer's strings
-    readable: list[str]      # (k,) as a person reads them
+    readable: list[str]      # (k,) as a person reads them; a piece that continues a word shows so: "…ly"
     probs: np.ndarray        # (k,) float32: softmax over the whole vocabulary
 
 
@@ -160,7 +160,7 @@ def top_guesses(tokenizer, probs, positions: np.ndarray, k: int) -> list[MaskGue
                for i, token in zip(indices[m].tolist(),                  # tokenizer's (common: to a multiple of 8)
                                    tokenizer.convert_ids_to_tokens(indices[m].tolist()))]
         guesses.append(MaskGuess(position=int(position), ids=indices[m].astype(np.int64), tokens=raw,
-                                 readable=[readable_token(tokenizer, t) for t in raw],
+                                 readable=[guess_text(tokenizer, t) for t in raw],
                                  probs=values[m].astype(np.float32)))
     return guesses
 
@@ -177,7 +177,11 @@ def fill_mask(loaded: loading.LoadedModel, text: str, k: int = 5) -> FillMaskRes
     parts: list[tuple[str, int]] = []
     cursor = 0
     for m, (start, end) in enumerate(prepared.placeholders):
-        parts += [(text[cursor:start], -1), (guesses[m].readable[0], m)]
+        best = guesses[m].readable[0]
+        before = text[cursor:start]
+        if best.startswith(CONTINUES):        # a word piece: joined to the word before it ("fresh" + "ly")
+            before, best = before.rstrip(), best[len(CONTINUES):]
+        parts += [(before, -1), (best, m)]
         cursor = end
     parts.append((text[cursor:], -1))
     xlnet = loaded.family.two_streams

@@ -17,7 +17,7 @@ import numpy as np
 
 from model_zoo import loading
 from model_zoo.fill_mask import head_trained, mask_logits, model_inputs, prepare
-from model_zoo.tokenization import readable_token
+from model_zoo.text import guess_text
 
 
 class LensUnavailable(loading.ModelError):
@@ -84,7 +84,7 @@ def logit_lens(loaded: loading.LoadedModel, text: str, k: int = 5) -> LensResult
         final_prob = probs.gather(-1, final_ids[:, None, None].expand(-1, probs.shape[1], 1))[..., 0]  # (M, L+1)
     top_ids = top.indices.cpu().numpy().astype(np.int64)
     tokenizer = loaded.tokenizer
-    top_tokens = [[[readable_token(tokenizer, t) for t in tokenizer.convert_ids_to_tokens(layer.tolist())]
+    top_tokens = [[[guess_text(tokenizer, t) for t in tokenizer.convert_ids_to_tokens(layer.tolist())]
                    for layer in mask] for mask in top_ids]
     n_layers = len(per_layer) - 1
     return LensResult(layers=["embeddings"] + [f"layer {i}" for i in range(1, n_layers + 1)],

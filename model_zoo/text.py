@@ -224,3 +224,13 @@ def to_user(prepared: Prepared, position: int, closing: bool = False) -> int:
 def native(tokenizer, text: str) -> str:
     """`text` with every mask marker as the tokenizer's own mask token (what tokenization.tokenize reads)."""
     return substitute(tokenizer, text).text if tokenizer.mask_token else text
+
+
+CONTINUES = "…"  # marks a guessed piece that continues the word before it (WordPiece's "##ly" reads "…ly")
+
+
+def guess_text(tokenizer, token: str) -> str:
+    """A guessed token as a person reads it, a piece continuing the word before it marked as one."""
+    from model_zoo.tokenization import readable_token
+    readable = readable_token(tokenizer, token)
+    return CONTINUES + readable if token.startswith("##") else readable
