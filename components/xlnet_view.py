@@ -18,8 +18,8 @@ from model_zoo.registry import Capability, checkpoints_of
 PREDICTION_HEADERS = ["target #", "token", "step in order", "rank of true token", "P(true token)", "top predictions",
                       "may see"]
 SCORE_HEADERS = ["order", "sequence (token numbers)", "log p(sentence)", "mean log p per token", "perplexity"]
-# the opening targets: words 2 and 3 of the family's opening text (registry example), seen from few or many tokens
-DEFAULT_TARGETS = "2 3"
+# the opening targets: "auto", two whole words of the text from its second word on (permutation.whole_word_targets)
+DEFAULT_TARGETS = "auto"
 MEMORY_HEADERS = ["segment", "tokens", "log p without memory", "log p with memory", "gain from memory"]
 _TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
 LONG_TEXT = ("Marie Curie was born in Warsaw in 1867. She moved to Paris to study physics and mathematics at the "
@@ -175,7 +175,8 @@ def build(ctx) -> None:
             seed = gr.Number(value=0, precision=0, label="Seed (random order)")
             typed = gr.Textbox("", label="Typed order (1-based token numbers)", placeholder="e.g. 3 1 4 2",
                                elem_id="xlnet-typed-order")
-            targets = gr.Textbox(value=DEFAULT_TARGETS, label="Targets (token numbers)", elem_id="xlnet-targets")
+            targets = gr.Textbox(value=DEFAULT_TARGETS, label="Targets (token numbers, or auto: two whole words)",
+                                 elem_id="xlnet-targets")
         run = gr.Button("Show the order and predict the targets", variant="primary", elem_id="xlnet-run")
         order_html = gr.HTML(elem_id="xlnet-order")
         mask_plot = gr.Plot(label="Permutation mask", elem_id="xlnet-mask")

@@ -132,6 +132,16 @@ def parse_order(text: str, n: int) -> np.ndarray:
     return np.asarray(numbers, dtype=np.int64)
 
 
+def whole_word_targets(tokens: TokenizedText, count: int = 2) -> str:
+    """Token numbers of `count` targets that are whole words (a word of one piece, not a lone space), from the
+    sentence's second word on: what 'auto' targets mean (a sub-word piece, "che" of "chef", teaches little)."""
+    content = np.flatnonzero(~tokens.special)                                 # (n,) positions of the sentence
+    words = tokens.word_index[content]
+    whole = [k + 1 for k, w in enumerate(words)
+             if (words == w).sum() == 1 and tokens.readable[content[k]].strip("␣ ")]
+    return " ".join(str(k) for k in (whole[1:1 + count] or whole[:count]))
+
+
 def parse_targets(text: str, n: int) -> np.ndarray:
     """'2 4' -> array([2, 4]) (1-based token numbers, order kept, duplicates dropped)."""
     parts = [p for p in re.split(r"[\s,;]+", (text or "").strip()) if p]
@@ -253,6 +263,8 @@ def predict_targets(loaded, text: str, kind: str, seed: int = 0, typed: str = ""
     """Predictions for the chosen targets under one order: each target sees only the tokens before it."""
     tokens, types = sentence(loaded, text)
     n = int((~tokens.special).sum())
+    if (targets_text or "").strip().lower() in ("", "auto"):
+        targets_text = whole_word_targets(tokens)
     targets = parse_targets(targets_text, n)
     order = make_order(kind, n, seed, typed, targets)
     view = order_view(tokens, order, kind)

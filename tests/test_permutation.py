@@ -246,3 +246,14 @@ def test_the_memory_demo_never_changes_the_shared_model_while_it_runs(xlnet):
                              with_memory + without_memory):
         np.testing.assert_allclose(got, expected, atol=1e-5)
     assert len(result["value"].with_memory) == len(with_memory) == 5
+
+
+def test_auto_targets_are_whole_words_never_pieces():
+    from model_zoo.tokenization import TokenizedText
+    readable = ["<s>", "The", "␣", "che", "f", "cooked", "a", "meal", "<sep>"]
+    word_index = np.array([-1, 0, 1, 1, 1, 2, 3, 4, -1])          # "chef" cut into three pieces
+    special = np.array([True] + [False] * 7 + [True])
+    tokens = TokenizedText(tokens=readable, ids=np.arange(9), readable=readable, special=special,
+                           continuation=np.zeros(9, bool), word_index=word_index, segment=np.zeros(9, int),
+                           offsets=np.zeros((9, 2), int), truncated=False)
+    assert permutation.whole_word_targets(tokens) == "5 6"        # 'cooked' and 'a': never '␣', 'che' or 'f'
