@@ -156,6 +156,34 @@ def _wrap(text: str, width: int = 60) -> str:
     return "<br>".join(escape(part) for part in lines[:6])
 
 
+def deepest(models) -> int:
+    """The most layers among the chosen models (the layer slider's end); 12 when none can be read."""
+    from model_zoo import facts
+    depths = []
+    for spec in loading.parse_specs(models):
+        try:
+            depths.append(facts.facts(loading.resolve(spec)).layers)
+        except (loading.ModelError, ValueError, KeyError):
+            continue
+    return max(depths, default=12)
+
+
+def layer_range(models, layer: float = -1):
+    """The layer slider runs to the deepest chosen model's last layer (a layer past a shallower model's depth is its
+    last layer, said in its panel)."""
+    top = deepest(models)
+    return gr.update(maximum=top, value=min(int(layer if layer is not None else -1), top))
+
+
+def _in_context(found: emb.Embeddings, row: int) -> str:
+    """A token's label on the map, with the word that best tells its use apart: 'bank (river)', 'bank (money)' (the
+    longest other word within three words of it), so that the points of one word do not all read the same."""
+    words = emb.split_words(found.sentences[found.sentence_index[row]])
+    w = int(found.word_index[row])
+    near = [x for k, x in enumerate(words) if k != w and abs(k - w) <= 3 and x.isalpha() and x != found.words[row]]
+    return f"{found.tokens[row]} ({max(near, key=len)})" if near else found.tokens[row]
+
+
 def _groups(found: emb.Embeddings, colour_by: str, target: str) -> tuple[np.ndarray, list[str]]:
     """A group id per point (N,) and the group names (already escaped)."""
     if colour_by == "target" and found.level == "tokens":
@@ -189,7 +217,8 @@ def render_map(maps: list[ModelMap], colour_by: str = "word", target: str = "") 
         kept = proj.indices                                              # (n,) rows of `found` on the map
         many = len(names) > 30
         custom = np.asarray([[escape(found.tokens[i]) if found.level == "tokens" else f"sentence {s + 1}",
-                              escape(found.words[i]), _wrap(found.sentences[s]), s + 1]
+                              escape(found.words[i]), _wrap(found.sentences[s]), s + 1,
+                              escape(_in_context(found, i)) if found.level == "tokens" else ""]
                              for i, s in zip(kept, found.sentence_index[kept].tolist())], dtype=object)
         template = ("<b>%{customdata[0]}</b>" + (" <i>(word: %{customdata[1]})</i>" if found.level == "tokens" else "")
                     + "<br>#%{customdata[3]}: %{customdata[2]}<extra>" + escape(_short(found.checkpoint, 30))
@@ -204,7 +233,7 @@ def render_map(maps: list[ModelMap], colour_by: str = "word", target: str = "") 
             figure.add_trace(go.Scatter(
                 x=proj.coords[mask, 0], y=proj.coords[mask, 1], customdata=custom[mask], hovertemplate=template,
                 mode="markers+text" if (found.level == "sentences" or is_target) else "markers",
-                text=[f"#{c[3]}" if found.level == "sentences" else c[0] for c in custom[mask]],
+                text=[f"#{c[3]}" if found.level == "sentences" else c[4] for c in custom[mask]],
                 textposition="top center", textfont=dict(size=10),
                 marker=dict(size=13 if is_target else 8, color=colour, opacity=0.9,
                             line=dict(width=1, color="#111827" if is_target else "white")),
@@ -310,8 +339,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                                  elem_id="emb-level")
                 target = gr.Textbox(value="bank", label="Target word (highlighted)", elem_id="emb-target")
                 with gr.Row():
-                    layer = gr.Slider(-1, 24, value=-1, step=1, label="Layer (0 = embeddings, -1 = last)",
-                                      elem_id="emb-layer")
+                    layer = gr.Slider(-1, deepest(default_models), value=-1, step=1, elem_id="emb-layer",
+                                      label="Layer (0 = embeddings, -1 = last)")
                     pooling = gr.Dropdown(list(POOLINGS.values()), value=POOLINGS["mean"], label="Sentence pooling")
                 with gr.Row():
                     method = gr.Radio(list(PROJECTIONS), value="UMAP", label="Projection")
@@ -332,6 +361,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
                              column_widths=["24%", "7%", "10%", "10%", "41%", "8%"])
 
     example.change(lambda name: sets.get(name, ""), [example], [sentences], api_visibility="private")
+    models.change(guarded(layer_range, kind="light"), [models, layer], [layer], api_visibility="private")
     for source in (sentences.blur, level.change):
         source(guarded(update_queries, kind="light"), [sentences, level], [query], api_visibility="private")
     run.click(guarded(embeddings_map), [sentences, models, level, layer, pooling, method, seed, target],

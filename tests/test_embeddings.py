@@ -252,3 +252,14 @@ def test_numba_cache_dir_set_before_umap_and_warm_up():
     assert out[:2] == ["False", "False"], out          # importing the module changes nothing
     assert out[2:] == ["True", "True"], out            # the cache folder is set (writable) by the time umap loads
     assert projection.warm_up() > 0 and projection.is_warm()
+
+
+def test_the_map_labels_a_word_with_its_context_and_the_layer_slider_fits_the_models(tiny_path):
+    """In the 'bank' example every point read 'bank', one on another; the layer slider ran to 24 for 4-6 layers."""
+    from components import embeddings_tab as tab
+    found = emb.extract(loading.load("minilm-l6"), ["We sat on the bank of the river.",
+                                                   "She took money from the bank today."], level="tokens")
+    labels = [tab._in_context(found, int(i)) for i in found.rows_of_target("bank")]
+    assert labels == ["bank (river)", "bank (money)"]
+    assert tab.deepest(["minilm-l6", "mini-bert"]) == 6 and tab.deepest([tiny_path("bert")]) == 2
+    assert tab.layer_range(["mini-bert"], 5)["maximum"] == 4 and tab.layer_range(["mini-bert"], 5)["value"] == 4
