@@ -53,7 +53,7 @@ def render_corrupted(result: electra.ReplaceResult) -> str:
             f'<div class="rtd-corrupted">{"".join(chips)}</div>{note}')
 
 
-def render_heat(det: electra.Detection, what: str = "replaced") -> str:
+def render_heat(det: electra.Detection, what: str = "replaced", threshold: float = electra.THRESHOLD) -> str:
     """Every token shaded by the discriminator's P(replaced); truly changed tokens outlined."""
     chips = []
     for i, token in enumerate(det.tokens):
@@ -66,12 +66,17 @@ def render_heat(det: electra.Detection, what: str = "replaced") -> str:
                      f'{p:.3f})" title="{escape(f"P(replaced) = {p:.3f}{truth}")}">{escape(token)}{mark}'
                      f'<sub style="opacity:.7">{p:.2f}</sub></span>')
     legend = ('<div class="legend">Shade = the discriminator\'s P(replaced) (white 0 → red 1); '
-              f'<b>outlined ✱</b> = truly {escape(what)}. Flagged when P ≥ {electra.THRESHOLD}.</div>')
+              f'<b>outlined ✱</b> = truly {escape(what)}. Flagged when P ≥ {threshold:g} (the threshold above); '
+              f'the ranking in the table says what the discriminator knows whatever the threshold.</div>')
     return f'<div class="rtd-heatmap">{"".join(chips)}</div>{legend}'
 
 
-def metrics_rows(m: electra.Metrics) -> list[list[str]]:
-    return [["tokens scored (non-special)", str(m.n_tokens)], ["truly replaced", str(m.n_replaced)],
+def metrics_rows(m: electra.Metrics, det: electra.Detection | None = None) -> list[list[str]]:
+    ranks = electra.replaced_ranks(det) if det is not None else []
+    ranked = [["where the replaced tokens rank by P(replaced)",
+               "; ".join(f"{token}: {rank} of {m.n_tokens} (P {p:.2f})" for rank, token, p in ranks)]] \
+        if ranks else []
+    return ranked + [["tokens scored (non-special)", str(m.n_tokens)], ["truly replaced", str(m.n_replaced)],
             [f"flagged (P ≥ {m.threshold})", str(m.n_flagged)], ["precision", _pct(m.precision)],
             ["recall", _pct(m.recall)], ["accuracy", _pct(m.accuracy)],
             ["ROC AUC", "undefined (needs both replaced and original tokens)" if m.auc is None else f"{m.auc:.3f}"]]
@@ -114,20 +119,24 @@ def _recorded(discriminator) -> str:
 
 
 def replace_and_detect(generator: str, discriminator: str, text: str, share: float, seed: float,
-                       temperature: float, words: str, progress=gr.Progress()):
+                       temperature: float, words: str, threshold: float = electra.THRESHOLD, progress=gr.Progress()):
     gen = load_with_progress(generator, progress)
     disc = loading.load(discriminator)
     result = electra.replace_and_detect(gen, disc, text, rate=float(share) / 100, seed=int(seed or 0),
                                         temperature=float(temperature), words=words or "")
     det = result.detection
-    return (_badges(gen, disc), render_corrupted(result), render_heat(det) + _recorded(disc), metrics_rows(det.metrics),
-            replacement_rows(result), render_signal(det))
+    metrics = electra.rethreshold(det, float(threshold))
+    return (_badges(gen, disc), render_corrupted(result), render_heat(det, threshold=float(threshold))
+            + _recorded(disc), metrics_rows(metrics, det), replacement_rows(result), render_signal(det))
 
 
-def edit_mode(discriminator: str, original: str, edited: str, progress=gr.Progress()):
+def edit_mode(discriminator: str, original: str, edited: str, threshold: float = electra.THRESHOLD,
+              progress=gr.Progress()):
     disc = load_with_progress(discriminator, progress)
     det = electra.edit_mode(disc, original, edited)
-    return _badges(disc), render_heat(det, "edited") + _recorded(disc), metrics_rows(det.metrics)
+    metrics = electra.rethreshold(det, float(threshold))
+    return (_badges(disc), render_heat(det, "edited", float(threshold)) + _recorded(disc),
+            metrics_rows(metrics, det))
 
 
 def _defaults(ctx) -> tuple[list, str, list, str]:
@@ -161,6 +170,8 @@ def build(ctx) -> None:
             temperature = gr.Slider(0, 2, value=1.0, step=0.05, label="Temperature (0 = most likely token)")
             words = gr.Textbox("", label="Or replace these words (comma-separated; overrides the share)",
                                placeholder="e.g. chef, meal", elem_id="electra-words")
+            threshold = gr.Slider(0.05, 0.95, value=electra.THRESHOLD, step=0.05, elem_id="electra-threshold",
+                                  label="Flag a token when P(replaced) ≥")
         run = gr.Button("Corrupt and detect", variant="primary", elem_id="electra-run")
         corrupted = gr.HTML(elem_id="electra-corrupted")
         heat = gr.HTML(elem_id="electra-heat")
@@ -183,9 +194,11 @@ def build(ctx) -> None:
         edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS,
                                  label="Detection quality on your edit")
     ctx.add_section("electra", tab, run, generator=generator, share=share, seed=seed, temperature=temperature,
-                    words=words, checks={"generator": links.model_spec})
-    run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words],
+                    words=words, threshold=threshold, checks={"generator": links.model_spec})
+    run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words,
+                                            threshold],
               [ctx.status, corrupted, heat, metrics, replacements, signal], api_name="electra_replace_and_detect")
-    run_edit.click(guarded(edit_mode), [discriminator, original, edited], [ctx.status, edit_heat, edit_metrics],
+    run_edit.click(guarded(edit_mode), [discriminator, original, edited, threshold],
+                   [ctx.status, edit_heat, edit_metrics],
                    api_name="electra_edit_mode")
     ctx.model.change(lambda spec: spec, [ctx.model], [discriminator], api_visibility="private")

@@ -85,6 +85,23 @@ def detection_metrics(labels, probs, threshold: float = THRESHOLD) -> Metrics:
                    auc=roc_auc(scores=probs, labels=labels), threshold=threshold)
 
 
+def rethreshold(det: Detection, threshold: float) -> Metrics:
+    """The sample's metrics with tokens flagged at P(replaced) >= `threshold` (the user's choice; 0.5 by default)."""
+    if not 0.0 < threshold < 1.0:
+        raise InputError("The threshold is a probability between 0 and 1 (exclusive).")
+    real = ~det.special
+    return detection_metrics(det.replaced[real], det.prob_replaced[real], threshold)
+
+
+def replaced_ranks(det: Detection) -> list[tuple[int, str, float]]:
+    """Where the truly replaced tokens rank when every scored token is sorted by P(replaced), most suspicious first:
+    (rank, token, P) per replaced token. What the discriminator knows shows here even when no P reaches a threshold."""
+    real = np.flatnonzero(~det.special)
+    order = real[np.argsort(-det.prob_replaced[real], kind="stable")]
+    rank = {int(position): r + 1 for r, position in enumerate(order)}
+    return sorted((rank[int(i)], det.tokens[i], float(det.prob_replaced[i])) for i in real if det.replaced[i])
+
+
 # ---------------------------------------------------------------------------------------------------- models
 def check_discriminator(loaded) -> None:
     if Capability.REPLACED_TOKEN_DETECTION not in loaded.checkpoint.capabilities or \

@@ -58,6 +58,11 @@ def test_every_tab_is_as_readable_as_a_bare_gradio_page(page, app_url, bare_url)
                                "t => t.textContent.trim() === name && t.getAttribute('aria-selected') === 'true')",
                                arg=name, timeout=30_000)
         found = _violations(page) - allowed
+        for _ in range(2):          # a tab still settling (a busy machine) can show a passing state: what stays counts
+            if not found:
+                break
+            page.wait_for_timeout(1000)
+            found &= _violations(page) - allowed
         if found:
             extra[name] = sorted(found)
     assert extra == {}, extra

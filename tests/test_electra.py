@@ -122,3 +122,21 @@ def test_a_sample_equal_to_the_original_is_labelled_original(pair):
     assert result.detection.metrics.auc is None  # one class only: AUC undefined
     from components.electra_view import render_corrupted
     assert "sampled the original" in render_corrupted(result)
+
+
+def test_the_ranking_and_the_threshold_show_what_the_discriminator_knows():
+    """The default run flagged neither replaced word at P >= 0.5 though the sample's AUC was 0.85: the ranking says
+    where the replaced words stand, and a lower threshold flags them."""
+    labels = np.array([False, True, False, True, False])
+    probs = np.array([0.27, 0.11, 0.05, 0.20, 0.02], dtype=np.float32)
+    det = electra.Detection(ids=np.arange(7), tokens=["[CLS]", "a", "weather", "of", "cooking", "the", "[SEP]"],
+                            originals=[""] * 7, special=np.array([True] + [False] * 5 + [True]),
+                            replaced=np.r_[False, labels, False], chosen=np.r_[False, labels, False],
+                            prob_replaced=np.r_[0.0, probs, 0.0].astype(np.float32),
+                            metrics=electra.detection_metrics(labels, probs))
+    assert det.metrics.recall == 0.0
+    assert electra.replaced_ranks(det) == [(2, "cooking", pytest.approx(0.20)), (3, "weather", pytest.approx(0.11))]
+    lower = electra.rethreshold(det, 0.1)
+    assert lower.recall == 1.0 and lower.n_flagged == 3 and lower.precision == pytest.approx(2 / 3)
+    with pytest.raises(InputError):
+        electra.rethreshold(det, 1.5)
