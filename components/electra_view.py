@@ -176,9 +176,8 @@ def build(ctx) -> None:
         corrupted = gr.HTML(elem_id="electra-corrupted")
         heat = gr.HTML(elem_id="electra-heat")
         with gr.Row():
-            metrics = csv_table("electra-detection-quality", headers=METRIC_HEADERS,
-                                label="Detection quality on this sample",
-                                   scale=1)
+            metrics = csv_table("electra-detection-quality", headers=METRIC_HEADERS, wrap=True,
+                                label="Detection quality on this sample", column_widths=["40%", "60%"], scale=1)
             replacements = csv_table("electra-replacements", headers=REPLACEMENT_HEADERS, wrap=True, scale=2,
                                         label="What the generator sampled (probabilities at the chosen temperature)")
         gr.Markdown("### 100% training signal")
@@ -191,8 +190,8 @@ def build(ctx) -> None:
                                 elem_id="electra-edited")
         run_edit = gr.Button("Detect my edit", elem_id="electra-run-edit")
         edit_heat = gr.HTML(elem_id="electra-edit-heat")
-        edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS,
-                                 label="Detection quality on your edit")
+        edit_metrics = csv_table("electra-edit-quality", headers=METRIC_HEADERS, wrap=True,
+                                 column_widths=["40%", "60%"], label="Detection quality on your edit")
     ctx.add_section("electra", tab, run, generator=generator, share=share, seed=seed, temperature=temperature,
                     words=words, threshold=threshold, checks={"generator": links.model_spec})
     run.click(guarded(replace_and_detect), [generator, discriminator, ctx.text, share, seed, temperature, words,
