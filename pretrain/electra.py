@@ -1,28 +1,24 @@
 """mini-ELECTRA: a small generator (masked LM) and a discriminator trained jointly with replaced-token detection.
 
 Per step: mask 15% of each 128-token WordPiece row (85% [MASK], 15% left as is, as in ELECTRA's own masking code;
-half the rows are lone sentences, padded: PackedMLMData.short_share; v4-v6 a quarter);
+half the rows are lone sentences, padded: PackedMLMData.short_share);
 the generator predicts the masked positions; its *samples* (no gradient through sampling) replace them; the
 discriminator labels every real token original (0) or replaced (1), where a sample equal to the original counts as
 original. Loss = generator MLM + 50 x discriminator binary cross-entropy. Token, position and token-type embeddings
 are one set of modules shared by both networks (and the generator's output layer is tied to the token embeddings).
 
-Warm start (v2): trained from scratch at this scale (80 CPU-minutes, lr 1e-3, batch 16, a half-width generator) the
-generator never left the unigram (MLM loss 5.5, "the" 62% of its guesses) and the discriminator stayed at ROC AUC 0.60
-(0.50 out of domain). Both networks now start from the shipped mini-BERT, which has the same vocabulary and width:
+Warm start: trained from scratch at this scale the generator never leaves the unigram ("the" for most guesses) and
+the discriminator stays near chance (its card has the figures). Both networks start from the shipped mini-BERT, which
+has the same vocabulary and width:
 embeddings and encoder layers into both (the generator takes the first GENERATOR_LAYERS of them), BERT's MLM head into
 the generator; the discriminator's head is new. The generator has half the discriminator's depth: with an equal-size
-generator (all four layers) the samples were as plausible as the discriminator could judge, and its in-batch AUC sat at
-0.68 after 1,000 steps, while against random replacements the same warm-started discriminator reached 0.85 in 60
-steps (the paper's advice: a generator 1/4-1/2 the discriminator's size, Clark et al. 2020, fig. 3). Learning rate
+generator (all four layers) the samples are as plausible as the discriminator can judge (the paper's advice: a
+generator 1/4-1/2 the discriminator's size, Clark et al. 2020, fig. 3). Learning rate
 5e-4 (the paper's small model) with a 1000-step warm-up, batch 32; the run records mini-BERT's checksum.
 
-Generator size, measured: a 1-layer generator (a quarter of the depth), same recipe, was trained and not shipped:
-in domain its discriminator did better, out of domain no better (the figures are in card()'s "warm_start").
-
-Lone sentences (v4): v3 trained on packed 128-token rows only and scored ROC AUC 0.647 on the plain sentences one per
-row, 0.732 on the same sentences packed into rows; a quarter of each batch became a lone sentence or a few
-(PackedMLMData.short_share), as the app sends them, and half from v7 (out of domain 0.7828 -> 0.7927).
+Lone sentences: packed rows alone never show the model one sentence, which is what the app sends it; half of each
+batch is a lone sentence or a few (PackedMLMData.short_share). What each run measured: assets/mini/history/electra.md
+and the card.
 
     >>> logits = discriminator(input_ids).logits        # (B, T); > 0 means "replaced"
     >>> replaced = (torch.sigmoid(logits) > 0.5).long()
