@@ -111,9 +111,8 @@ def sentence_pairs(data: Tokenised, max_tokens: int, seed, random_next: bool, va
     vary_length: each chunk aims at a length drawn in [max_tokens / 4, max_tokens] instead of max_tokens (BERT's
     short target lengths), so a new draw regroups the segments: new A/B splits, not only new labels.
     sentence_share: the share of chunks that are two segments only, one sentence as A and one as B: the pairs a user
-    types and the out-of-domain evaluation scores (1.0: all of them). Training re-draws use SENTENCE_PAIR_SHARE:
-    trained on long chunks alone, mini-BERT v6 scored 78.5% NSP on held-out long pairs but 67% on held-out pairs of
-    single sentences of the same documents.
+    types and the out-of-domain evaluation scores (1.0: all of them). Training re-draws use SENTENCE_PAIR_SHARE: a
+    model trained on long chunks alone does worse on pairs of single sentences of the same documents.
     """
     rng = np.random.default_rng(seed)
     source = data.doc_source if data.doc_source is not None else np.zeros(data.n_docs, dtype=np.int64)

@@ -43,7 +43,7 @@ class ElectraObjective(WS.FromMiniBert, PackedMLMData, T.Objective):
     primary = ("ood_replaced_token_detection", "roc_auc", 1)
     batch_size, lr, warmup = 32, 5e-4, 1000
     mask_kw = {"mask_frac": 0.85, "random_frac": 0.0}
-    short_share = 0.5  # 16 of 32 rows: lone sentences, as the app asks and the out-of-domain rows are (v7; v4-v6: 0.25)
+    short_share = 0.5  # 16 of 32 rows: lone sentences, as the app asks and the out-of-domain rows are
     DISCRIMINATOR = dict(embedding_size=128, hidden_size=128, num_hidden_layers=4, num_attention_heads=4,
                          intermediate_size=512, max_position_embeddings=512, **T.NO_DROPOUT)
     GENERATOR = {**DISCRIMINATOR, "num_hidden_layers": 2}  # mini-BERT's width, half its depth (module docstring)
