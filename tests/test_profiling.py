@@ -219,6 +219,8 @@ def test_a_speed_verdict_needs_spreads_that_do_not_overlap():
     overlapping = _speed(_fake_result({"bert-base-uncased": 100.0, "distilbert-base-uncased": 55.0}, spread=0.3))
     assert overlapping.verdict == "not measurable here"         # 1.82x, but [0.98-3.38] straddles 1.6
     assert "1.82x" in overlapping.measured and "[0.98-3.38]" in overlapping.measured
+    assert "no verdict: at batch 1 x 32 tokens, batch 1 x 128 tokens the interval contains the claimed 1.6x" in \
+        overlapping.measured                                      # says why there is no verdict
 
 
 def test_a_speed_verdict_needs_more_than_one_size():

@@ -67,7 +67,11 @@ def speed_claim(result: CompareResult | None, slow_key: str, fast_key: str, clai
                     "measure larger batches", NOT_MEASURABLE)
     if len(set(verdicts)) == 1 and verdicts[0] != NOT_MEASURABLE:
         return measured + busy, verdicts[0]
-    return measured + busy, NOT_MEASURABLE
+    straddles = [f"batch {b} x {n} tokens" for (b, n), v in zip(points, verdicts) if v == NOT_MEASURABLE]
+    why = (f"; no verdict: at {', '.join(straddles)} the interval contains the claimed {claimed:.1f}x (the timings' "
+           f"spread allows either answer)" if straddles else
+           "; no verdict: the sizes disagree (" + ", ".join(verdicts) + ")")
+    return measured + why + busy, NOT_MEASURABLE
 
 
 # ---------------------------------------------------------------------------------------------------- the checks
