@@ -96,24 +96,26 @@ class DiskBudget:
             return self._id_locks.setdefault(repo_id, threading.Lock())
 
     def fetch(self, repo_id: str, size_of: Callable[[str], int], download: Callable[[], object]):
-        """download() a custom checkpoint within the budget; what download() returns. One download per id at a time:
-        a second request for the same id waits for the first and then finds it on disk. Raises OverBudget, before
-        any byte is written, when the checkpoint alone is larger than the budget."""
+        """download() a custom checkpoint within the budget; what download() returns (None when it was on disk
+        already: nothing is downloaded again). One download per id at a time: a second request for the same id waits
+        for the first and then finds it on disk. Raises OverBudget, before any byte is written, when the checkpoint
+        alone is larger than the budget."""
         if self.protected(repo_id):
             return download()
         with self._id_lock(repo_id):
-            on_disk = repo_id in self._ledger() and size_on_disk(repo_folder(self.cache_dir, repo_id)) > 0
-            if not on_disk:
-                needed = int(size_of(repo_id))
-                if needed > self.budget:
-                    raise OverBudget(f"'{repo_id}' is {needed / 1e9:.2f} GB, larger than this server's disk budget "
-                                     f"for custom models ({self.budget / 1e9:.2f} GB): pick a smaller checkpoint.")
-                self._make_room(needed, keep=repo_id)
+            if repo_id in self._ledger() and size_on_disk(repo_folder(self.cache_dir, repo_id)) > 0:
+                self.touch(repo_id)            # downloaded whole before (the ledger is written after a download)
+                return None
+            needed = int(size_of(repo_id))
+            if needed > self.budget:
+                raise OverBudget(f"'{repo_id}' is {needed / 1e9:.2f} GB, larger than this server's disk budget "
+                                 f"for custom models ({self.budget / 1e9:.2f} GB): pick a smaller checkpoint.")
+            self._make_room(needed, keep=repo_id)
+            result = download()
             with self._lock:
                 ledger = self._ledger()
                 ledger[repo_id] = time.time()
                 self._write_ledger(ledger)
-            result = download()
             self._make_room(0, keep=repo_id)   # the real size may differ from the metadata's
             return result
 
