@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from components.common import escape, message_html
 from model_zoo.numbers import as_json, as_text
-from model_zoo.side_by_side import Column, SideBySide
+from model_zoo.side_by_side import UNRELATED, Column, SideBySide
 
 GUESS_HEADERS = ["mask", "model", "guessed by", "rank", "guess", "probability", "head trained"]
 MODEL_HEADERS = ["model", "family", "weights", "parameters", "device", "dtype", "forward ms (this request)",
@@ -58,6 +58,16 @@ def _short_method(surprise) -> str:
         " (")[0] + f" ({surprise.unit})")
 
 
+# What each number and term is, said where it is shown (on hover)
+PROBABILITY = "probability of this token at the mask: the model's softmax over its whole vocabulary (0 to 1)"
+JACCARD = ("Jaccard overlap of two models' top-k sets: shared guesses / guesses in either (1 = the same set, 0 = none "
+           "shared), averaged over every pair of models")
+ENTROPY = ("how spread a head's attention is, in nats: 0 = all on one token, log(n) = even over n tokens; averaged "
+           "over every layer and head")
+COSINE_REFERENCE = (f"the same model's cosine between your text and an unrelated sentence (“{UNRELATED}”): "
+                    f"a cosine means more against this reference than alone")
+
+
 def _note(text: str) -> str:
     return f'<div class="sbs-why">{escape(text)}</div>'
 
@@ -74,7 +84,8 @@ def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
     for word, prob in zip(guess.readable, guess.probs):
         shared = " sbs-shared" if word.lower() in winners and column.guess_trained else ""
         rows.append(f'<li class="sbs-guess{shared}"><span class="sbs-bar" style="width:{max(2, 100 * float(prob)):.0f}%">'
-                    f'</span><span class="sbs-word">{escape(word)}</span> <span class="sbs-p">{float(prob):.3f}</span>'
+                    f'</span><span class="sbs-word">{escape(word)}</span> <span class="sbs-p" title="{escape(PROBABILITY)}">'
+                    f'{float(prob):.3f}</span>'
                     '</li>')
     source = f'<div class="sbs-why">guessed by {escape(column.guess_source)}</div>' \
         if column.guess_source and column.guess_source != column.key else ""
@@ -129,7 +140,7 @@ def word_cell(column: Column, word: int, rank: float | None) -> str:
     if column.surprise is not None and rank is not None and not math.isnan(rank):
         style = f' style="{_heat(rank)}"'
         score = column.surprise.scores[word]
-        value = f'<span class="sbs-score">{score:.2f}</span>'
+        value = f'<span class="sbs-score" title="{escape(column.surprise.unit)}">{score:.2f}</span>'
     return f'<td{style}><span class="tokens sbs-pieces">{chips}</span>{value}</td>'
 
 
@@ -150,14 +161,15 @@ def grid_html(view: SideBySide) -> str:
                     f'{f" <span class=sbs-why>{note}</span>" if note else ""}</th></tr>')
 
     if view.n_masks:
-        section("Guesses", f"top-{view.k} per mask, in each model's own way; shaded: shared with another model's "
-                           f"top-1")
+        section("Guesses", f"top-{view.k} per mask, in each model's own way, with its probability (over the whole "
+                           f"vocabulary, 0 to 1); shaded: shared with another model's top-1")
         for agreement in view.agreement:
             winners = {word for word, models in agreement.top1.items() if len(models) > 1}
             shared = "; ".join(f"“{escape(word)}”: {escape(', '.join(models))}"
                                for word, models in agreement.top1.items() if len(models) > 1)
             line = (f"top-1 shared — {shared}" if shared else "no two models share the top-1") + \
-                (f" · mean top-{view.k} overlap (Jaccard) {agreement.overlap:.2f}" if agreement.overlap is not None
+                (f' · mean top-{view.k} overlap <abbr title="{escape(JACCARD)}">(Jaccard)</abbr> {agreement.overlap:.2f}'
+                 if agreement.overlap is not None
                  else "") + f" · over {len(agreement.models)} trained head(s)"
             body.append(f'<tr class="sbs-agree"><th colspan="{span}">Mask {agreement.mask + 1}: {line}</th></tr>')
             body.append(f"<tr><th>mask {agreement.mask + 1}</th>"
@@ -189,16 +201,20 @@ def grid_html(view: SideBySide) -> str:
              if c.surprise else "<td></td>")
             for c in columns) + blank + "</tr>")
     section("Attention", "every layer and head of this input (the small multiples below show the last layer by words)")
-    for label, attr, digits in (("mean entropy (nats)", "entropy", 2), ("share on special tokens", "special", 2),
-                                ("share on the previous token", "previous", 2)):
+    for label, attr, digits in ((f'<abbr title="{escape(ENTROPY)}">mean entropy (nats)</abbr>', "entropy", 2),
+                                ("share on special tokens (0 to 1)", "special", 2),
+                                ("share on the previous token (0 to 1)", "previous", 2)):
         body.append(f"<tr><th>{label}</th>" + "".join(
             f"<td>{as_text(getattr(c.attention, attr), digits)}</td>" if c.attention else "<td></td>"
             for c in columns) + blank + "</tr>")
     if view.pair.strip():
         section("Similarity", "cosine between the two texts' mean-pooled last-layer vectors (special tokens left out)")
-        body.append("<tr><th>cosine</th>" + "".join(
+        body.append("<tr><th>cosine (-1 to 1)</th>" + "".join(
             f"<td><b>{as_text(c.similarity, 3)}</b></td>" if c.similarity is not None else
             f"<td>{_note(c.notes.get('similarity', ''))}</td>" for c in columns) + blank + "</tr>")
+        body.append(f"<tr><th><abbr title='{escape(COSINE_REFERENCE)}'>for an unrelated sentence</abbr></th>"
+                    + "".join(f"<td>{as_text(c.unrelated_similarity, 3)}</td>" if c.unrelated_similarity is not None
+                              else "<td></td>" for c in columns) + blank + "</tr>")
     return f'<div class="sbs-scroll"><table class="sbs-grid"><thead>{head}</thead><tbody>{"".join(body)}</tbody>' \
            f'</table></div>'
 

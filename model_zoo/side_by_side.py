@@ -44,6 +44,7 @@ from model_zoo.tokenization import MAX_INPUT_CHARS, InputError, TokenizedText, t
 MAX_MODELS = 10
 MAX_TOKENS = 512              # per model: guesses and attention read the text up to the model's own maximum, at most
 #                               this many tokens; a longer text is cut, with a note in the model's column
+UNRELATED = "The train to the coast leaves at noon on Sundays."   # a cosine's reference: a sentence about nothing else
 SURPRISE_WORDS = 64           # the pseudo-log-likelihood costs a masked copy per word: the first this many are scored
 PLL_BATCH = 32                # masked copies per forward for the pseudo-log-likelihood
 C = Capability
@@ -103,6 +104,7 @@ class Column:
     surprise: Surprise | None = None
     attention: AttentionSummary | None = None
     similarity: float | None = None
+    unrelated_similarity: float | None = None   # the same model's cosine for the text and UNRELATED: a reference
     notes: dict[str, str] = field(default_factory=dict)  # view -> why it is missing or how it was made
     error: str = ""
 
@@ -325,19 +327,20 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
     if attention_result is None:
         attention_result = attn.compute(loaded, prepared.text, None, cap=len(tokens))
     attention = summarise_attention(attention_result, alignment)
-    similarity = None
+    similarity = unrelated = None
     if pair.strip():
         from model_zoo import embeddings
         try:
-            vectors = embeddings.sentence_vectors(loaded, [prepared.text, text_layer.substitute(loaded.tokenizer, pair).text])
-            a, b = vectors[0].astype(np.float64), vectors[1].astype(np.float64)
-            similarity = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+            vectors = embeddings.sentence_vectors(loaded, [prepared.text, text_layer.native(loaded.tokenizer, pair),
+                                                           UNRELATED]).astype(np.float64)       # (3, H)
+            unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            similarity, unrelated = float(unit[0] @ unit[1]), float(unit[0] @ unit[2])
         except InputError as error:
             notes["similarity"] = str(error)
     elapsed = time.perf_counter() - started
     return Column(**base, forward_ms=elapsed * 1000, tokens=alignment, guesses=guesses, guess_source=guess_source,
                   guess_method=guess_method, guess_trained=guess_trained, surprise=surprise, attention=attention,
-                  similarity=similarity, notes=notes)
+                  similarity=similarity, unrelated_similarity=unrelated, notes=notes)
 
 
 def _guess(guess_loaded, column_loaded, tokens: TokenizedText, text: str, k: int):

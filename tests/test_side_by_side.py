@@ -267,3 +267,21 @@ def test_the_costly_surprise_is_scored_for_the_first_words_only():
     assert len(scores) > sbs.SURPRISE_WORDS
     assert np.isfinite(scores[:sbs.SURPRISE_WORDS]).all() and np.isnan(scores[sbs.SURPRISE_WORDS:]).all()
     assert f"first {sbs.SURPRISE_WORDS} words" in column.notes["surprise"]
+
+
+def test_every_number_says_what_it_is_and_a_cosine_comes_with_a_reference():
+    """Issue #36 item 4, in the side-by-side grid: probabilities called so, terms explained on hover, each surprise
+    score with its unit, and a cosine next to the same model's cosine for an unrelated sentence."""
+    import html as html_lib
+
+    from components import side_by_side_render as render
+    view = sbs.side_by_side(["minilm-l6", "mini-bert", "mini-roberta"], "She opened the [MASK] and walked in.",
+                            "He came into the house.", k=3)
+    grid = html_lib.unescape(render.grid_html(view))
+    assert "with its probability (over the whole vocabulary, 0 to 1)" in grid
+    assert render.PROBABILITY in grid and render.JACCARD in grid and render.ENTROPY in grid
+    assert "cosine (-1 to 1)" in grid and "for an unrelated sentence" in grid
+    minilm = view.columns[0]
+    assert minilm.similarity > minilm.unrelated_similarity          # real weights: the paraphrase is closer
+    plain = sbs.side_by_side(["mini-bert"], "The children play in the park.")
+    assert 'title="nats"' in render.grid_html(plain)                 # each score says its unit
