@@ -11,12 +11,12 @@ MAX_AGE_S from Gradio's upload folder and from EXPORT_ROOT, so repeated uploads 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from model_zoo.disk_budget import size_on_disk
 from model_zoo.finetune import MAX_INPUT_CHARS
 
 MAX_UPLOAD_BYTES = MAX_INPUT_CHARS + 1  # the largest file any handler reads (the fine-tune CSV), plus the byte that
@@ -35,8 +35,9 @@ def new_folder(prefix: str) -> Path:
 
 
 def upload_folder() -> Path:
-    """Where Gradio writes uploads and the files it serves (GRADIO_TEMP_DIR, else <tmp>/gradio)."""
-    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    """Where Gradio writes uploads and the files it serves (its own rule: GRADIO_TEMP_DIR, else <tmp>/gradio)."""
+    from gradio.utils import get_upload_folder
+    return Path(get_upload_folder())
 
 
 def sweep(roots: list[Path], max_age_s: float = MAX_AGE_S, now: float | None = None) -> int:
@@ -65,8 +66,7 @@ def sweep(roots: list[Path], max_age_s: float = MAX_AGE_S, now: float | None = N
 
 def folder_bytes(roots: list[Path]) -> int:
     """Bytes of the files under `roots` (the soak benchmark watches it)."""
-    return sum(p.stat().st_size for root in roots if root.is_dir() for p in root.rglob("*")
-               if p.is_file() and not p.is_symlink())
+    return sum(size_on_disk(root) for root in roots)
 
 
 def start_sweeper(roots: list[Path] | None = None, every_s: float = SWEEP_EVERY_S,

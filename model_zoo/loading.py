@@ -281,11 +281,16 @@ def read_config_dict(source: str) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def is_local(checkpoint: Checkpoint, source: str) -> bool:
+    """Is `source` (source_of(checkpoint)) a folder to read? The registry's own folders (bundled minis, packaged
+    weights) always; a user's folder only where this server allows it (user_folder)."""
+    return is_folder(source) if find_checkpoint(checkpoint.key) else user_folder(source) is not None
+
+
 def checkpoint_config_dict(checkpoint: Checkpoint) -> tuple[dict, str]:
-    """(config dict, where it was read): the registry's own folders (bundled minis, packaged weights) directly, a
-    user's spec through read_config_dict's rules."""
+    """(config dict, where it was read): a folder directly, a Hub id through read_config_dict's rules."""
     source = source_of(checkpoint)
-    if find_checkpoint(checkpoint.key) and is_folder(source):
+    if is_local(checkpoint, source):
         return json.loads((Path(source) / "config.json").read_text()), source
     return read_config_dict(source), source
 
@@ -442,8 +447,7 @@ def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> Load
 
     started = time.perf_counter()
     source = source_of(checkpoint)
-    # the registry's own folders (bundled minis, packaged weights) always; a user's folder only where allowed
-    local = is_folder(source) if find_checkpoint(checkpoint.key) else user_folder(source) is not None
+    local = is_local(checkpoint, source)
     local_only = local or not hub_reachable()
     with CONSTRUCTION_LOCK:
         import_model_classes()  # once per process, in one thread (see import_model_classes)
