@@ -1,6 +1,5 @@
-"""mini-DistilBERT's loss from v9 on (v10: the same terms, at temperature 1): the teacher's soft targets and hidden
-states, not the corpus's hard labels (issue #14: the hard-label term pulled the student away from its teacher, and
-agreement with it is the bar)."""
+"""mini-DistilBERT's loss: the teacher's soft targets and hidden states, not the corpus's hard labels (the hard-label
+term pulls the student away from its teacher, and agreement with it is the bar)."""
 from __future__ import annotations
 
 import pytest
