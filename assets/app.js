@@ -76,6 +76,60 @@
       }
     }
   }).observe(document.body, {childList: true, subtree: true});
+  // Results from an older text are marked as such until the action runs again. A section's results depend on the
+  // text boxes of its panel and those of the tab around it (a family tab's shared text); their values when its
+  // action starts are its fingerprint. A word clicked to mask it runs the action on the text it is about to set:
+  // the fingerprint follows that change.
+  const fingerprint = (panel) => {
+    const outer = panel.parentElement && panel.parentElement.closest("[role=tabpanel]");
+    const boxes = [...panel.querySelectorAll("textarea:not([disabled])")];
+    if (outer) boxes.unshift(...[...outer.querySelectorAll("textarea:not([disabled])")]
+      .filter((box) => box.closest("[role=tabpanel]") === outer));
+    return boxes.map((box) => box.value).join("\u0000");
+  };
+  const ran = new Map();      // panel -> the fingerprint its results were computed from
+  const following = new Map(); // panel -> [fingerprint before a word click, when]
+  const actionOf = (panel) => panel.querySelector("button.primary[id], button[id$=-run]");
+  const markStale = () => {
+    for (const [panel, done] of ran) {
+      if (!panel.isConnected) { ran.delete(panel); continue; }
+      const now = fingerprint(panel);
+      const follow = following.get(panel);
+      if (follow && (now !== follow[0] || performance.now() - follow[1] > 10000)) {
+        following.delete(panel);
+        if (now !== follow[0]) { ran.set(panel, now); continue; }
+      }
+      const stale = now !== done;
+      panel.classList.toggle("stale", stale);
+      let note = panel.querySelector(":scope > .stale-note");
+      if (stale && !note) {
+        note = document.createElement("div");
+        note.className = "stale-note";
+        note.setAttribute("role", "status");
+        const button = actionOf(panel);
+        note.textContent = "The results below were computed from an earlier text" +
+          (button ? ` — press “${button.textContent.trim()}” to update them.` : ".");
+        panel.prepend(note);
+      } else if (!stale && note) note.remove();
+    }
+  };
+  setInterval(markStale, 300);
+  const started = (panel) => { if (panel) { ran.set(panel, fingerprint(panel)); markStale(); } };
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button || button.getAttribute("role") === "tab" || !(button.id || button.classList.contains("primary"))) return;
+    started(button.closest("[role=tabpanel]"));
+  }, true);
+  document.addEventListener("change", (event) => {
+    const panel = event.target.closest("[role=tabpanel]");
+    if (event.target.type === "radio" && panel && ran.has(panel)) following.set(panel, [fingerprint(panel), performance.now()]);
+  }, true);
+  document.addEventListener("keydown", (event) => {   // Enter in a box that submits runs the action too
+    const panel = event.target.closest && event.target.closest("[role=tabpanel]");
+    if (event.key !== "Enter" || event.shiftKey || event.target.tagName !== "TEXTAREA" || !panel) return;
+    const shown = [...panel.querySelectorAll("[role=tabpanel]")].find((inner) => inner.offsetParent !== null);
+    setTimeout(() => [panel, shown].forEach((p) => p && ran.has(p) && started(p)), 0);
+  }, true);
   // A bertviz frame (sandboxed, so it cannot resize itself) says how tall its views are; the frame takes that height.
   window.addEventListener("message", (event) => {
     const height = event.data && Number(event.data.bertvizHeight);

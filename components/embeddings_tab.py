@@ -37,7 +37,8 @@ PROJECTIONS = {"UMAP": "umap", "PCA": "pca"}
 MAX_MODELS = 6
 PANELS_PER_ROW = 3
 PALETTE = qualitative.Dark24 + qualitative.Light24
-NEIGHBOUR_HEADERS = ["model", "rank", "token", "word", "sentence", "cosine"]
+NEIGHBOUR_HEADERS = ["model", "rank", "token", "word", "sentence", "cosine (-1 to 1)",
+                     "typical cosine here (median of all pairs)"]
 
 
 # ------------------------------------------------------------------------------------------------- inputs
@@ -358,7 +359,7 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
             k = gr.Slider(1, 20, value=5, step=1, label="Neighbours", scale=1)
             find = gr.Button("Find neighbours", scale=1, elem_id="emb-find")
         table = csv_table("embedding-neighbours", headers=NEIGHBOUR_HEADERS, wrap=True, elem_id="emb-neighbours",
-                             column_widths=["24%", "7%", "10%", "10%", "41%", "8%"])
+                             column_widths=["20%", "6%", "9%", "9%", "36%", "9%", "11%"])
 
     example.change(lambda name: sets.get(name, ""), [example], [sentences], api_visibility="private")
     models.change(guarded(layer_range, kind="light"), [models, layer], [layer], api_visibility="private")

@@ -15,19 +15,30 @@ _DASH = {0: "solid", 1: "dot", 2: "dash"}
 
 
 def curves_figure(curves: list[lab.Curve], x_axis: str = "CPU minutes") -> go.Figure:
-    """Every objective term of every family against compute (one CPU core) or tokens seen."""
-    fig = go.Figure()
-    for curve in curves:
+    """Small multiples: one panel per family, its objective's terms against compute (one CPU core) or tokens seen,
+    each panel on its own log scale and the same x axis, so that no curve hides another."""
+    from plotly.subplots import make_subplots
+    columns = 3
+    rows = max(1, -(-len(curves) // columns))
+    titles = [FAMILIES[c.family].name + (" (from mini-BERT's weights)" if c.warm_start else "") for c in curves]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, shared_xaxes="all",
+                        horizontal_spacing=0.07, vertical_spacing=0.16)
+    for n, curve in enumerate(curves):
         x = curve.cpu_minutes if x_axis == "CPU minutes" else curve.tokens
+        row, col = n // columns + 1, n % columns + 1
         for i, (term, values) in enumerate(curve.series.items()):
-            started = " (from mini-BERT's weights)" if curve.warm_start else ""
-            fig.add_trace(go.Scatter(x=x, y=values, mode="lines",
-                                     name=f"{FAMILIES[curve.family].name} · {term}{started}",
-                                     line=dict(color=FAMILIES[curve.family].colour, dash=_DASH.get(i, "solid"), width=2)))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=50, b=10), yaxis_type="log",
-                      title="Training losses of the mini checkpoints (log scale)",
-                      xaxis_title=x_axis if x_axis == "CPU minutes" else "tokens seen", yaxis_title="loss",
-                      legend=dict(font=dict(size=11)))
+            fig.add_trace(go.Scatter(x=x, y=values, mode="lines", name=f"{FAMILIES[curve.family].name} · {term}",
+                                     legendgroup=curve.family, showlegend=False,
+                                     hovertemplate=f"{term}: %{{y:.3g}}<extra>{FAMILIES[curve.family].name}</extra>",
+                                     line=dict(color=FAMILIES[curve.family].colour, dash=_DASH.get(i, "solid"),
+                                               width=2)), row=row, col=col)
+            fig.add_annotation(x=x[-1], y=values[-1], text=term, showarrow=False, xanchor="left", yanchor="middle",
+                               font=dict(size=10, color=FAMILIES[curve.family].colour), row=row, col=col)
+        fig.update_yaxes(type="log", row=row, col=col)
+    fig.update_xaxes(title_text=x_axis if x_axis == "CPU minutes" else "tokens seen", row=rows)
+    fig.update_yaxes(title_text="loss (log)", col=1)
+    fig.update_layout(height=300 * rows + 60, margin=dict(l=10, r=30, t=60, b=10),
+                      title="Training losses of the mini checkpoints: one panel per family, each term labelled")
     return fig
 
 

@@ -91,8 +91,17 @@ def neighbour_rows(maps: list[ModelMap], sentence: int, word: int, k: int = 5) -
             query = emb.word_vector(found, sentence, word)
         indices, similarity = projection.cosine_neighbours(found.vectors, query, k=k, exclude=own)
         label = found.checkpoint + ("" if m.report.trained else " (RANDOM weights)")
+        typical = round(typical_cosine(found.vectors), 4)
         for rank, (i, sim) in enumerate(zip(indices, similarity), start=1):
             s = int(found.sentence_index[i])
             rows.append([label, rank, found.tokens[i] or "—", found.words[i] or "—",
-                         f"#{s + 1} {_short(found.sentences[s], 80)}", round(float(sim), 4)])
+                         f"#{s + 1} {_short(found.sentences[s], 80)}", round(float(sim), 4), typical])
     return rows
+
+
+def typical_cosine(vectors: np.ndarray) -> float:
+    """The median cosine between two different points of one model's space: what "alike" must beat there (some
+    spaces are anisotropic: every pair of vectors sits at 0.6 or more)."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # (N, D)
+    pairs = unit @ unit.T                                                                # (N, N)
+    return float(np.median(pairs[~np.eye(len(unit), dtype=bool)])) if len(unit) > 1 else float("nan")

@@ -107,3 +107,33 @@ def test_words_to_click_are_offered_before_any_run(page, app_url):
     page.wait_for_function("document.querySelector('#bert-fm-text textarea').value === 'The [MASK] sat down.'",
                            timeout=60_000)
     assert not page.blocked, page.blocked
+
+
+def test_results_from_an_older_text_are_marked_until_run_again(page, app_url):
+    """Tokens are computed from the shared text; typing a new one (here, in another tab) marks them as from an earlier
+    text until Tokenize runs again. Masking a word by clicking it runs the guesses on the new text: not stale."""
+    page.goto(app_url)
+    _section(page, "bert", "BERT", "Tokens")
+    page.locator("#bert-tokens-run").click()
+    tokens_panel = page.locator("#bert-tokens-run").locator("xpath=ancestor::*[@role='tabpanel'][1]")
+    expect(tokens_panel.locator(".token-table, table").first).to_be_visible(timeout=60_000)
+    note = tokens_panel.locator(".stale-note")
+    expect(note).to_have_count(0)
+    page.get_by_role("tab", name="Side by side").first.click()
+    page.locator("#sbs-text textarea").fill("A different sentence about the river bank.")
+    page.get_by_role("tab", name="BERT", exact=True).first.click()
+    expect(note).to_contain_text("earlier text", timeout=10_000)
+    expect(note).to_contain_text("Tokenize")
+    page.screenshot(path=str(ARTIFACTS / "stale_tokens.png"), full_page=True)
+    page.locator("#bert-tokens-run").click()
+    expect(note).to_have_count(0, timeout=10_000)
+    # fill-mask: a clicked word changes the text and runs on it, so the new guesses are not stale
+    page.locator("button[role=tab]:visible", has_text="Fill-mask").first.click()
+    page.locator("#bert-fm-run").click()
+    page.wait_for_selector("#bert-fm-filled .fm-guess", timeout=90_000)
+    page.locator("#bert-fm-words label").nth(1).click()
+    page.wait_for_function("document.querySelectorAll('#bert-fm-filled .fm-guess').length === 2", timeout=60_000)
+    fm_panel = page.locator("#bert-fm-run").locator("xpath=ancestor::*[@role='tabpanel'][1]")
+    expect(fm_panel.locator(".stale-note")).to_have_count(0)
+    page.locator("#bert-fm-text textarea").fill("Nothing was [MASK] here.")
+    expect(fm_panel.locator(".stale-note")).to_have_count(1, timeout=10_000)

@@ -194,6 +194,11 @@ def test_neighbours_handler_and_queries(minilm):
                                      progress=None)
     assert [r[1] for r in rows] == [1, 2, 3] and rows[0][4].startswith("#2 ")   # its paraphrase comes first
     assert rows[0][5] >= rows[1][5] >= rows[2][5]
+    # the reference: the median cosine of all pairs of the six sentences, computed here from MiniLM's own vectors
+    vectors = emb.sentence_vectors(loading.load("minilm-l6"), sentences.splitlines(), pooling="mean")
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosines = [float(unit[i] @ unit[j]) for i in range(len(unit)) for j in range(len(unit)) if i != j]
+    assert rows[0][6] == pytest.approx(np.median(cosines), abs=1e-3) and rows[0][5] > rows[0][6]
     polysemy = tab.example_sets()["Polysemy: \"bank\", \"bat\" and \"spring\", each in both of its senses"]
     rows = tab.embeddings_neighbours(polysemy, ["minilm-l6"], "tokens · colour by word", -1, "mean of the tokens",
                                      "bank", 2, progress=None)

@@ -67,8 +67,12 @@ def test_a_run_started_from_mini_bert_is_drawn_after_berts_compute():
     assert xs["BERT: masked-LM loss"] == [1.0, 90.0]
     assert xs["ELECTRA: replaced-token detection loss"] == [90.5, 150.0]     # after BERT's 90 minutes
     assert "started from mini-BERT" in figure.layout.title.text
-    names = [trace.name for trace in curves_figure([bert, electra]).data]
-    assert "ELECTRA · rtd (from mini-BERT's weights)" in names and "BERT · mlm" in names
+    panels = curves_figure([bert, electra])
+    titles = [a.text for a in panels.layout.annotations if a.text in ("BERT", "ELECTRA (from mini-BERT's weights)")]
+    assert titles == ["BERT", "ELECTRA (from mini-BERT's weights)"]           # one panel per family, each titled
+    axes = {trace.name: trace.yaxis for trace in panels.data}
+    assert axes["BERT · mlm"] == axes["BERT · nsp"] != axes["ELECTRA · rtd"] == axes["ELECTRA · mlm"]
+    assert all(panels.layout[axis.replace("y", "yaxis")].type == "log" for axis in axes.values())
 
 
 def test_a_warm_start_is_placed_at_the_minute_its_source_weights_were_shipped(tmp_path):
