@@ -154,7 +154,7 @@ def _tokens_within(lines: int, q: int, t: int, square: bool) -> int:
 def iframe(document: str, height: int = 760, title: str = "bertviz attention views") -> str:
     """The document inside a sandboxed iframe (scripts run there; gr.HTML itself never runs scripts)."""
     return (f'<iframe class="bertviz-frame" title="{html.escape(title)}" sandbox="allow-scripts" '
-            f'style="width:100%;height:{int(height)}px;border:1px solid #e5e7eb;border-radius:8px;background:#fff" '
+            f'height="{int(height)}" '
             f'srcdoc="{html.escape(document, quote=True)}"></iframe>')
 
 
@@ -179,6 +179,7 @@ _TEMPLATE = """<!doctype html>
  .bar .summary {{ color: #4b5563; font-size: 12px; }}
  .hint {{ color: #4b5563; font-size: 12px; margin: 4px 0; }}
  #status {{ color: #b91c1c; font-size: 13px; }}
+ .controls {{ user-select: none; }}
 </style>
 <script src="{base}/require.js"></script>
 </head><body>
@@ -190,12 +191,12 @@ _TEMPLATE = """<!doctype html>
 <div id="pane-head">
  <div class="hint">Lines join each token (left) to the tokens it attends to (right), one colour per head; click a
  colour square to hide a head, double-click to show it alone; hover a token to focus on it.</div>
- <div id="bv-head"><span style="user-select:none">Layer: <select id="layer"></select> {filters}</span>
+ <div id="bv-head"><span class="controls">Layer: <select id="layer"></select> {filters}</span>
  <div id="vis"></div></div>
 </div>
 <div id="pane-model" hidden>
  <div class="hint">Every head of every chosen layer; click a thumbnail to enlarge it.</div>
- <div id="bv-model"><span style="user-select:none">{filters}</span><div id="vis"></div></div>
+ <div id="bv-model"><span class="controls">{filters}</span><div id="vis"></div></div>
 </div>
 <script type="application/json" id="explorer-data">{data}</script>
 <script>

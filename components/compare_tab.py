@@ -5,6 +5,7 @@ progress bar and can be stopped; the last measurement on this device is cached, 
 """
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -16,6 +17,7 @@ import plotly.graph_objects as go
 from components.common import OpenCheckboxGroup, escape, guarded
 from components import server_files, share
 from components.export import csv_table
+from components.markup import tag
 from components.streaming import stream
 from model_zoo import csv_export, loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
@@ -194,23 +196,18 @@ def gflops_figure(result: profiling.CompareResult | None) -> go.Figure:
     return _empty(figure)
 
 
-VERDICT_COLOURS = {"holds": "#1a7f37", "does not hold": "#b42318", profiling.NOT_MEASURABLE: "#9a6700",
-                   "not measured": "#57606a"}
-
-
 def claims_html(claims: list[profiling.Claim]) -> str:
-    """The claims check as a table: each claim, its verdict here, what was measured, where the claim comes from."""
-    cell = 'style="padding:6px 10px;border-bottom:1px solid #d0d7de;vertical-align:top;text-align:left"'
-    head = "".join(f"<th {cell}>{escape(h)}</th>" for h in CLAIM_HEADERS)
-    rows = []
-    for c in claims:
-        colour = VERDICT_COLOURS.get(c.verdict, "#57606a")
-        rows.append(f'<tr class="claim"><td {cell}>{escape(c.claim)}</td>'
-                    f'<td {cell}><b class="verdict" style="color:{colour}">{escape(c.verdict)}</b></td>'
-                    f"<td {cell}>{escape(c.measured)}</td><td {cell}>{escape(c.source)}</td></tr>")
-    return (f'<div class="claims"><b>Claims check</b>: what the papers and tutorials say, against these configs '
-            f'and this machine<table style="width:100%;border-collapse:collapse;font-size:0.9em">'
-            f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
+    """The claims check as a table: each claim, its verdict here, what was measured, where the claim comes from.
+    A verdict's colour is its class (.verdict.holds, .verdict.does-not-hold, ...)."""
+    rows = [tag("tr", tag("td", c.claim), tag("td", tag("b", c.verdict, class_=["verdict", _slug(c.verdict)])),
+                tag("td", c.measured), tag("td", c.source), class_="claim") for c in claims]
+    return tag("div", tag("b", "Claims check"), ": what the papers and tutorials say, against these configs and this "
+               "machine", tag("table", tag("thead", tag("tr", *(tag("th", h) for h in CLAIM_HEADERS))),
+                              tag("tbody", *rows)), class_="claims")
+
+
+def _slug(words: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
 
 
 def _empty(figure: go.Figure, message: str = "Press Measure to fill this plot") -> go.Figure:

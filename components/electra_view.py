@@ -10,13 +10,13 @@ import gradio as gr
 from components import share as links
 from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
 from components.export import csv_table
+from components.markup import join, shade, tag
 from model_zoo.registry import Capability, checkpoints_of
 from model_zoo import electra, loading
 from model_zoo import pretraining_lab as lab
 
 METRIC_HEADERS = ["measure", "value"]
 REPLACEMENT_HEADERS = ["#", "original", "sample", "label", "generator's top alternatives"]
-_TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
 
 
 def _pct(value) -> str:
@@ -34,23 +34,20 @@ def render_corrupted(result: electra.ReplaceResult) -> str:
     chips = []
     for i, token in enumerate(det.tokens):
         if i in notes and not notes[i].same_as_original:
-            chips.append(f'<span style="{_TOK}background:#fde2e2;border:2px solid #dc2626" class="rtd-replaced" '
-                         f'title="replaced: was {escape(det.originals[i])}">{escape(token)} '
-                         f'<small style="color:#555">(was <s>{escape(det.originals[i])}</s>)</small></span>')
+            chips.append(tag("span", token, " ", tag("small", "(was ", tag("s", det.originals[i]), ")"),
+                             class_="chip replaced rtd-replaced", title=f"replaced: was {det.originals[i]}"))
         elif i in notes:
-            chips.append(f'<span style="{_TOK}background:#e0f2fe;border:2px dashed #0284c7" class="rtd-same" '
-                         f'title="the generator sampled the original token: ELECTRA labels it original">'
-                         f'{escape(token)} <small style="color:#555">(sampled the original)</small></span>')
+            chips.append(tag("span", token, " ", tag("small", "(sampled the original)"),
+                             class_="chip sampled-same rtd-same",
+                             title="the generator sampled the original token: ELECTRA labels it original"))
         else:
-            color = "#eee" if det.special[i] else "#f8fafc"
-            chips.append(f'<span style="{_TOK}background:{color};border:1px solid #ddd">{escape(token)}</span>')
+            chips.append(tag("span", token, class_=["chip", "special" if det.special[i] else ""]))
     same = [r for r in result.replacements if r.same_as_original]
-    note = (f'<div class="note">{len(same)} chosen position(s) got the original token back from the generator '
-            f'({", ".join(escape(r.original) for r in same)}): ELECTRA labels those "original", not "replaced".</div>'
-            if same else "")
-    masked = " ".join(escape(t) for t in result.masked_input)
-    return (f'<div class="note">The generator saw: <code>{masked}</code></div>'
-            f'<div class="rtd-corrupted">{"".join(chips)}</div>{note}')
+    note = tag("div", f'{len(same)} chosen position(s) got the original token back from the generator '
+                      f'({", ".join(r.original for r in same)}): ELECTRA labels those "original", not "replaced".',
+               class_="note") if same else ""
+    return join([tag("div", "The generator saw: ", tag("code", " ".join(result.masked_input)), class_="note"),
+                 tag("div", join(chips), class_="rtd-corrupted"), note])
 
 
 def render_heat(det: electra.Detection, what: str = "replaced", threshold: float = electra.THRESHOLD) -> str:
@@ -58,17 +55,15 @@ def render_heat(det: electra.Detection, what: str = "replaced", threshold: float
     chips = []
     for i, token in enumerate(det.tokens):
         p = float(det.prob_replaced[i])
-        outline = "border:2px solid #111;" if det.replaced[i] else "border:1px solid #ddd;"
         truth = f" · truly {what}" + (f" (was {det.originals[i]})" if det.originals[i] else "") if det.replaced[i] \
             else " · original"
-        mark = " ✱" if det.replaced[i] else ""
-        chips.append(f'<span class="rtd-heat" data-p="{p:.4f}" style="{_TOK}{outline}background:rgba(220,38,38,'
-                     f'{p:.3f})" title="{escape(f"P(replaced) = {p:.3f}{truth}")}">{escape(token)}{mark}'
-                     f'<sub style="opacity:.7">{p:.2f}</sub></span>')
-    legend = ('<div class="legend">Shade = the discriminator\'s P(replaced) (white 0 → red 1); '
-              f'<b>outlined ✱</b> = truly {escape(what)}. Flagged when P ≥ {threshold:g} (the threshold above); '
-              f'the ranking in the table says what the discriminator knows whatever the threshold.</div>')
-    return f'<div class="rtd-heatmap">{"".join(chips)}</div>{legend}'
+        chips.append(tag("span", token, " ✱" if det.replaced[i] else "", tag("sub", f"{p:.2f}"),
+                         class_=["chip", "rtd-heat", shade(p), "truly" if det.replaced[i] else ""],
+                         data_p=f"{p:.4f}", title=f"P(replaced) = {p:.3f}{truth}"))
+    legend = tag("div", "Shade = the discriminator's P(replaced) (white 0 → red 1); ", tag("b", "outlined ✱"),
+                 f" = truly {what}. Flagged when P ≥ {threshold:g} (the threshold above); the ranking in the table "
+                 f"says what the discriminator knows whatever the threshold.", class_="legend")
+    return join([tag("div", join(chips), class_="rtd-heatmap"), legend])
 
 
 def metrics_rows(m: electra.Metrics, det: electra.Detection | None = None) -> list[list[str]]:
@@ -93,15 +88,13 @@ def render_signal(det: electra.Detection) -> str:
     real = ~det.special
     rows = []
     for label, active in (("BERT's MLM", det.chosen & real), ("ELECTRA's discriminator", real)):
-        chips = "".join(
-            f'<span style="{_TOK}background:{"#16a34a;color:white" if active[i] else "#eee;color:#999"}">'
-            f'{escape(det.originals[i] or det.tokens[i])}</span>' for i in range(len(det.tokens)))
+        chips = join(tag("span", det.originals[i] or det.tokens[i],
+                         class_=["chip", "signal" if active[i] else "silent"]) for i in range(len(det.tokens)))
         share = f"{int(active.sum())} of {int(real.sum())} tokens ({100 * active.sum() / max(1, real.sum()):.0f}%)"
-        rows.append(f'<div class="rtd-signal-row"><b style="display:inline-block;width:14em">{escape(label)}</b>'
-                    f'{chips} <i>learns from {share}</i></div>')
-    return ("".join(rows) + '<div class="note">Green = the token gives a learning signal. BERT computes its loss only '
-            'at the masked positions; ELECTRA\'s discriminator is trained on every token (original or replaced), '
-            'which is why it learns more per sentence.</div>')
+        rows.append(tag("div", tag("b", label), chips, " ", tag("i", f"learns from {share}"), class_="rtd-signal-row"))
+    return join(rows + [tag("div", "Green = the token gives a learning signal. BERT computes its loss only at the "
+                                   "masked positions; ELECTRA's discriminator is trained on every token (original or "
+                                   "replaced), which is why it learns more per sentence.", class_="note")])
 
 
 def _badges(*loaded) -> str:

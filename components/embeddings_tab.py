@@ -207,7 +207,7 @@ def render_map(maps: list[ModelMap], colour_by: str = "word", target: str = "") 
     for m in maps:
         flag = " · RANDOM weights" if not m.report.trained else ""
         titles.append(f"<b>{escape(_short(m.found.checkpoint, 30))}</b>{flag}<br>"
-                      f"<span style='font-size:11px'>{escape(m.projected.method)} · layer {m.found.layer}</span>")
+                      f"<i>{escape(m.projected.method)} · layer {m.found.layer}</i>")
     figure = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.04,
                            vertical_spacing=0.12)
     shown_groups: set[str] = set()

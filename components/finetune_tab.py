@@ -23,6 +23,7 @@ from plotly.subplots import make_subplots
 from components import model_labels, share
 from components.common import OpenCheckboxGroup, escape, guarded, inform
 from components.export import csv_table
+from components.markup import join, shade, tag
 from components.streaming import stream
 from model_zoo import finetune as ft
 from model_zoo import loading
@@ -150,11 +151,10 @@ def _settings(methods, pooling: str, layers: str, epochs, lr: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------- rendering
-def _bar(fraction: float, colour: str = "#2563eb") -> str:
-    width = max(0.0, min(1.0, fraction)) * 100
-    return (f'<div style="background:#e5e7eb;border-radius:4px;height:10px;width:100%;margin:4px 0" '
-            f'class="ft-bar" data-fraction="{fraction:.3f}"><div style="background:{colour};height:10px;'
-            f'border-radius:4px;width:{width:.1f}%"></div></div>')
+def _bar(fraction: float, kind: str = "") -> str:
+    """A progress bar (a native <progress>, styled by .ft-bar; kind "overall" for the whole job's)."""
+    return tag("progress", value=f"{max(0.0, min(1.0, fraction)):.3f}", max="1", class_=["ft-bar", kind],
+               data_fraction=f"{fraction:.3f}")
 
 
 def split_summary(lab: Lab) -> str:
@@ -172,7 +172,7 @@ def status_html(lab: Lab | None, message: str = "") -> str:
     lines = []
     for index, spec in enumerate(lab.specs):
         if spec in lab.errors:
-            lines.append(f"<li>{escape(spec)}: <b style='color:#b91c1c'>could not run</b>: "
+            lines.append(f"<li>{escape(spec)}: <b class='failed'>could not run</b>: "
                          f"{escape(lab.errors[spec])}</li>")
         elif spec in done:
             run = next(r for r in lab.runs if r.spec == spec)
@@ -192,7 +192,7 @@ def status_html(lab: Lab | None, message: str = "") -> str:
         head += " · cancelled"
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in lab.notes)
     extra = f'<div class="note">{escape(message)}</div>' if message else ""
-    return (f'<div id="ft-progress"><b>{head}</b>{_bar(overall, "#16a34a")}<ul>{"".join(lines)}</ul>{extra}'
+    return (f'<div id="ft-progress"><b>{head}</b>{_bar(overall, "overall")}<ul>{"".join(lines)}</ul>{extra}'
             f'{notes}</div>{split_summary(lab)}')
 
 
@@ -282,25 +282,21 @@ def split_rows(lab: Lab | None) -> list[list]:
 
 
 def _token_span(token: str, weight: float) -> str:
-    colour = f"rgba(22,163,74,{abs(weight):.2f})" if weight >= 0 else f"rgba(220,38,38,{abs(weight):.2f})"
-    return (f'<span class="ft-token" title="{weight:+.2f}" style="background:{colour};padding:1px 3px;margin:1px;'
-            f'border-radius:3px;display:inline-block">{escape(token)}</span>')
+    return tag("span", token, class_=["ft-token", shade(abs(weight), "green" if weight >= 0 else "red")],
+               title=f"{weight:+.2f}")
 
 
 def prediction_html(predictions: list[ft.Prediction]) -> str:
     blocks = []
     for p in predictions:
         order = np.argsort(-p.probabilities)
-        bars = "".join(f'<div style="display:flex;gap:6px;align-items:center"><span style="width:9em;overflow:hidden">'
-                       f'{escape(p_label)}</span><span style="background:#2563eb;height:9px;width:'
-                       f'{max(1, 160 * float(p.probabilities[i])):.0f}px"></span><span>{p.probabilities[i]:.2f}</span>'
-                       f'</div>' for i in order[:6] for p_label in [p.classes[i]])
-        tokens = "".join(_token_span(t, float(w)) for t, w in zip(p.tokens, p.importance))
-        blocks.append(f'<div class="ft-prediction" style="border:1px solid #e5e7eb;border-radius:6px;padding:8px;'
-                      f'margin:6px 0"><div><b>{escape(p.spec)}</b> · {escape(p.method)} → '
-                      f'<b class="ft-label">{escape(p.label)}</b></div>{bars}<div style="margin-top:6px">{tokens}</div>'
-                      f'<div class="note">Which tokens mattered: {escape(p.importance_method)}; green pushes toward '
-                      f'"{escape(p.label)}", red away from it.</div></div>')
+        bars = [tag("div", tag("span", p.classes[i]), tag("meter", value=f"{float(p.probabilities[i]):.4f}"),
+                    tag("span", f"{p.probabilities[i]:.2f}"), class_="ft-prob") for i in order[:6]]
+        tokens = join(_token_span(t, float(w)) for t, w in zip(p.tokens, p.importance))
+        head = tag("div", tag("b", p.spec), f" · {p.method} → ", tag("b", p.label, class_="ft-label"))
+        blocks.append(tag("div", head, *bars, tag("div", tokens, class_="ft-tokens"),
+                          tag("div", f"Which tokens mattered: {p.importance_method}; green pushes toward "
+                                     f'"{p.label}", red away from it.', class_="note"), class_="ft-prediction"))
     return "".join(blocks)
 
 

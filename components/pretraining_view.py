@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from components import share
 from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
+from components.markup import join, tag
 from model_zoo import loading
 from model_zoo import pretraining_lab as lab
 from model_zoo import sentence_tasks as st
@@ -24,10 +25,8 @@ PAIR_B = "He bought a gallon of milk."
 TASK_TEXT = "I loved this film: the acting was superb and the story moving."
 QA_QUESTION = "Where is the Eiffel Tower?"
 QA_CONTEXT = "The Eiffel Tower is a wrought-iron tower on the Champ de Mars in Paris, France. It was built in 1889."
-_CELL = "padding:2px 5px;border:1px solid #e5e7eb;white-space:pre;"
-_GRID = "border-collapse:collapse;font-family:ui-monospace,monospace;font-size:0.85em"
-_AGREE = ' class="agree" style="background:#dcfce7"'
-_KIND_STYLE = {MASK: ("mask", "#fde68a"), RANDOM: ("random", "#fecaca"), KEEP: ("kept", "#bbf7d0")}
+_AGREE = ' class="agree"'
+_KIND = {MASK: "mask", RANDOM: "random", KEEP: "kept"}   # each one's colour: .dm-mask, .dm-random, .dm-kept
 
 
 def _p(p: float) -> str:
@@ -108,22 +107,18 @@ def render_masking(view: st.MaskingView, stats: st.MaskingStats) -> str:
         cells = []
         for i, token in enumerate(shown):
             if view.special[i]:
-                cells.append(f'<td class="dm-special" style="{_CELL}color:#92400e">{escape(token)}</td>')
+                cells.append(tag("td", token, class_="dm-special"))
             elif i in kinds:
-                label, color = _KIND_STYLE[kinds[i]]
-                cells.append(f'<td class="dm-{label}" style="{_CELL}background:{color}" title="{escape(label)}: '
-                             f'{escape(view.tokens[i])} → {escape(token)}">{escape(token)}</td>')
+                label = _KIND[kinds[i]]
+                cells.append(tag("td", token, class_=f"dm-{label}", title=f"{label}: {view.tokens[i]} → {token}"))
             else:
-                cells.append(f'<td style="{_CELL}">{escape(token)}</td>')
-        rows.append(f'<tr><th style="{_CELL}white-space:nowrap">{escape(name)}</th>{"".join(cells)}</tr>')
-    header = "".join(f'<th style="{_CELL}">{escape(t)}</th>' for t in view.tokens)
-    legend = "".join(f'<span style="background:{c};padding:1px 6px;border-radius:4px;margin-right:6px">{label}</span>'
-                     for label, c in _KIND_STYLE.values())
-    split = " / ".join(f"{100 * stats.split[k]:.1f}% {_KIND_STYLE[k][0]}" for k in (MASK, RANDOM, KEEP))
+                cells.append(tag("td", token))
+        rows.append(tag("tr", tag("th", name), *cells))
+    header = tag("tr", tag("th", "original"), *(tag("th", t) for t in view.tokens))
+    legend = join(tag("span", label, class_=f"dm-key dm-{label}") for label in _KIND.values())
+    split = " / ".join(f"{100 * stats.split[k]:.1f}% {_KIND[k]}" for k in (MASK, RANDOM, KEEP))
     return (f'<div class="dm-legend">{legend} (seed {view.seed}; the same seed gives the same masks)</div>'
-            f'<div style="overflow-x:auto"><table class="dm-grid" style="{_GRID}">'
-            f'<tr><th style="{_CELL}">original</th>{header}</tr>'
-            f'{"".join(rows)}</table></div>'
+            + tag("div", tag("table", header, *rows, class_="dm-grid"), class_="dm-scroll") +
             f'<div class="note">Over {stats.draws} dynamic draws of this text: {100 * stats.chosen_rate:.1f}% of '
             f'the tokens chosen (rule: 15%), split {split} (rule: 80/10/10); {100 * stats.coverage:.0f}% of the '
             f'tokens were chosen at least once, while BERT\'s static mask trains on the same few every epoch.</div>')

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from components import share
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
+from components.markup import join, tag
 from model_zoo import permutation
 from model_zoo.registry import Capability, checkpoints_of
 
@@ -21,7 +22,6 @@ SCORE_HEADERS = ["order", "sequence (token numbers)", "log p(sentence)", "mean l
 # the opening targets: "auto", two whole words of the text from its second word on (permutation.whole_word_targets)
 DEFAULT_TARGETS = "auto"
 MEMORY_HEADERS = ["segment", "tokens", "log p without memory", "log p with memory", "gain from memory"]
-_TOK = "display:inline-block;margin:2px;padding:2px 6px;border-radius:6px;font-family:monospace;"
 LONG_TEXT = ("Marie Curie was born in Warsaw in 1867. She moved to Paris to study physics and mathematics at the "
              "Sorbonne. There she met Pierre Curie, and together they discovered two new elements, polonium and "
              "radium. Curie was the first woman to win a Nobel Prize, and the only person to win Nobel Prizes in two "
@@ -44,8 +44,8 @@ def _labels(view: permutation.OrderView) -> list[str]:
     labels = []
     numbers = {int(p): k + 1 for k, p in enumerate(view.content)}
     for i, token in enumerate(view.tokens):
-        tag = f"#{numbers[i]}·step {view.step_of(numbers[i])}" if i in numbers else "special"
-        labels.append(escape(f"{token} ({tag})"))
+        where = f"#{numbers[i]}·step {view.step_of(numbers[i])}" if i in numbers else "special"
+        labels.append(escape(f"{token} ({where})"))
     return labels
 
 
@@ -70,18 +70,18 @@ def mask_figure(view: permutation.OrderView) -> go.Figure:
 
 def render_order(view: permutation.OrderView, targets=()) -> str:
     """The sentence numbered, then the order as a sequence of steps (targets outlined)."""
-    def outline(number: int) -> str:
-        return "border:2px solid #f59e0b;" if number in targets else ""
-    steps = " → ".join(f'<span style="{_TOK}{outline(number)}background:#dbeafe" title="token #{number}">'
-                       f'<sup>{step}</sup>{escape(token)}<sub>#{number}</sub></span>'
-                       for step, number, token in view.sequence())
+    steps = join((tag("span", tag("sup", step), token, tag("sub", f"#{number}"),
+                      class_=["chip", "step", "target" if number in targets else ""], title=f"token #{number}")
+                  for step, number, token in view.sequence()), " → ")
     number_of = {int(p): k + 1 for k, p in enumerate(view.content)}
-    numbered = " ".join(f'<span style="{_TOK}background:{"#eee" if view.special[i] else "#f8fafc"}">{escape(tok)}'
-                        f'{"" if view.special[i] else f"<sub>#{number_of[i]}</sub>"}</span>'
-                        for i, tok in enumerate(view.tokens))
-    return (f'<div class="note">The sentence, numbered (special tokens are not numbered):</div><div>{numbered}</div>'
-            f'<div class="note">Factorization order ({escape(view.name)}): superscript = step, #n = token '
-            f'number{", outlined = target" if len(targets) else ""}</div><div class="xlnet-order">{steps}</div>')
+    numbered = join((tag("span", tok, "" if view.special[i] else tag("sub", f"#{number_of[i]}"),
+                         class_=["chip", "special" if view.special[i] else ""])
+                     for i, tok in enumerate(view.tokens)), " ")
+    return join([tag("div", "The sentence, numbered (special tokens are not numbered):", class_="note"),
+                 tag("div", numbered),
+                 tag("div", f"Factorization order ({view.name}): superscript = step, #n = token number"
+                            f"{', outlined = target' if len(targets) else ''}", class_="note"),
+                 tag("div", steps, class_="xlnet-order")])
 
 
 def prediction_rows(result: permutation.PermutationResult) -> list[list]:
