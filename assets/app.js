@@ -73,6 +73,9 @@
           more.append(summary, document.createTextNode(rest.join("\n").trim()));
           note.append(more);
         }
+        // said once: the note beside the button the user is looking at replaces the toast
+        const box = lastButton.getBoundingClientRect();
+        if (box.bottom > 0 && box.top < window.innerHeight) toast.style.display = "none";
       }
     }
   }).observe(document.body, {childList: true, subtree: true});

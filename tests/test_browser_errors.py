@@ -19,6 +19,7 @@ def test_a_failed_action_says_why_next_to_its_button_until_it_runs_again(page, a
     note = page.locator("#bert-fm-run + .action-error")
     expect(note).to_contain_text("write [MASK], <mask> or ___", timeout=60_000)     # the app's own <mask>, literal
     expect(page.locator("[data-testid=status-tracker] .error >> visible=true")).to_have_count(0)   # no red pills
+    expect(page.locator("[data-testid=toast-body] >> visible=true")).to_have_count(0)   # said once: no toast too
     expect(page.locator("#bert-fm-warning, .weights-badge >> visible=true").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "action_error.png"))
     page.locator("#bert-fm-text textarea").fill("The capital of France is [MASK].")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
 
-TOASTS = "[data-testid=toast-text]"
+TOASTS = "[data-testid=toast-text], .action-error"   # a message: its toast, or the note beside its button (shown once)
 # Two labels, one of them HTML (it must show as written), six examples each: a k-fold split.
 SMALL = "\n".join([f"I ate a {w} today\t<b>fruit</b>" for w in ("apple", "banana", "cherry", "mango", "pear", "plum")]
                   + [f"we drove the {w} to town\tvehicle" for w in ("car", "truck", "bus", "van", "tractor", "lorry")])
@@ -55,7 +55,8 @@ def test_train_try_and_another_session_sees_nothing(browser, page, app_url):
     other.goto(f"{app_url}?tab=finetune")
     other.locator("#ft-try-text textarea").fill("I ate a pear today")
     other.locator("#ft-try-run").click()
-    expect(other.locator(TOASTS).filter(has_text="No trained model in this session")).to_be_visible(timeout=30_000)
+    expect(other.locator(TOASTS).filter(has_text="No trained model in this session").first).to_be_attached(
+        timeout=30_000)
     assert other.locator("#ft-try-out .ft-prediction").count() == 0
     assert "feature extraction" not in other.locator("#ft-results").inner_text()          # no results either
     other.context.close()
@@ -96,18 +97,19 @@ def test_bad_input_gets_a_message_and_the_box_keeps_it(page, app_url, tmp_path):
     for typed, message in cases:
         page.locator("#ft-data textarea").fill(typed)
         page.locator("#ft-run").click()
-        expect(page.locator(TOASTS).filter(has_text=message).first).to_be_visible(timeout=30_000)
+        expect(page.locator(TOASTS).filter(has_text=message).first).to_be_attached(timeout=30_000)
         assert page.locator("#ft-data textarea").input_value() == typed       # nothing lost of what was typed
     hostile = "<img src=x onerror=\"document.title='pwned'\">"
     models = page.locator("#ft-models input")
     models.fill(hostile)
     models.press("Enter")
     page.locator("#ft-run").click()
-    expect(page.locator(TOASTS).filter(has_text=f"'{hostile}' is neither a model").first).to_be_visible(timeout=30_000)
+    expect(page.locator(TOASTS).filter(has_text=f"'{hostile}' is neither a model").first).to_be_attached(
+        timeout=30_000)
     page.locator("#ft-models .token", has_text=hostile).locator(".token-remove").first.click()
     page.locator("#ft-try-text textarea").fill(hostile)
     page.locator("#ft-try-run").click()
-    expect(page.locator(TOASTS).filter(has_text="No trained model in this session").first).to_be_visible(
+    expect(page.locator(TOASTS).filter(has_text="No trained model in this session").first).to_be_attached(
         timeout=30_000)
     assert page.title() == "BERT Family Explorer"
     image = tmp_path / "photo.csv"
@@ -116,7 +118,7 @@ def test_bad_input_gets_a_message_and_the_box_keeps_it(page, app_url, tmp_path):
     no_text.write_text("review_body,stars\nfine,5\n")
     for path, message in ((image, "'photo.csv' is not a CSV file"), (no_text, "'reviews.csv' has no text column")):
         _upload(page, path)
-        expect(page.locator(TOASTS).filter(has_text=message).first).to_be_visible(timeout=30_000)
+        expect(page.locator(TOASTS).filter(has_text=message).first).to_be_attached(timeout=30_000)
         assert page.locator("#ft-data textarea").input_value() == cases[-1][0]
     good = tmp_path / "good.csv"
     good.write_text("text,label\n" + "\n".join(f'"row {i}, quoted",{"ab"[i % 2]}' for i in range(8)))
