@@ -44,7 +44,8 @@ def build_app(models_mode: str = "auto"):
 
     from components import common, compare_tab, embeddings_tab, family_tab, pretraining_lab_tab, share, shared_text
     from components import side_by_side_tab
-    from components import finetune_tab
+    from components import finetune_tab, layers_tab
+    from components import heads_tab
     from model_zoo import loading
     from model_zoo.registry import FAMILIES
 
@@ -65,6 +66,8 @@ def build_app(models_mode: str = "auto"):
             targets.append(compare_tab.build(models_mode))
             targets.append(pretraining_lab_tab.build(models_mode))
             targets.append(finetune_tab.build(models_mode))
+            targets.append(layers_tab.build(models_mode))
+            targets.append(heads_tab.build(models_mode))
         shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts],
                          [ctx.options["fill-mask.text"] for ctx in contexts if "fill-mask.text" in ctx.options])
         demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private",
@@ -120,13 +123,14 @@ def main(argv=None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
-    from components import server_files
+    from components import app_state, server_files
     from model_zoo import loading
     local_folders, folder_roots = folder_policy(args)
-    loading.configure(loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
-                                       max_params=int(args.max_params), max_models=args.max_models,
-                                       local_folders=local_folders, folder_roots=folder_roots,
-                                       disk_budget=int(args.disk_budget_gb * 1024 ** 3)))
+    settings = loading.Settings(device=args.device, dtype=args.dtype, offline=True if args.offline else None,
+                                max_params=int(args.max_params), max_models=args.max_models,
+                                local_folders=local_folders, folder_roots=folder_roots,
+                                disk_budget=int(args.disk_budget_gb * 1024 ** 3))
+    app_state.use(app_state.AppState(loading=loading.Runtime(settings)))   # the app's state, in one object
     import threading
 
     import torch

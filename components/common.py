@@ -7,7 +7,6 @@ import inspect
 import contextvars
 import logging
 import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -15,6 +14,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import gradio as gr
 import plotly.io as pio
 
+from components import app_state
+from components.app_state import RunningWork
 from model_zoo import loading
 from model_zoo.tokenization import InputError
 
@@ -59,57 +60,14 @@ WORK_KINDS = {
     "stream": {"concurrency_limit": int(os.environ.get("EXPLORER_STREAM_CONCURRENCY", 8)),
                "time_limit_s": TIME_LIMIT_S},
 }
-_workers: ThreadPoolExecutor | None = None   # made on first use (importing this module starts no thread)
-_workers_lock = threading.Lock()
-
-
 def _executor() -> ThreadPoolExecutor:
     """The handlers' worker threads: enough for every kind at its limit (running work never exceeds it), plus room."""
-    global _workers
-    with _workers_lock:
-        if _workers is None:
-            _workers = ThreadPoolExecutor(max_workers=sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6,
-                                          thread_name_prefix="explorer-handler")
-        return _workers
-
-
-class RunningWork:
-    """How much work of one kind is running, bounded by its limit: a slot is taken before the work starts and given
-    back when the work ends, not when its request gives up on it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.running = 0
-        self._changed = threading.Condition()
-
-    def acquire(self, timeout: float) -> bool:
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.running < self.limit, timeout):
-                return False
-            self.running += 1
-            return True
-
-    def release(self) -> None:
-        with self._changed:
-            self.running -= 1
-            self._changed.notify_all()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing of this kind runs (tests use it); False if `timeout` passed first."""
-        with self._changed:
-            return self._changed.wait_for(lambda: self.running == 0, timeout)
-
-
-_running: dict[str, RunningWork] = {}
-_running_lock = threading.Lock()
+    return app_state.current().executor(sum(k["concurrency_limit"] for k in WORK_KINDS.values()) + 6)
 
 
 def running_work(kind: str) -> RunningWork:
-    """The running-work counter of a WORK_KINDS kind (made on first use)."""
-    with _running_lock:
-        if kind not in _running:
-            _running[kind] = RunningWork(WORK_KINDS[kind]["concurrency_limit"])
-        return _running[kind]
+    """The running-work counter of a WORK_KINDS kind (in the app's state; made on first use)."""
+    return app_state.current().running_work(kind, WORK_KINDS[kind]["concurrency_limit"])
 
 
 # ---------------------------------------------------------------------------------------------------- messages

@@ -6,7 +6,6 @@ progress bar and can be stopped; the last measurement on this device is cached, 
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.common import OpenCheckboxGroup, escape, guarded
-from components import server_files, share
+from components import app_state, server_files, share
 from components.export import csv_table
 from components.markup import tag
 from components.streaming import stream
@@ -33,7 +32,6 @@ MEASUREMENT_HEADERS = ["model", "weights", "dtype", "batch", "tokens", "runs", "
                        "tokens/s", "GFLOPs", "GFLOP/s", "weights MB", "peak growth MB"]
 CLAIM_HEADERS = ["claim", "verdict", "measured here", "source"]
 
-_stops: dict[str, threading.Event] = {}  # one Stop flag per browser session
 
 
 # ---------------------------------------------------------------------------------------------------- choosing
@@ -321,7 +319,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
         raise ValueError("None of the models can be used. " + " ".join(problems))
     breakdowns = _breakdowns(specs)
     session = getattr(request, "session_hash", None) or f"no-session-{uuid.uuid4()}"  # only its own Stop stops it
-    stop = _stops[session] = threading.Event()
+    stop = app_state.current().new_stop(f"compare:{session}")
     results: list[profiling.CompareResult] = []
     try:
         for index, spec in enumerate(specs):
@@ -339,7 +337,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
             if partial.stopped:
                 break
     finally:
-        _stops.pop(session, None)
+        app_state.current().forget_stop(f"compare:{session}", stop)
     if not results:
         raise ValueError("Stopped before anything was measured.")
     final = profiling.combine(results)
@@ -354,9 +352,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
 
 
 def stop_measuring(request: gr.Request = None) -> str:
-    event = _stops.get(getattr(request, "session_hash", None) or "")
-    if event is not None:
-        event.set()
+    app_state.current().stop(f"compare:{getattr(request, 'session_hash', None) or ''}")
     return '<div class="note">Stopping after the current run…</div>'
 
 

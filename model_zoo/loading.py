@@ -1,4 +1,7 @@
-"""Loading checkpoints: resolve what the user asked for, validate it, load it once, cache it (the only global state).
+"""Loading checkpoints: resolve what the user asked for, validate it, load it once, cache it.
+
+The state of loading is one `Runtime` (settings, model cache, disk budget): app.py builds it and installs it with
+`use`; tests build their own. Importing this module makes none (the first call that needs one makes a default).
 
 A spec is a registry key ("bert-base-uncased"), a Hub id ("google-bert/bert-base-uncased") or a local folder. Custom
 checkpoints are read config-first: an unsupported architecture or one above the size bound is refused before any
@@ -20,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -105,37 +108,59 @@ class LoadedModel:
 
 
 # ---------------------------------------------------------------------------------------------------- settings
-_settings = Settings()
+_runtime: "Runtime | None" = None
+_runtime_lock = threading.Lock()
 
 
-def configure(settings: Settings) -> None:
-    """Set the app-wide loading settings (called once by app.py, and by tests). Clears the cache."""
-    global _settings
-    _settings = settings
-    _cache.clear()
-    hub_reachable.cache_clear()
+def use(runtime: "Runtime") -> "Runtime":
+    """Install the runtime every load reads from now on (app.py: once; tests: their own). Returns it."""
+    global _runtime
+    with _runtime_lock:
+        _runtime = runtime
+    return runtime
+
+
+def runtime() -> "Runtime":
+    """The installed runtime (a default one, made on first use, when none was installed)."""
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None:
+            _runtime = Runtime()
+        return _runtime
+
+
+def configure(settings: Settings) -> "Runtime":
+    """A fresh runtime with these settings, installed: an empty cache, nothing loaded."""
+    return use(Runtime(settings))
 
 
 def current_settings() -> Settings:
-    return _settings
+    return runtime().settings
 
 
-@lru_cache(maxsize=1)
 def hub_reachable() -> bool:
-    """Can the Hub be reached? Decided once, within a few seconds (never the ~46 s default of a failing download)."""
-    if _settings.offline is not None:
-        return not _settings.offline
+    """Can the Hub be reached? Decided once per runtime, within a few seconds (never the ~46 s default of a failing
+    download)."""
+    state = runtime()
+    if state.hub is None:
+        state.hub = _probe_hub(state.settings)
+    return state.hub
+
+
+def _probe_hub(settings: Settings) -> bool:
+    if settings.offline is not None:
+        return not settings.offline
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         return False
     host = re.sub(r"^https?://", "", os.environ.get("HF_ENDPOINT", "https://huggingface.co")).split("/")[0]
 
     def connect() -> bool:
-        with socket.create_connection((host, 443), timeout=_settings.hub_timeout_s):
+        with socket.create_connection((host, 443), timeout=settings.hub_timeout_s):
             return True
     with ThreadPoolExecutor(1) as pool:  # DNS lookups ignore socket timeouts: bound the whole thing
         future = pool.submit(connect)
         try:
-            return future.result(timeout=_settings.hub_timeout_s + 0.5)
+            return future.result(timeout=settings.hub_timeout_s + 0.5)
         except Exception:
             return False
 
@@ -227,10 +252,10 @@ def user_folder(spec: str) -> Path | None:
     """The folder a user's spec names, where this server lets users load its folders (Settings.local_folders) and
     the folder lies under one of Settings.folder_roots (when any are named); else None. With folders off, the disk
     is never looked at, so what a stranger types learns nothing about it."""
-    if not _settings.local_folders or not is_folder(spec):
+    if not current_settings().local_folders or not is_folder(spec):
         return None
     path = Path(spec).expanduser().resolve()
-    roots = [Path(root).expanduser().resolve() for root in _settings.folder_roots]
+    roots = [Path(root).expanduser().resolve() for root in current_settings().folder_roots]
     return path if not roots or any(path.is_relative_to(root) for root in roots) else None
 
 
@@ -238,10 +263,10 @@ def not_a_model_message(spec: str) -> str:
     """What a spec that is neither a registry key, a Hub id nor an allowed folder gets: one message whatever the
     disk holds (the same for an existing folder outside the allowed roots and for a path that does not exist)."""
     hub = "a model of the registry or a Hub id (like 'google-bert/bert-base-uncased')"
-    if not _settings.local_folders:
+    if not current_settings().local_folders:
         return f"'{spec}' is not {hub}; this server does not load models from its own folders."
-    if _settings.folder_roots:
-        return f"'{spec}' is not {hub} nor a folder under {', '.join(_settings.folder_roots)}."
+    if current_settings().folder_roots:
+        return f"'{spec}' is not {hub} nor a folder under {', '.join(current_settings().folder_roots)}."
     return f"'{spec}' is neither {hub} nor an existing folder."
 
 
@@ -325,9 +350,9 @@ def resolve(spec: str) -> Checkpoint:
         if any("auto_map" in k for k in config):
             raise UnsupportedModel(f"'{spec}' needs custom code (auto_map); this app never runs remote code.")
     n_params = count_parameters(config, model_class)
-    if n_params > _settings.max_params:
+    if n_params > current_settings().max_params:
         raise UnsupportedModel(f"'{spec}' has {n_params / 1e6:.0f}M parameters, above this app's bound of "
-                               f"{_settings.max_params / 1e6:.0f}M (set --max-params to change it).")
+                               f"{current_settings().max_params / 1e6:.0f}M (set --max-params to change it).")
     capabilities = capabilities_of(model_class)
     role = role_of_class(model_class)
     return Checkpoint(key=spec, family=family.key, hub_id=spec, model_class=model_class,
@@ -423,22 +448,19 @@ def _fetch_files(source: str, local_only: bool, local: bool = False, custom: boo
     return True
 
 
-_budget_lock = threading.Lock()
-_budget = None
-
-
 def custom_disk_budget():
     """The disk budget of custom Hub checkpoints in the HF cache (Settings.disk_budget; model_zoo/disk_budget.py)."""
-    global _budget
     from huggingface_hub import constants
 
     from model_zoo.disk_budget import DiskBudget
-    with _budget_lock:
-        if _budget is None or (_budget.budget, _budget.cache_dir) != (_settings.disk_budget,
-                                                                       Path(constants.HF_HUB_CACHE)):
-            _budget = DiskBudget(Path(constants.HF_HUB_CACHE), _settings.disk_budget,
-                                 protected=lambda repo_id: find_checkpoint(repo_id) is not None)
-        return _budget
+    state = runtime()
+    with state.lock:
+        budget = state.budget
+        if budget is None or (budget.budget, budget.cache_dir) != (state.settings.disk_budget,
+                                                                     Path(constants.HF_HUB_CACHE)):
+            state.budget = DiskBudget(Path(constants.HF_HUB_CACHE), state.settings.disk_budget,
+                                      protected=lambda repo_id: find_checkpoint(repo_id) is not None)
+        return state.budget
 
 
 def _load_uncached(checkpoint: Checkpoint, device: str, dtype_name: str) -> LoadedModel:
@@ -535,7 +557,7 @@ class ModelCache:
             return {key: entry.users for key, entry in self._in_flight.items()}
 
     def get(self, checkpoint: Checkpoint) -> LoadedModel:
-        settings = _settings
+        settings = runtime().settings
         device = choose_device(settings.device)
         key = (checkpoint.key, checkpoint.hub_id, checkpoint.model_class, device, settings.dtype)
         with self._lock:
@@ -572,17 +594,25 @@ class ModelCache:
             self._models.popitem(last=False)
 
 
-_cache = ModelCache()
+@dataclass
+class Runtime:
+    """What loading holds while an app runs: its settings, the models it keeps loaded, the disk budget of custom
+    checkpoints (made on first use)."""
+    settings: Settings = field(default_factory=Settings)
+    models: ModelCache = field(default_factory=lambda: ModelCache())
+    budget: Any = None
+    hub: bool | None = None     # can the Hub be reached? (probed on first need)
+    lock: Any = field(default_factory=threading.Lock, repr=False)
 
 
 def cache() -> ModelCache:
-    return _cache
+    return runtime().models
 
 
 def load(spec: str | Checkpoint) -> LoadedModel:
     """Load (or fetch from the cache) a registry key, Hub id or folder. Raises ModelError with a user message."""
     checkpoint = spec if isinstance(spec, Checkpoint) else resolve(spec)
-    return _cache.get(checkpoint)
+    return runtime().models.get(checkpoint)
 
 
 def with_class(checkpoint: Checkpoint, model_class: str) -> Checkpoint:

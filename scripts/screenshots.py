@@ -33,11 +33,12 @@ SHOTS = [
 
 def main(out: Path, only: list[str] | None = None) -> None:
     import app
+    from components import app_state
     from model_zoo import loading
     from playwright.sync_api import sync_playwright
     from testkit.net import free_port
 
-    loading.configure(loading.Settings(device="cpu", offline=True))
+    app_state.use(app_state.AppState(loading=loading.Runtime(loading.Settings(device="cpu", offline=True))))
     demo = app.build_app("auto")
     app.configure_queue(demo)
     port = free_port()

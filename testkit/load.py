@@ -36,9 +36,10 @@ def launch_app(weights: str = "tiny"):
     import tempfile
 
     import app
+    from components import app_state
     from model_zoo import loading, tiny
     from testkit.net import free_port
-    loading.configure(loading.Settings(device="cpu", offline=True))
+    app_state.use(app_state.AppState(loading=loading.Runtime(loading.Settings(device="cpu", offline=True))))
     folder = Path(tempfile.mkdtemp(prefix="load-tiny-"))
     if weights == "tiny":
         tiny.save_all(folder)

@@ -31,7 +31,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots (git-ig
 
 @pytest.fixture(scope="session", autouse=True)
 def offline_settings():
-    loading.configure(loading.Settings(device="cpu", offline=True))
+    """The suite's own app state: offline, on CPU."""
+    from components import app_state
+    app_state.use(app_state.AppState(loading=loading.Runtime(loading.Settings(device="cpu", offline=True))))
     yield
 
 

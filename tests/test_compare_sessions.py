@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components import compare_tab, server_files
+from components import app_state, compare_tab, server_files
 from model_zoo import profiling
 
 WAIT_S = 20
@@ -60,8 +60,9 @@ def test_one_sessions_stop_stops_only_its_own_run_and_each_gets_its_own_csv(tiny
         compare_tab.stop_measuring(SimpleNamespace(session_hash="session-B"))       # user B presses Stop
         compare_tab.stop_measuring(SimpleNamespace(session_hash="session-C"))       # a third, with no run: nothing
         compare_tab.stop_measuring(None)                                             # no session at all: nothing
-        assert compare_tab._stops["session-B"].is_set()
-        assert not compare_tab._stops["session-A"].is_set()                         # A's run is not stopped
+        stops = app_state.current().stops
+        assert stops["compare:session-B"].is_set()
+        assert not stops["compare:session-A"].is_set()                         # A's run is not stopped
     finally:
         held.release["A"].set()
         held.release["B"].set()
@@ -72,7 +73,7 @@ def test_one_sessions_stop_stops_only_its_own_run_and_each_gets_its_own_csv(tiny
     assert "Stopped" not in a_status and len(a_table) == 1          # A measured its one (batch, length)
     b_status, b_table, *_ = b_box["last"]
     assert "Stopped" in b_status and len(b_table) == 0              # B stopped before it measured anything
-    assert "session-A" not in compare_tab._stops and "session-B" not in compare_tab._stops  # flags go with runs
+    assert not {"compare:session-A", "compare:session-B"} & set(app_state.current().stops)  # flags go with runs
     a_path = Path(a_csv)
     assert a_path.exists() and a_path.parent.parent == server_files.EXPORT_ROOT
     other = Path(compare_tab.write_csv([], None))
