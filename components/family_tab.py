@@ -9,7 +9,7 @@ from components import attention_view, tokens_view
 from components import electra_view, xlnet_view
 from components import model_labels, share
 from components.common import escape
-from components import fill_mask_view, pretraining_view
+from components import fill_mask_view, pretraining_view, why_view
 from model_zoo import loading
 from model_zoo.registry import Family
 
@@ -51,7 +51,7 @@ class TabContext:
 
 # Each view adds its builder here: build(ctx) creates a gr.Tab inside the family's tabs and wires its events.
 SECTIONS = [tokens_view.build, attention_view.build, electra_view.build, xlnet_view.build, fill_mask_view.build,
-            pretraining_view.build]
+            why_view.build, pretraining_view.build]
 
 
 def initial_badge(checkpoint, offered) -> str:

@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.common import escape, message_html
+from components.why_view import scored_words
 from model_zoo.numbers import as_json, as_text
-from model_zoo.side_by_side import UNRELATED, Column, SideBySide
+from model_zoo.side_by_side import UNRELATED, WHY_STEPS, Column, SideBySide
 
 GUESS_HEADERS = ["mask", "model", "guessed by", "rank", "guess", "probability", "head trained"]
 MODEL_HEADERS = ["model", "family", "weights", "parameters", "device", "dtype", "forward ms (this request)",
@@ -94,6 +95,18 @@ def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
            f'{source}{untrained}</td>'
 
 
+def why_cell(column: Column) -> str:
+    """The user's words coloured by the column's integrated gradients for its own top-1, or why there are none."""
+    if column.error:
+        return '<td class="sbs-empty"></td>'
+    if column.why is None:
+        return f'<td>{_note(column.notes.get("why", "explaining…"))}</td>'
+    why = column.why
+    title = (f"{why.target} by {why.model}: integrated gradients, {why.steps} steps; completeness gap "
+             f"{100 * min(why.relative_gap, 9.99):.2g}%")
+    return f'<td class="sbs-why-row" title="{escape(title)}">{scored_words(why.words, why.word_scores["ig"])}</td>'
+
+
 def _heat(rank: float) -> str:
     """Background for a surprise rank in [0, 1] (0 = least surprising word for that model)."""
     return f"background: rgba(239, 68, 68, {0.08 + 0.62 * rank:.2f});"
@@ -174,6 +187,10 @@ def grid_html(view: SideBySide) -> str:
             body.append(f'<tr class="sbs-agree"><th colspan="{span}">Mask {agreement.mask + 1}: {line}</th></tr>')
             body.append(f"<tr><th>mask {agreement.mask + 1}</th>"
                         + "".join(guess_cell(c, agreement.mask, winners) for c in columns) + blank + "</tr>")
+        section("Why", f"which of your words pushed each model's own top-1 at mask 1 up (blue) or down (red): "
+                       f"integrated gradients, {WHY_STEPS} steps, from the mask token at every word; shade within "
+                       f"the model")
+        body.append("<tr><th>why</th>" + "".join(why_cell(c) for c in columns) + blank + "</tr>")
     ranks = surprise_ranks(view)
     spread = disagreement(ranks, len(view.words))
     units = sorted({c.surprise.unit for c in columns if c.surprise is not None})
@@ -266,7 +283,8 @@ def word_rows(view: SideBySide) -> tuple[list[str], list[list]]:
     headers = ["#", "word"]
     for c in view.columns:
         if not c.error:
-            headers += [f"{c.key} pieces"] + ([f"{c.key} surprise ({c.surprise.unit})"] if c.surprise else [])
+            headers += [f"{c.key} pieces"] + ([f"{c.key} surprise ({c.surprise.unit})"] if c.surprise else []) \
+                + ([f"{c.key} why (integrated gradients of {c.why.target})"] if c.why else [])
     rows = []
     for w, word in enumerate(view.words):
         row = [w + 1, word.text]
@@ -276,6 +294,8 @@ def word_rows(view: SideBySide) -> tuple[list[str], list[list]]:
                 if c.surprise:
                     value = c.surprise.scores[w]
                     row.append(as_json(value, 4))
+                if c.why:
+                    row.append(as_json(c.why.word_scores["ig"][w], 4))
         rows.append(row)
     return headers, rows
 

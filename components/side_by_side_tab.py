@@ -70,6 +70,10 @@ def compare(models: list, text: str, pair: str = "", k: float = 5, progress=gr.P
         column = sbs.compare_one(spec, state["text"], state["pair"], state["k"], state["words"])
         state = {**state, "columns": [*state["columns"], column]}
         upcoming = specs[index + 1] if index + 1 < len(specs) else ""
+        if column.guesses:                  # its answer first, then why (integrated gradients of its top-1)
+            yield (state, *_outputs(_view(state), running=f"attributions for {column.key}"))
+            progress((index + 0.5) / len(specs), desc=f"Model {index + 1} of {len(specs)}: {spec}, attributions…")
+        state = {**state, "columns": [*state["columns"][:-1], sbs.explain(column, state["text"])]}
         yield (state, *_outputs(_view(state), running=upcoming))
 
 
@@ -80,10 +84,12 @@ def _view(state: dict) -> sbs.SideBySide:
                           agreement=sbs.agreement(columns, sum(w.is_mask for w in state["words"])))
 
 
-def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5) -> dict:
+def side_by_side_api(text: str, pair: str = "", models: str = "", k: float = 5, why_steps: float = 0) -> dict:
     """Every model on one text, as plain JSON per model. `models`: comma-separated registry keys, Hub ids or
-    folders (empty: each family's default)."""
-    return sbs.as_json(sbs.side_by_side(loading.parse_specs(models) or sbs.default_specs(), text, pair, int(k)))
+    folders (empty: each family's default); why_steps > 0 adds each model's "why" (integrated gradients of its
+    top-1 at the first mask, that many steps)."""
+    return sbs.as_json(sbs.side_by_side(loading.parse_specs(models) or sbs.default_specs(), text, pair, int(k),
+                                        why_steps=int(why_steps or 0)))
 
 
 def build(models_mode: str = "auto") -> share.LinkTarget:

@@ -13,6 +13,8 @@ under them by character offsets (`text.place`), so WordPiece, byte-level BPE and
 - attention: the last layer, heads averaged, mapped to words (rows: mean over a word's pieces; columns: sum), and the
              per-head statistics of the Attention section averaged over layers and heads;
 - similarity: with a second text, the cosine of the two mean-pooled last-layer vectors (`embeddings`);
+- why:       after the answer, integrated gradients of the model's own top-1 at the first mask onto the words
+             (`attribution.explain_guess`, WHY_STEPS steps);
 - cost:      parameters, and the forward time of this very request.
 
 What a model cannot do is a note in its column, never an error for the view; a model that fails to load is a column
@@ -27,12 +29,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import numpy as np
 
 from model_zoo import attention as attn
+from model_zoo import attribution
 from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.facts import max_tokens
@@ -47,6 +50,7 @@ MAX_TOKENS = 512              # per model: guesses and attention read the text u
 UNRELATED = "The train to the coast leaves at noon on Sundays."   # a cosine's reference: a sentence about nothing else
 SURPRISE_WORDS = 64           # the pseudo-log-likelihood costs a masked copy per word: the first this many are scored
 PLL_BATCH = 32                # masked copies per forward for the pseudo-log-likelihood
+WHY_STEPS = 32                # integrated-gradient steps of the "why" row
 C = Capability
 
 
@@ -105,6 +109,7 @@ class Column:
     attention: AttentionSummary | None = None
     similarity: float | None = None
     unrelated_similarity: float | None = None   # the same model's cosine for the text and UNRELATED: a reference
+    why: attribution.Attribution | None = None   # its own top-1 at the first mask, attributed to the words
     notes: dict[str, str] = field(default_factory=dict)  # view -> why it is missing or how it was made
     error: str = ""
 
@@ -343,6 +348,21 @@ def compare_one(spec: str, text: str, pair: str, k: int, words: list[text_layer.
                   similarity=similarity, unrelated_similarity=unrelated, notes=notes)
 
 
+def explain(column: Column, text: str, steps: int = WHY_STEPS) -> Column:
+    """The column with its "why": integrated gradients of its own top-1 at the first mask, computed by the model that
+    guessed; or a note saying why there is none. A text without a mask, or a column that failed, is returned as is."""
+    if column.error or not any(w.is_mask for w in split_words(text)):
+        return column
+    if not column.guesses:
+        return replace(column, notes={**column.notes, "why": column.notes.get("guesses", "no guess to explain")})
+    try:
+        found = attribution.explain_guess(loading.load(column.guess_source), text, 0, int(column.guesses[0].ids[0]),
+                                          steps)
+    except (InputError, loading.ModelError) as error:
+        return replace(column, notes={**column.notes, "why": str(error)})
+    return replace(column, why=found)
+
+
 def _guess(guess_loaded, column_loaded, tokens: TokenizedText, text: str, k: int):
     """(guesses, attention or None) for the user's `text`: one forward serves both when the guessing model is the
     column's own and its guess needs no extra inputs (XLNet's needs perm_mask, ELECTRA's comes from another model)."""
@@ -407,24 +427,27 @@ def check_input(specs: list[str], text: str, pair: str = "") -> tuple[list[str],
     return specs, words
 
 
-def run(specs: list[str], text: str, pair: str = "", k: int = 5, on_model=None) -> Iterator[SideBySide]:
+def run(specs: list[str], text: str, pair: str = "", k: int = 5, on_model=None, why_steps: int = 0
+        ) -> Iterator[SideBySide]:
     """Run every model on the text, yielding the view after each one (the last yield is complete).
-    on_model(index, spec) is called before each model starts (for progress)."""
+    on_model(index, spec) is called before each model starts (for progress); why_steps > 0 adds each column's "why"
+    (`explain`) at that many steps."""
     specs, words = check_input(specs, text, pair)
     k = min(max(1, int(k)), 20)
     columns: list[Column] = []
     for index, spec in enumerate(specs):
         if on_model is not None:
             on_model(index, spec)
-        columns.append(compare_one(spec, text, pair or "", k, words))
+        column = compare_one(spec, text, pair or "", k, words)
+        columns.append(explain(column, text, why_steps) if why_steps > 0 else column)
         yield SideBySide(text=text, pair=pair or "", k=k, words=words, columns=list(columns),
                          pending=specs[index + 1:], agreement=agreement(columns, sum(w.is_mask for w in words)))
 
 
-def side_by_side(specs: list[str], text: str, pair: str = "", k: int = 5) -> SideBySide:
+def side_by_side(specs: list[str], text: str, pair: str = "", k: int = 5, why_steps: int = 0) -> SideBySide:
     """The whole view at once."""
     result = None
-    for result in run(specs, text, pair, k):
+    for result in run(specs, text, pair, k, why_steps=why_steps):
         pass
     return result
 
@@ -453,6 +476,10 @@ def as_json(view: SideBySide) -> dict:
                 "mean_entropy": numbers.as_json(c.attention.entropy),
                 "special_share": numbers.as_json(c.attention.special),
                 "previous_share": numbers.as_json(c.attention.previous)},
+            "why": None if c.why is None else {
+                "method": f"integrated gradients, {c.why.steps} steps", "target": c.why.target,
+                "per_word": [numbers.as_json(v) for v in c.why.word_scores["ig"]],
+                "completeness_gap": numbers.as_json(c.why.gap), "weights": c.why.weights},
             "similarity": numbers.as_json(c.similarity), "notes": c.notes}
     return {"text": view.text, "pair": view.pair, "k": view.k, "words": [w.text for w in view.words],
             "models": [column(c) for c in view.columns],

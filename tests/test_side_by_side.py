@@ -285,3 +285,19 @@ def test_every_number_says_what_it_is_and_a_cosine_comes_with_a_reference():
     assert minilm.similarity > minilm.unrelated_similarity          # real weights: the paraphrase is closer
     plain = sbs.side_by_side(["mini-bert"], "The children play in the park.")
     assert 'title="nats"' in render.grid_html(plain)                 # each score says its unit
+
+
+def test_the_why_row_is_each_models_own_top1_attributed_and_minilm_says_why_not():
+    from components import side_by_side_render as render
+    from model_zoo import attribution
+    view = sbs.side_by_side(["mini-bert", "mini-electra-discriminator", "minilm-l6"], MASKED, k=3, why_steps=8)
+    bert, electra_column, minilm = view.columns
+    for column in (bert, electra_column):                          # the discriminator's guess is its generator's
+        direct = attribution.explain_guess(loading.load(column.guess_source), MASKED, 0, None, 8)
+        assert column.why.target == direct.target == f"log P({column.guesses[0].readable[0]}) at mask 1"
+        np.testing.assert_allclose(column.why.word_scores["ig"], direct.word_scores["ig"], atol=1e-6)
+    assert minilm.why is None and "no masked-LM head" in minilm.notes["why"]
+    grid = render.grid_html(view)
+    assert grid.count('class="sbs-why-row"') == 2 and "no masked-LM head" in grid.split("<th>why</th>")[1]
+    assert sbs.as_json(view)["models"][0]["why"]["per_word"][0] == round(bert.why.word_scores["ig"][0], 6)
+    assert sbs.explain(sbs.side_by_side(["mini-bert"], PLAIN).columns[0], PLAIN).why is None   # no mask: no why
