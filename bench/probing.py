@@ -18,7 +18,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "probing.md"
 
 def one_run(data, task: str) -> dict:
     from model_zoo import loading, probing
-    probing._cache.clear()
+    loading.runtime().derived.clear()
     forward = fit = 0.0
     started = time.perf_counter()
     for spec in SPECS:

@@ -602,6 +602,8 @@ class Runtime:
     models: ModelCache = field(default_factory=lambda: ModelCache())
     budget: Any = None
     hub: bool | None = None     # can the Hub be reached? (probed on first need)
+    derived: OrderedDict = field(default_factory=OrderedDict)  # what is computed once per model and kept (LRU; its
+                                                               # owner bounds it): probing's word vectors
     lock: Any = field(default_factory=threading.Lock, repr=False)
 
 

@@ -22,9 +22,7 @@ and a control task, with each model's expected layer.
 """
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -58,13 +56,9 @@ class WordVectors:
     seconds: float              # the forward passes that made them
 
 
-_cache: OrderedDict = OrderedDict()
-_lock = threading.Lock()
-
-
 def cache_key(loaded, data: Dataset) -> tuple:
     c = loaded.checkpoint
-    return c.key, c.hub_id, c.model_class, data.digest
+    return "word vectors", c.key, c.hub_id, c.model_class, data.digest
 
 
 def _pooled(hidden, offsets, keep, sentence) -> tuple[np.ndarray, np.ndarray]:
@@ -105,18 +99,20 @@ def _compute(loaded, data: Dataset, report: Report) -> WordVectors:
 
 
 def word_vectors(loaded, data: Dataset, report: Report = ignore) -> WordVectors:
-    """Every word's vector at every layer, from the cache when this model has seen this data set."""
-    key = cache_key(loaded, data)
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    """Every word's vector at every layer, kept in the runtime (loading.Runtime.derived) once computed for this model
+    and data set."""
+    key, state = cache_key(loaded, data), loading.runtime()
+    with state.lock:
+        if key in state.derived:
+            state.derived.move_to_end(key)
+            return state.derived[key]
     found = _compute(loaded, data, report)
-    with _lock:
-        _cache[key] = found
-        while len(_cache) > MAX_CACHED or (len(_cache) > 1 and
-                                           sum(v.layers.nbytes for v in _cache.values()) > MAX_CACHED_BYTES):
-            _cache.popitem(last=False)
+    with state.lock:
+        state.derived[key] = found
+        kept = [k for k in state.derived if k[0] == "word vectors"]
+        while len(kept) > 1 and (len(kept) > MAX_CACHED or
+                                 sum(state.derived[k].layers.nbytes for k in kept) > MAX_CACHED_BYTES):
+            del state.derived[kept.pop(0)]
     return found
 
 
@@ -268,7 +264,7 @@ def probe_model(spec: str, data: Dataset, column: str, seed: int = SEED, stop: C
         loaded = loading.load(spec)
     except loading.ModelError as error:
         return ModelProbe(spec, spec, "", False, None, str(error).partition("\n")[0])
-    cached = cache_key(loaded, data) in _cache
+    cached = cache_key(loaded, data) in loading.runtime().derived
     found = word_vectors(loaded, data, lambda f, m: report(0.6 * f, m))
     keep = found.has_pieces[the_task.rows]                               # (n,) words the model's tokens reached
     the_task = Task(column, the_task.rows[keep], the_task.labels[keep], the_task.control[keep], the_task.test[keep],
