@@ -1,4 +1,5 @@
-"""The "Attention" section of a family tab: bertviz's head and model views, a heatmap, head statistics and rollout.
+"""The "Attention" section of a family tab: bertviz's head and model views, a heatmap, head statistics and rollout,
+and switching heads off (model_zoo.head_ablation): the guesses with every head on and with the chosen heads off.
 
 bertviz runs in a sandboxed <iframe srcdoc> (gr.HTML never runs scripts) with the JavaScript the app serves itself;
 the plotly figures are ours. Renderers here are pure functions of `model_zoo.attention.AttentionResult`, so other
@@ -14,8 +15,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components import server_files, share
-from components.common import escape, guarded, load_with_progress, weights_badge
+from components.common import OpenCheckboxGroup, escape, guarded, load_with_progress, message_html, weights_badge
 from model_zoo import attention as attn
+from model_zoo import facts, head_ablation, loading
+from model_zoo.tokenization import InputError
 from components import bertviz_payload
 
 STREAMS = {"content": "content stream (what each token's representation attends to)",
@@ -163,6 +166,88 @@ def download_views(state, layers_spec: str = ""):
     return str(path)
 
 
+# ---------------------------------------------------------------------------------------------------- heads off
+def head_grid(spec: str):
+    """Choices for the model in the box: whole layers "L3", single heads "L3 H7" (a grid of `heads` columns)."""
+    try:
+        found = facts.facts(loading.resolve(spec))
+        layers, heads = found.layers, found.heads
+    except (loading.ModelError, ValueError, KeyError, OSError):   # a model box being typed: the usual grid
+        layers, heads = 12, 12
+    return ([f"L{i}" for i in range(layers)], [f"L{i} H{j}" for i in range(layers) for j in range(heads)],
+            ["heads-grid", f"heads-cols-{heads}"])
+
+
+def update_head_grid(spec: str):
+    layer_choices, head_choices, classes = head_grid(spec)
+    return (gr.update(choices=layer_choices, value=[]),
+            gr.update(choices=head_choices, value=[], elem_classes=classes))
+
+
+def _labels(value) -> list[str]:
+    """Checkbox values, or a comma-separated string from an API caller."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item for item in value.split(",") if item.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise InputError("Heads must be a list such as [\"L0 H3\", \"L2\"].")
+    return [str(item) for item in value]
+
+
+def switched_off(heads: list[tuple[int, int]], n_heads: int) -> str:
+    """"L0 H3, L2 (all heads)" for the heads that are off."""
+    parts = []
+    for layer in sorted({layer for layer, _ in heads}):
+        mine = [h for l, h in heads if l == layer]
+        parts.append(f"L{layer} (all heads)" if len(mine) == n_heads else ", ".join(f"L{layer} H{h}" for h in mine))
+    return ", ".join(parts) or "none"
+
+
+def _change(before: float, after: float) -> str:
+    kind = "heads-up" if after > before else "heads-down" if after < before else "heads-same"
+    return f'<td class="{kind}">{after:.4f} ({after - before:+.4f})</td>'
+
+
+def heads_html(result: head_ablation.HeadsOff) -> str:
+    """Per mask: the top-k with every head on and with the heads off, side by side, and how each first guess moved."""
+    parts = [f'<div class="note">Switched off: {escape(switched_off(result.heads, result.n_heads))} of '
+             f'{result.layers} layers x {result.n_heads} heads · {escape(result.method)} · {result.seconds:.2f} s'
+             f'</div>']
+    if not result.heads:
+        parts.append('<div class="note">No head is off: pick heads (or whole layers), then press the button.</div>')
+    if not result.head_trained:
+        parts.append('<div class="weights-badge bad">These weights (or this mask head) are RANDOM: the guesses mean '
+                     'nothing; they show only how switching heads off works.</div>')
+    for m, (before, after) in enumerate(zip(result.before, result.after)):
+        rows = "".join(
+            f"<tr><td>{r + 1}</td><td>{escape(before.readable[r])}</td><td>{before.probs[r]:.4f}</td>"
+            f"{_change(float(before.probs[r]), float(result.before_after[m, r]))}"
+            f"<td>{escape(after.readable[r])}</td><td>{after.probs[r]:.4f}</td></tr>"
+            for r in range(len(before.readable)))
+        parts.append(f'<table class="heads-table"><caption>Mask {m + 1}</caption><thead><tr><th>#</th>'
+                     f'<th>every head on</th><th>p</th><th>its p with the heads off (change)</th>'
+                     f'<th>with the heads off</th><th>p</th></tr></thead><tbody>{rows}</tbody></table>')
+    return f'<div class="heads-result">{"".join(parts)}</div>'
+
+
+def heads_off(spec: str, text: str, layers=None, heads=None, k: float = 5, progress=gr.Progress()):
+    """The guesses at every mask with every head on and with the chosen heads (and whole layers) off."""
+    loaded = load_with_progress(spec, progress, running="Guessing with every head on, then with the heads off…")
+    try:
+        head_ablation.require_guess(loaded)
+        layer_count, head_count = head_ablation.shape(loaded)
+        chosen = head_ablation.parse_heads(_labels(layers) + _labels(heads), layer_count, head_count)
+        result = head_ablation.guesses_with_heads_off(loaded, text, chosen, int(k or 5))
+    except InputError as error:
+        return weights_badge(loaded.report), message_html(error)
+    return weights_badge(loaded.report), heads_html(result)
+
+
+def reset_heads():
+    return [], [], ""
+
+
 def build(ctx) -> None:
     key = ctx.family.key
     with gr.Tab("Attention", id="attention") as tab:
@@ -187,8 +272,15 @@ def build(ctx) -> None:
                                elem_id=f"{key}-attention-export")
             exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
                                elem_id=f"{key}-attention-file")
+        off_text, off_layers, off_heads, off_k, off_run, off_reset, off_result = _heads_off_section(ctx)
     ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream,
+                    heads_text=off_text, heads_layers=off_layers, heads=off_heads, heads_k=off_k,
                     checks={"layers": share.numbers})
+    off_run.click(guarded(heads_off), [ctx.model, off_text, off_layers, off_heads, off_k], [ctx.status, off_result],
+                  api_name=f"{key}_heads_off")
+    off_reset.click(reset_heads, None, [off_layers, off_heads, off_result], api_visibility="private")
+    ctx.model.change(guarded(update_head_grid, kind="light"), [ctx.model], [off_layers, off_heads],
+                     api_visibility="private")
     export.click(guarded(download_views, kind="light"), [state, layers_box], [exported], api_visibility="private")
     inputs = [ctx.model, ctx.text, ctx.text_pair, layers_box, layer, head, stream]
     outputs = [ctx.status, note, frame, heatmap, stats, roll, layer, head, state]
@@ -196,3 +288,23 @@ def build(ctx) -> None:
     stream.change(guarded(show_attention), inputs, outputs, api_visibility="private")
     for slider in (layer, head):
         slider.release(guarded(change_head, kind="light"), [state, layer, head], [heatmap], api_visibility="private")
+
+
+def _heads_off_section(ctx):
+    """The "Switch heads off" block: a sentence with a mask, whole layers, a grid of heads, k, run and reset."""
+    key = ctx.family.key
+    layer_choices, head_choices, classes = head_grid(ctx.model.value)
+    gr.Markdown("### Switch heads off\nZero the chosen heads' outputs before each layer's output projection and see "
+                "the guesses change (on this server only for your request: other users see the model unchanged).")
+    with gr.Row():
+        text = gr.Textbox(ctx.family.mask_example, label="Sentence with a mask", scale=3, elem_id=f"{key}-heads-text")
+        k = gr.Slider(1, 10, value=5, step=1, label="Guesses per mask", scale=1, elem_id=f"{key}-heads-k")
+    layers = OpenCheckboxGroup(layer_choices, label="Whole layers off", elem_id=f"{key}-heads-layers",
+                               elem_classes=["heads-layers"])
+    heads = OpenCheckboxGroup(head_choices, label="Heads off (L = layer, H = head, from 0)",
+                              elem_id=f"{key}-heads-grid", elem_classes=classes)
+    with gr.Row():
+        run = gr.Button("Guess with these heads off", variant="primary", elem_id=f"{key}-heads-run", scale=2)
+        reset = gr.Button("Reset: every head on", elem_id=f"{key}-heads-reset", scale=1)
+    result = gr.HTML(elem_id=f"{key}-heads-result")
+    return text, layers, heads, k, run, reset, result

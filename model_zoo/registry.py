@@ -58,6 +58,10 @@ class Family:
     task_default: tuple = ()     # (Capability, checkpoint key): the fine-tuned checkpoint people try first
     pretraining_note: str = ""   # what its Pretraining task section says when its task has a section of its own
     compute_baseline: str = ""   # the family its pretraining is compared with at equal compute (ELECTRA: BERT)
+    # Where the heads' outputs meet, per layer (model_zoo.head_ablation): the module, named by the end of its path,
+    # whose input is the heads' concatenated context (B, T, heads x d) before the output projection; or
+    # "module.method" whose `attn_vec` argument (T, B, heads, d) is that context (XLNet's rel_attn has no Linear)
+    head_output: str = "attention.output.dense"
 
     @property
     def two_streams(self) -> bool:
@@ -113,7 +117,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Parameter sharing: a factorised embedding (V x E, then E x H) and one set of layer weights used 12 times.",
            "AlbertForPreTraining",
            {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS},
-           mlm_class="AlbertForMaskedLM", shared_layers=True,
+           mlm_class="AlbertForMaskedLM", shared_layers=True, head_output="attention.dense",
            example="ALBERT shares one layer's weights across all twelve layers.",
            mask_example="My brother is ten [MASK] old.", colour="#059669", loss_terms=("mlm", "sop"),
            task_default=(C.QUESTION_ANSWERING, "albert-squad2")),
@@ -124,6 +128,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "DistilBertForMaskedLM",
            {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
             **_COMMON_TASK_HEADS}, pair_input=False, mlm_class="DistilBertForMaskedLM", token_types=False,
+           head_output="attention.out_lin",
            example="The student model learns to imitate its teacher.",
            mask_example="My brother is ten [MASK] old.", colour="#d97706", masking="dynamic",
            distilled_from="bert", loss_terms=("kl", "mlm", "cos"),
@@ -148,6 +153,7 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "Autoregressive yet bidirectional: every order of the tokens is a way to factorise the sentence.",
            "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}, mlm_class="XLNetLMHeadModel",
            guess=C.PERMUTATION_LM, half_precision=False, relative_positions=True,
+           head_output="rel_attn.post_attention",
            example="My sister is eight years old and my brother is ten.",
            mask_example="My brother is ten <mask> old and my sister is eight <mask> old.",
            colour="#0891b2", loss_terms=("loss",),
