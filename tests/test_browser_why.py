@@ -52,7 +52,7 @@ def test_a_family_tab_explains_a_guess_and_side_by_side_has_a_why_row(page, app_
     page.wait_for_function("() => document.querySelectorAll('.sbs-why-row').length === 2 && !document.querySelector("
                            "'.sbs-grid').innerText.includes('explaining')", timeout=120_000)
     why = page.locator(".sbs-grid tr:has(> th:text-is('why'))")
-    assert "no masked-LM head" in why.locator("td").nth(2).inner_text()
+    expect(why.locator("td").nth(2)).to_contain_text("no masked-LM head", timeout=120_000)   # MiniLM's cell
     expect(why.locator("td").first.locator(".why-word")).to_have_count(n_words)
     page.screenshot(path=str(ARTIFACTS / "why_side_by_side.png"), full_page=True)
     assert not page.blocked, page.blocked
