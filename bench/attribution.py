@@ -90,8 +90,8 @@ def markdown(r: dict) -> str:
         f"Command: `python -m bench.attribution --runs {r['runs']} --steps {r['steps']}`. Models: "
         f"{', '.join(r['models'])} (the bundled minis and the real MiniLM). Text: \"{r['text']}\". torch threads: "
         f"{r['threads']} on {r['cores']} cores. Load average before {r['load_before'][0]:.2f}, after "
-        f"{r['load_after'][0]:.2f}" + (" (BUSY: above one per core, read with care)." if busy else ".")
-        + " The machine was shared with other workers' test runs while this ran: the lead may rerun it quiet.", "",
+        f"{r['load_after'][0]:.2f}" + (" (BUSY: above one per core, read with care: rerun it quiet)." if busy
+                                       else " (quiet: nothing else ran)."), "",
         f"`uptime` before: `{r['uptime_before']}`", "", f"`uptime` after: `{r['uptime_after']}`", "",
         "| run | view ms | why row ms | why / view |", "|---|---|---|---|",
         *(f"| {i + 1} | {v:.0f} | {w:.0f} | {x:.2f} |" for i, (v, w, x) in enumerate(zip(

@@ -126,16 +126,15 @@ def integrate(loaded: LoadedModel, ids: np.ndarray, baseline: np.ndarray, score,
     with torch.no_grad():
         x = embed(torch.as_tensor(ids, device=loaded.device)[None])            # (1, T, E)
         b = embed(torch.as_tensor(baseline, device=loaded.device)[None])       # (1, T, E)
-        f_b = float(score(b)[0])
     batch = max(1, min(steps, BATCH_TOKENS // len(ids)))
     ig = IntegratedGradients(score).attribute(x, baselines=b, n_steps=steps, internal_batch_size=batch)  # (1, T, E)
-    x = x.clone().requires_grad_(True)                                          # a leaf of this request only
+    both = torch.cat([x, b]).requires_grad_(True)                               # (2, T, E): a leaf of this request
     with torch.enable_grad():
-        f = score(x)                                                            # (1,)
-        (grad,) = torch.autograd.grad(f.sum(), x)                               # (1, T, E)
-    gxi = (grad * x).sum(-1)[0]                                                 # (T,)
+        f = score(both)                                                         # (2,): f(input), f(baseline)
+        (grad,) = torch.autograd.grad(f[0], both)                               # (2, T, E): row 0 only is non-zero
+    gxi = (grad[0] * x[0]).sum(-1)                                              # (T,)
     as_np = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
-    return as_np(ig.sum(-1)[0]), as_np(gxi), float(f.detach()[0]), f_b
+    return as_np(ig.sum(-1)[0]), as_np(gxi), float(f[0].detach()), float(f[1].detach())
 
 
 def _result(kind, loaded, text, tokens, found, target, probability, steps, baseline, rollout_row, notes,
