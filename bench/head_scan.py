@@ -70,6 +70,8 @@ def main(argv=None) -> None:
               f"{scan.seconds_scan:.2f} s, {scan.rows_per_forward} rows a forward), {layers * heads} bare passes "
               f"{bare:.2f} s, ratio {scan.seconds / bare:.2f}", flush=True)
     load_after = os.getloadavg()
+    busy = (": busy (above one per core), rerun it quiet for figures to quote"
+            if load_before[0] > (os.cpu_count() or 1) else ": quiet before it started")
     ratios = [total / bare for total, _, _, bare in runs]
     rows = "\n".join(f"| {i + 1} | {t:.2f} | {g:.2f} | {s:.2f} | {b:.2f} | {t / b:.2f} |"
                      for i, (t, g, s, b) in enumerate(runs))
@@ -85,8 +87,7 @@ with RANDOM weights (latency does not depend on the values), eager attention, fp
 passes of the unchanged model, batch 1.
 
 Load average (1, 5, 15 min) before {load_before[0]:.2f}, {load_before[1]:.2f}, {load_before[2]:.2f}; after
-{load_after[0]:.2f}, {load_after[1]:.2f}, {load_after[2]:.2f}. The machine was shared with other work while this ran:
-rerun it quiet for figures to quote.
+{load_after[0]:.2f}, {load_after[1]:.2f}, {load_after[2]:.2f}{busy}.
 
 | repeat | scan, s | of which the estimate, s | of which the ablations, s | {layers * heads} bare passes, s | ratio |
 |---|---|---|---|---|---|

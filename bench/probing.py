@@ -60,8 +60,10 @@ def main(argv=None) -> None:
              f"| total | {spread('total')} |", f"| forward passes (word vectors) | {spread('forward')} |",
              f"| probe fitting (task + control, every layer) | {spread('fit')} |", "",
              f"Load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in load_before)}; after: "
-             f"{', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores. The machine was shared with "
-             f"other workers' jobs while this ran, so these are upper bounds.", ""]
+             f"{', '.join(f'{x:.2f}' for x in load_after)} on {os.cpu_count()} cores"
+             + (": busy (above one per core) before it started, so these are upper bounds." if load_before[0]
+                > (os.cpu_count() or 1) else ": quiet before it started (the run's own threads are in the after "
+                "figure)."), ""]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
 
