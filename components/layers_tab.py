@@ -225,7 +225,9 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         with gr.Row():
             upload = gr.File(label="Your labelled file (CoNLL-U or word<TAB>label)", type="filepath",
                              file_types=[".conllu", ".tsv", ".txt"], elem_id="layers-upload")
-            task = gr.Dropdown(choices=list(labelled_data.bundled("grammar").columns), value="upos",
+            # depth in the tree: the grammar's words name their part of speech and number themselves, their depth
+            # they do not: the structural task shows what the layers add
+            task = gr.Dropdown(choices=list(labelled_data.bundled("grammar").columns), value="depth",
                                allow_custom_value=True, label="Task (the column to probe)", elem_id="layers-task")
             with gr.Column():
                 run = gr.Button("Probe every layer", variant="primary", elem_id="layers-run")

@@ -286,8 +286,8 @@ def run(specs: list[str], data: Dataset, column: str, seed: int = SEED, stop: Ca
                           lambda f, m, i=index: report((i + f) / len(specs), m))
 
 
-CSV_HEADER = ["model", "weights", "task", "layer", "accuracy", "control accuracy", "selectivity", "majority baseline",
-              "expected layer", "train words", "test words"]
+CSV_HEADER = ["model", "task", "layer", "accuracy", "control accuracy", "selectivity", "majority baseline",
+              "expected layer", "train words", "test words", "weights"]
 
 
 def table_rows(results: list[ModelProbe], column: str) -> list[list]:
@@ -295,11 +295,11 @@ def table_rows(results: list[ModelProbe], column: str) -> list[list]:
     rows = []
     for r in results:
         if r.probe is None:
-            rows.append([r.key, r.weights or r.error, column] + [None] * 8)
+            rows.append([r.key, column] + [None] * 8 + [r.weights or r.error])
             continue
         p = r.probe
         for layer in range(len(p.accuracy)):
-            rows.append([r.key, r.weights, column, layer, round(float(p.accuracy[layer]), 4),
+            rows.append([r.key, column, layer, round(float(p.accuracy[layer]), 4),
                          round(float(p.control[layer]), 4), round(float(p.selectivity[layer]), 4),
-                         round(p.majority, 4), round(p.expected_layer, 2), p.n_train, p.n_test])
+                         round(p.majority, 4), round(p.expected_layer, 2), p.n_train, p.n_test, r.weights])
     return rows
