@@ -250,6 +250,8 @@ def build(models_mode: str = "auto") -> share.LinkTarget:
         answers = csv_table("your-pair", headers=ANSWER_HEADERS, wrap=True, elem_id="layers-answers")
         link_button, link = share.link_box("this probe with these models, data set and task", "layers")
 
+    # a file uploaded is a file to probe: the data set switches to it (and its columns become the tasks)
+    upload.upload(lambda: "upload", None, [data_set], api_visibility="private", queue=False)
     for source in (data_set.change, upload.change):
         source(guarded(task_choices, kind="light"), [data_set, upload, task], [task], api_visibility="private")
     run.click(stream(layers_probe, kind="model", on_error=_probe_failed), [models, data_set, upload, task],

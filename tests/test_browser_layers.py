@@ -9,7 +9,7 @@ from tests.conftest import ARTIFACTS
 XSS = '<img src=x onerror="window.__xss=1">'
 
 
-def test_layers_tab_probes_two_models_and_scores_a_pair(page, app_url, tiny_path):
+def test_layers_tab_probes_two_models_and_scores_a_pair(page, app_url, tiny_path, tmp_path):
     # a share link opens the tab with its options and runs it
     models = f"minilm-l6, {tiny_path('bert')}"
     page.goto(f"{app_url}?{urlencode(dict(tab='layers', models=models, data='natural', task='upos', run='1'))}")
@@ -31,4 +31,17 @@ def test_layers_tab_probes_two_models_and_scores_a_pair(page, app_url, tiny_path
     answers.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "layers_pair.png"), full_page=True)
     assert page.evaluate("window.__xss") is None
+    # the generated minimal pairs, through the same two models
+    page.locator("#layers-pairs-run").click()
+    pairs = page.locator("#layers-pairs")
+    expect(pairs).to_contain_text("agreement, 2 attractors", timeout=120_000)
+    expect(pairs).to_contain_text("no masked-LM head")
+    # a user's file: a malformed CoNLL-U is refused with the line that is wrong, and the tab keeps working
+    bad = tmp_path / "bad.conllu"
+    bad.write_text("# text = The dog runs.\n1\tThe\tthe\tDET\t_\t_\t2\tdet\t_\t_\n"
+                   "x\tdog\tdog\tNOUN\t_\t_\t3\tnsubj\t_\t_\n\n")
+    page.locator("#layers-upload input[type=file]").set_input_files(str(bad))
+    expect(page.locator("[data-testid=toast-text], .action-error").filter(has_text="line 3").first).to_be_attached(
+        timeout=60_000)
+    expect(page.locator("#layers-data input[value=upload]")).to_be_checked()
     assert not page.blocked, page.blocked
