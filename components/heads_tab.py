@@ -78,9 +78,8 @@ def summary_rows(results: list) -> list[list]:
     for spec, r in results:
         if isinstance(r, ha.HeadImportance):
             scanned = int((~np.isnan(r.drop)).sum())
-            note = "stopped before every head" if r.stopped else ""
-            if not r.head_trained:
-                note = "; ".join(n for n in (note, "RANDOM weights or mask head: the numbers mean nothing") if n)
+            untrained = "" if r.head_trained else "RANDOM weights or mask head: the numbers mean nothing"
+            note = "; ".join(n for n in ("stopped before every head" if r.stopped else "", r.note, untrained) if n)
             rows.append([spec, r.target, _number(r.log_prob, 4), _number(r.spearman, 3), scanned,
                          round(r.seconds, 2), note, r.weights])
         else:

@@ -30,10 +30,10 @@ import numpy as np
 
 from model_zoo import fill_mask as fm
 from model_zoo import loading, progress
-from model_zoo.text import guess_text, head_logits
+from model_zoo.text import guess_text, head_logits, substitute, words
 from model_zoo.tokenization import InputError
 
-MAX_SCAN_TOKENS = 128   # the scan runs L x H forwards of the text: longer texts are refused with a message
+MAX_SCAN_TOKENS = 128   # the scan runs L x H forwards of the text: a longer one is cut to the words around its mask
 BATCH_TOKENS = 1024     # tokens per forward of the scan (rows: one ablated head each); stop is read between
 HEAD_LABEL = re.compile(r"\s*L(\d+)(?:\s*H(\d+))?\s*")   # "L3 H7": one head; "L3": every head of layer 3
 
@@ -270,6 +270,29 @@ class HeadImportance:
     seconds_gradient: float
     seconds_scan: float
     seconds: float
+    note: str = ""                   # what was scanned when the text was cut around the mask
+
+
+def window_around_mask(tokenizer, text: str, mask: int, limit: int = MAX_SCAN_TOKENS) -> tuple[str, int, str]:
+    """(text, mask, note): the text itself when it is at most `limit` tokens, else the widest run of its words
+    centred on the mask-th mask that is, the index of that mask among the run's, and a note saying so."""
+    if len(tokenizer(substitute(tokenizer, text).text)["input_ids"]) <= limit:
+        return text, mask, ""
+    found = words(text)
+    masks = [w.index for w in found if w.is_mask]
+    if not 0 <= mask < len(masks):
+        return text, mask, ""                 # fm.prepare says what is wrong with it
+    centre, low, high = masks[mask], 0, len(found)
+    while high - low > 1:                    # the widest half-width whose window fits
+        width = (low + high) // 2
+        part = text[found[max(0, centre - width)].start:found[min(len(found) - 1, centre + width)].end]
+        low, high = (width, high) if len(tokenizer(substitute(tokenizer, part).text)["input_ids"]) <= limit \
+            else (low, width)
+    first, last = found[max(0, centre - low)], found[min(len(found) - 1, centre + low)]
+    cut = text[first.start:last.end]
+    note = (f"The text is longer than the scan reads ({limit} tokens): the {2 * low + 1} words around mask "
+            f"{mask + 1} were scanned (“{cut[:40]}…”).")
+    return cut, sum(first.index <= m < centre for m in masks), note
 
 
 def candidate_id(tokenizer, candidate: str | int) -> int:
@@ -316,13 +339,11 @@ def head_importance(loaded: loading.LoadedModel, text: str, mask: int = 0, candi
     import torch
     start = time.perf_counter()
     require_guess(loaded)
+    text, mask, note = window_around_mask(loaded.tokenizer, text, int(mask))
     _, tokens, positions = fm.prepare(loaded.tokenizer, loaded.config, text)
-    if len(tokens) > MAX_SCAN_TOKENS:
-        raise InputError(f"The text is {len(tokens)} tokens long; scanning every head takes at most "
-                         f"{MAX_SCAN_TOKENS}. Shorten it around the mask.")
-    if not 0 <= int(mask) < len(positions):
-        raise InputError(f"There is no mask {int(mask) + 1}: the text has {len(positions)}.")
-    mask, inputs = int(mask), fm.model_inputs(loaded, tokens.ids, positions)
+    if not 0 <= mask < len(positions):
+        raise InputError(f"There is no mask {mask + 1}: the text has {len(positions)}.")
+    inputs = fm.model_inputs(loaded, tokens.ids, positions)
     layers, heads = shape(loaded)
     report(0.0, f"{loaded.checkpoint.key}: one forward and backward for the estimate…")
     gates = torch.ones(1, layers, heads, requires_grad=True)
@@ -357,4 +378,4 @@ def head_importance(loaded: loading.LoadedModel, text: str, mask: int = 0, candi
                           target_id=target, log_prob=clean, drop=drop, estimate=estimate,
                           spearman=_spearman(drop, estimate), stopped=bool(np.isnan(drop).any()),
                           rows_per_forward=rows, seconds_gradient=gradient_done - start,
-                          seconds_scan=end - gradient_done, seconds=end - start)
+                          seconds_scan=end - gradient_done, seconds=end - start, note=note)

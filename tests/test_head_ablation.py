@@ -286,3 +286,19 @@ def test_a_stopped_scan_keeps_what_it_measured(lm):
     done = scan.rows_per_forward
     assert scan.stopped and calls == [0.0, done / 8]  # the estimate, then one batch
     assert not np.isnan(scan.drop.ravel()[:done]).any() and np.isnan(scan.drop.ravel()[done:]).all()
+
+
+def test_a_long_text_is_scanned_on_the_words_around_its_mask(tiny_path):
+    """Past MAX_SCAN_TOKENS the scan reads the widest window of words centred on the chosen mask, and says so; the
+    result equals a scan of that window typed by hand."""
+    loaded = loading.load(tiny_path("bert"))
+    filler = " ".join(["the cat sat on the mat"] * 30)
+    text = f"A [MASK] here. {filler} and the [MASK] went home. {filler}"
+    cut, mask, note = ha.window_around_mask(loaded.tokenizer, text, 1)
+    assert note and "[MASK] went home" in cut and mask == 0 and cut in text
+    assert len(loaded.tokenizer(cut)["input_ids"]) <= ha.MAX_SCAN_TOKENS
+    long = ha.head_importance(loaded, text, mask=1)
+    direct = ha.head_importance(loaded, cut, mask=0)
+    assert long.note == note and direct.note == ""
+    np.testing.assert_allclose(long.drop, direct.drop, atol=1e-6)
+    assert ha.window_around_mask(loaded.tokenizer, "Short [MASK].", 0) == ("Short [MASK].", 0, "")
