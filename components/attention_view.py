@@ -298,6 +298,7 @@ def _heads_off_section(ctx):
                 "the guesses change (on this server only for your request: other users see the model unchanged).")
     with gr.Row():
         text = gr.Textbox(ctx.family.mask_example, label="Sentence with a mask", scale=3, elem_id=f"{key}-heads-text")
+        ctx.mask_texts.append(text)
         k = gr.Slider(1, 10, value=5, step=1, label="Guesses per mask", scale=1, elem_id=f"{key}-heads-k")
     layers = OpenCheckboxGroup(layer_choices, label="Whole layers off", elem_id=f"{key}-heads-layers",
                                elem_classes=["heads-layers"])

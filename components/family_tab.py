@@ -30,6 +30,7 @@ class TabContext:
     sections: dict = field(default_factory=dict)  # section id -> (its gr.Tab, elem_id of the button a link presses)
     options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
     checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (share.model_spec, ...)
+    mask_texts: list = field(default_factory=list)  # the sections' "text with masks" boxes: one text (shared_text)
 
     def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, checks: dict | None = None,
                     **options) -> None:

@@ -180,6 +180,7 @@ def build(ctx) -> None:
         with gr.Row():
             text = gr.Textbox(value=ctx.family.mask_example or "My brother is ten [MASK] old.", lines=2, scale=4,
                               label="Text with masks", elem_id=f"{key}-fm-text")
+            ctx.mask_texts.append(text)
             k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id=f"{key}-fm-k")
         run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")
         warning = gr.HTML(elem_id=f"{key}-fm-warning")

@@ -1,5 +1,6 @@
 """One text for the whole app: what is typed in the side-by-side box or in any family tab's main box becomes the text
-of every other one. Boxes of sections that need masks (fill-mask) take it only when it has one."""
+of every other one. Boxes of sections that need masks (fill-mask, why, heads off) take it only when it has one; what
+is typed in one of those becomes the text of the others."""
 from __future__ import annotations
 
 from model_zoo.text import PLACEHOLDER
@@ -15,11 +16,24 @@ def _spread(n_main: int):
     return share_text
 
 
+def _copies(n: int):
+    def share_masked_text(typed: str):
+        """A text typed in one mask box, for each of the other `n`."""
+        return tuple([typed or ""] * n) if n > 1 else typed or ""
+    return share_masked_text
+
+
 def wire(main_boxes: list, mask_boxes: list) -> None:
     """Each main box, when the user types in it or leaves it (not when code sets it), sets every other main box and
-    the mask boxes. Cheap and unqueued: it only copies strings."""
+    the mask boxes; each mask box sets the other mask boxes. Cheap and unqueued: it only copies strings."""
     for box in main_boxes:
         others = [b for b in main_boxes if b is not box]
         for event in (box.input, box.blur):
             event(_spread(len(others)), [box, *mask_boxes], [*others, *mask_boxes], api_visibility="private",
                   queue=False, show_progress="hidden", trigger_mode="always_last")
+    for box in mask_boxes:
+        others = [b for b in mask_boxes if b is not box]
+        if others:
+            for event in (box.input, box.blur):
+                event(_copies(len(others)), [box], others, api_visibility="private", queue=False,
+                      show_progress="hidden", trigger_mode="always_last")

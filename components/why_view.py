@@ -115,6 +115,7 @@ def build(ctx) -> None:
         with gr.Row():
             text = gr.Textbox(value=family.mask_example or "My brother is ten [MASK] old.", lines=2, scale=4,
                               label="Text with a mask", elem_id=f"{key}-why-text")
+            ctx.mask_texts.append(text)
             steps = gr.Slider(8, 256, value=64, step=8, label="Steps of the integral", scale=1,
                               elem_id=f"{key}-why-steps")
         with gr.Row():

@@ -95,6 +95,15 @@ def test_the_text_typed_here_reaches_every_tab(page, app_url):
     _value_is(page, "#bert-text textarea", back)
     page.get_by_role("tab", name="Fill-mask").first.click()
     _value_is(page, "#bert-fm-text textarea", typed)          # no mask: the fill-mask box keeps its text
+    masked = "Typed in BERT's fill-mask box: one [MASK] for every section."
+    _type(page, "#bert-fm-text textarea", masked)              # a text with masks is one text for every section
+    page.get_by_role("tab", name="Why did it guess that?").first.click()
+    _value_is(page, "#bert-why-text textarea", masked)
+    page.get_by_role("tab", name="Attention").first.click()
+    _value_is(page, "#bert-heads-text textarea", masked)
+    page.get_by_role("tab", name="XLNet", exact=True).first.click()
+    page.locator("button[role=tab]:visible", has_text="Fill-mask").first.click()
+    _value_is(page, "#xlnet-fm-text textarea", masked)
 
 
 def test_a_link_reopens_and_reruns_the_comparison(page, app_url):
