@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.common import escape, message_html
+from components.markup import shade
 from components.why_view import scored_words
 from model_zoo.numbers import as_json, as_text
 from model_zoo.side_by_side import UNRELATED, WHY_STEPS, Column, SideBySide
@@ -84,7 +85,8 @@ def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
     rows = []
     for word, prob in zip(guess.readable, guess.probs):
         shared = " sbs-shared" if word.lower() in winners and column.guess_trained else ""
-        rows.append(f'<li class="sbs-guess{shared}"><span class="sbs-bar" style="width:{max(2, 100 * float(prob)):.0f}%">'
+        width = max(1, round(20 * float(prob))) * 5              # the bar's share, in steps of 5%
+        rows.append(f'<li class="sbs-guess{shared}"><span class="sbs-bar w-{width}">'
                     f'</span><span class="sbs-word">{escape(word)}</span> <span class="sbs-p" title="{escape(PROBABILITY)}">'
                     f'{float(prob):.3f}</span>'
                     '</li>')
@@ -107,9 +109,7 @@ def why_cell(column: Column) -> str:
     return f'<td class="sbs-why-row" title="{escape(title)}">{scored_words(why.words, why.word_scores["ig"])}</td>'
 
 
-def _heat(rank: float) -> str:
-    """Background for a surprise rank in [0, 1] (0 = least surprising word for that model)."""
-    return f"background: rgba(239, 68, 68, {0.08 + 0.62 * rank:.2f});"
+
 
 
 def surprise_ranks(view: SideBySide) -> dict[str, np.ndarray]:
@@ -149,12 +149,12 @@ def word_cell(column: Column, word: int, rank: float | None) -> str:
     chips = "".join(f'<span class="tok {"cont" if i else "word"}" title="{escape(p.raw)}">{escape(p.text)}</span>'
                     for i, p in enumerate(pieces)) \
         or '<span class="sbs-why">(no piece)</span>'
-    style, value = "", ""
-    if column.surprise is not None and rank is not None and not math.isnan(rank):
-        style = f' style="{_heat(rank)}"'
+    classes, value = "", ""
+    if column.surprise is not None and rank is not None and not math.isnan(rank):   # 0: its least surprising word
+        classes = f' class="sbs-heat {shade(0.1 + 0.9 * rank)}"'
         score = column.surprise.scores[word]
         value = f'<span class="sbs-score" title="{escape(column.surprise.unit)}">{score:.2f}</span>'
-    return f'<td{style}><span class="tokens sbs-pieces">{chips}</span>{value}</td>'
+    return f'<td{classes}><span class="tokens sbs-pieces">{chips}</span>{value}</td>'
 
 
 def grid_html(view: SideBySide) -> str:
@@ -313,7 +313,7 @@ def model_rows(view: SideBySide) -> list[list]:
     rows = []
     for c in view.columns:
         if c.error:
-            rows.append([c.spec, "", "", "", "", "", "", "", "", "", "", "", f"could not run: {c.error}"])
+            rows.append([c.spec, *[""] * (len(MODEL_HEADERS) - 2), f"could not run: {c.error}"])
             continue
         a = c.attention
         rows.append([c.key, c.family, c.weights, c.n_parameters, c.device, c.dtype, round(c.forward_ms, 1),

@@ -15,13 +15,14 @@ import numpy as np
 
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
+from components.markup import shade, tag
 from model_zoo import attribution as at
 from model_zoo.registry import Capability, checkpoints_of
 from model_zoo.text import POOLINGS, words
 
 HEADERS = ["#", "word", *at.METHODS.values()]
-LEGEND = ('<div class="why-legend"><span class="why-word why-pos" style="--score:0.8">pushes up</span> '
-          '<span class="why-word why-neg" style="--score:0.8">pushes down</span> · shade: the share of the row\'s '
+LEGEND = ('<div class="why-legend"><span class="why-word why-pos shade blue shade-8">pushes up</span> '
+          '<span class="why-word why-neg shade red shade-8">pushes down</span> · shade: the share of the row\'s '
           'largest score; hover a word for its number. Rollout is a share of attention flow (never negative): it '
           'says where the token\'s attention comes from, not what drove the score.</div>')
 
@@ -36,9 +37,9 @@ def scored_words(texts: list[str], scores: np.ndarray, unit: str = "") -> str:
         if not math.isfinite(score):
             cells.append(f'<span class="why-word why-none" title="not read by the model">{escape(text)}</span>')
             continue
-        sign = "why-pos" if score >= 0 else "why-neg"
-        cells.append(f'<span class="why-word {sign}" style="--score:{abs(score) / top:.3f}" '
-                     f'title="{escape(f"{score:+.4g} {unit}".strip())}">{escape(text)}</span>')
+        sign, scale = ("why-pos", "blue") if score >= 0 else ("why-neg", "red")
+        cells.append(tag("span", text, class_=["why-word", sign, shade(abs(score) / top, scale)],
+                         title=f"{score:+.4g} {unit}".strip()))
     return f'<span class="why-words">{" ".join(cells)}</span>'
 
 

@@ -37,7 +37,7 @@ def test_one_sentence_every_family_guesses_side_by_side(page, app_url):
     assert page.locator("#sbs-attention .js-plotly-plot").count() == 1
     page.screenshot(path=str(ARTIFACTS / "side_by_side_guesses.png"), full_page=True)
     _compare(page, "The doctor told the nurse that she was late.")
-    heat = page.locator(".sbs-grid td[style*='background']")
+    heat = page.locator(".sbs-grid td.sbs-heat")
     assert heat.count() >= 6 * 10                              # ten words coloured for each model that scores them
     page.screenshot(path=str(ARTIFACTS / "side_by_side_surprise.png"), full_page=True)
     assert not page.blocked, page.blocked
