@@ -112,3 +112,17 @@ def test_the_ridge_probe_predicts_as_scikit_learns_ridge_classifier():
         reference = RidgeClassifier(alpha=probing.RIDGE).fit((x[train] - mean) / std, y[train])
         assert accuracy == pytest.approx(np.mean(reference.predict((x[test] - mean) / std) == y[test]), abs=1e-12)
     assert got[0] > 0.8 and got[1] < 0.45
+
+
+def test_layers_of_a_random_model_add_nothing_that_trained_layers_do(tiny_path):
+    """Depth in the tree is not written in a word: a random model's layers add nothing to what a probe reads from its
+    embeddings (word identity), and its probe is no more selective than its control; MiniLM's trained layers add
+    clearly more. (A random model is not at the majority baseline on such a task: its embeddings still tell words
+    apart, which is what the control task measures.)"""
+    data = ld.bundled("grammar")
+    random_model = next(probing.run([tiny_path("bert")], data, "depth")).probe
+    trained = next(probing.run(["minilm-l6"], data, "depth")).probe
+    assert random_model.flat and np.nanmax(random_model.accuracy) - random_model.accuracy[0] < 0.01
+    assert np.nanmax(random_model.selectivity) < 0.02
+    assert np.nanmax(trained.accuracy) - trained.accuracy[0] > 0.08 and not trained.flat
+    assert 1.0 <= trained.expected_layer <= len(trained.accuracy) - 1
