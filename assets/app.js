@@ -81,43 +81,53 @@
   }).observe(document.body, {childList: true, subtree: true});
   // Results from an older text are marked as such until the action runs again. A section's results depend on the
   // text boxes of its panel and those of the tab around it (a family tab's shared text); their values when its
-  // action starts are its fingerprint. A word clicked to mask it runs the action on the text it is about to set:
-  // the fingerprint follows that change.
-  const fingerprint = (panel) => {
+  // action starts are what it ran on. A word clicked to mask it runs the action on the text it is about to set:
+  // what it ran on follows that change.
+  const boxesOf = (panel) => {
     const outer = panel.parentElement && panel.parentElement.closest("[role=tabpanel]");
     const boxes = [...panel.querySelectorAll("textarea:not([disabled])")];
     if (outer) boxes.unshift(...[...outer.querySelectorAll("textarea:not([disabled])")]
       .filter((box) => box.closest("[role=tabpanel]") === outer));
-    return boxes.map((box) => box.value).join("\u0000");
+    return boxes;
   };
-  const ran = new Map();      // panel -> the fingerprint its results were computed from
-  const following = new Map(); // panel -> [fingerprint before a word click, when]
+  const valuesOf = (boxes) => boxes.map((box) => box.value).join("\u0000");
+  // panel -> {boxes (found once, when its action first runs), done: their values then, stale: shown as stale}
+  const ran = new Map();
+  const following = new Map(); // panel -> [values before a word click, when]
   const actionOf = (panel) => panel.querySelector("button.primary[id], button[id$=-run]");
   const markStale = () => {
-    for (const [panel, done] of ran) {
+    for (const [panel, entry] of ran) {
       if (!panel.isConnected) { ran.delete(panel); continue; }
-      const now = fingerprint(panel);
+      const now = valuesOf(entry.boxes);
       const follow = following.get(panel);
       if (follow && (now !== follow[0] || performance.now() - follow[1] > 10000)) {
         following.delete(panel);
-        if (now !== follow[0]) { ran.set(panel, now); continue; }
+        if (now !== follow[0]) entry.done = now;
       }
-      const stale = now !== done;
+      const stale = now !== entry.done;
+      if (stale === entry.stale) continue;           // the page is touched only when the state changes
+      entry.stale = stale;
       panel.classList.toggle("stale", stale);
-      let note = panel.querySelector(":scope > .stale-note");
+      const note = panel.querySelector(":scope > .stale-note");
       if (stale && !note) {
-        note = document.createElement("div");
-        note.className = "stale-note";
-        note.setAttribute("role", "status");
+        const made = document.createElement("div");
+        made.className = "stale-note";
+        made.setAttribute("role", "status");
         const button = actionOf(panel);
-        note.textContent = "The results below were computed from an earlier text" +
+        made.textContent = "The results below were computed from an earlier text" +
           (button ? ` — press “${button.textContent.trim()}” to update them.` : ".");
-        panel.prepend(note);
+        panel.prepend(made);
       } else if (!stale && note) note.remove();
     }
   };
-  setInterval(markStale, 300);
-  const started = (panel) => { if (panel) { ran.set(panel, fingerprint(panel)); markStale(); } };
+  setInterval(markStale, 500);
+  const started = (panel) => {
+    if (!panel) return;
+    const entry = ran.get(panel) || {boxes: boxesOf(panel), stale: false};
+    entry.done = valuesOf(entry.boxes);
+    ran.set(panel, entry);
+    markStale();
+  };
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button || button.getAttribute("role") === "tab" || !(button.id || button.classList.contains("primary"))) return;
@@ -125,7 +135,8 @@
   }, true);
   document.addEventListener("change", (event) => {
     const panel = event.target.closest("[role=tabpanel]");
-    if (event.target.type === "radio" && panel && ran.has(panel)) following.set(panel, [fingerprint(panel), performance.now()]);
+    if (event.target.type === "radio" && panel && ran.has(panel))
+      following.set(panel, [valuesOf(ran.get(panel).boxes), performance.now()]);
   }, true);
   document.addEventListener("keydown", (event) => {   // Enter in a box that submits runs the action too
     const panel = event.target.closest && event.target.closest("[role=tabpanel]");
