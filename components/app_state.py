@@ -5,7 +5,9 @@ first call that needs a state makes a default one."""
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from model_zoo import loading
@@ -43,7 +45,7 @@ class AppState:
     loading: loading.Runtime = field(default_factory=loading.Runtime)
     workers: ThreadPoolExecutor | None = None            # made on first use (a state made starts no thread)
     running: dict[str, RunningWork] = field(default_factory=dict)   # kind -> its counter (components.common)
-    stops: dict[str, threading.Event] = field(default_factory=dict)  # (job, session) -> its Stop flag
+    stops: dict[str, threading.Event] = field(default_factory=dict)  # "job:session" -> its Stop flag
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def executor(self, max_workers: int) -> ThreadPoolExecutor:
@@ -58,24 +60,28 @@ class AppState:
                 self.running[kind] = RunningWork(limit)
             return self.running[kind]
 
-    def new_stop(self, key: str) -> threading.Event:
-        """A fresh Stop flag for `key` (a job and a session): an older job's own flag stays set if it was."""
+    @contextmanager
+    def stop_flag(self, job: str, request=None):
+        """The Stop flag of this session's `job` while the job runs (a fresh one: an older run keeps its own); a
+        request without a session gets a flag no Stop button reaches."""
+        key = f"{job}:{getattr(request, 'session_hash', None) or uuid.uuid4()}"
+        event = threading.Event()
         with self.lock:
-            self.stops[key] = threading.Event()
-            return self.stops[key]
+            self.stops[key] = event
+        try:
+            yield event
+        finally:
+            with self.lock:
+                if self.stops.get(key) is event:
+                    del self.stops[key]
 
-    def stop(self, key: str) -> bool:
-        """Set the Stop flag of `key`; False when no job of that key runs."""
+    def stop(self, job: str, request=None) -> bool:
+        """Set the Stop flag of this session's `job`; False when no such job runs."""
         with self.lock:
-            event = self.stops.get(key)
+            event = self.stops.get(f"{job}:{getattr(request, 'session_hash', None) or ''}")
         if event is not None:
             event.set()
         return event is not None
-
-    def forget_stop(self, key: str, event: threading.Event) -> None:
-        with self.lock:
-            if self.stops.get(key) is event:
-                del self.stops[key]
 
 
 _state: AppState | None = None

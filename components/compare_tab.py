@@ -6,7 +6,6 @@ progress bar and can be stopped; the last measurement on this device is cached, 
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import gradio as gr
@@ -318,10 +317,8 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
     if not specs:
         raise ValueError("None of the models can be used. " + " ".join(problems))
     breakdowns = _breakdowns(specs)
-    session = getattr(request, "session_hash", None) or f"no-session-{uuid.uuid4()}"  # only its own Stop stops it
-    stop = app_state.current().new_stop(f"compare:{session}")
-    results: list[profiling.CompareResult] = []
-    try:
+    with app_state.current().stop_flag("compare", request) as stop:   # only its own Stop stops it
+        results: list[profiling.CompareResult] = []
         for index, spec in enumerate(specs):
             if stop.is_set():
                 break
@@ -336,8 +333,6 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
                    gflops_figure(partial), _claims(breakdowns, partial), gr.skip())
             if partial.stopped:
                 break
-    finally:
-        app_state.current().forget_stop(f"compare:{session}", stop)
     if not results:
         raise ValueError("Stopped before anything was measured.")
     final = profiling.combine(results)
@@ -352,7 +347,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
 
 
 def stop_measuring(request: gr.Request = None) -> str:
-    app_state.current().stop(f"compare:{getattr(request, 'session_hash', None) or ''}")
+    app_state.current().stop("compare", request)
     return '<div class="note">Stopping after the current run…</div>'
 
 

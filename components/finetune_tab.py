@@ -120,18 +120,6 @@ def model_options(models_mode: str = "auto") -> tuple[list[tuple[str, str]], lis
 TRY_TEXT = "The food was delicious and the service was excellent."
 
 
-def _specs(models) -> list[str]:
-    specs = loading.parse_specs(models)
-    if not specs:
-        raise ValueError("Pick at least one model.")
-    if len(specs) > MAX_MODELS:
-        raise ValueError(f"At most {MAX_MODELS} models at once ({len(specs)} chosen).")
-    for spec in specs:
-        if not loading.is_model_spec(spec):
-            raise ValueError(f"'{spec}' is neither a model of the list, a Hub id nor a folder.")
-    return specs
-
-
 def _settings(methods, pooling: str, layers: str, epochs, lr: str) -> dict:
     methods = [m for m in (methods or [])]
     if not methods or any(m not in ft.METHODS for m in methods):
@@ -322,7 +310,7 @@ def upload(path) -> str:
 
 def start(lab, data_text: str, models, methods, pooling: str, layers: str, epochs, lr: str):
     """Check everything once, make the split, reset this session's lab (freeing its previous models)."""
-    specs = _specs(models)
+    specs = loading.checked_specs(models, MAX_MODELS)
     settings = _settings(methods, pooling, layers, epochs, lr)
     data = ft.parse_tsv(data_text)
     for note in data.notes:

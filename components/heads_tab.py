@@ -7,8 +7,6 @@ batches. A model that cannot guess, or fails, says so in its row; the others sti
 """
 from __future__ import annotations
 
-import threading
-import uuid
 
 import gradio as gr
 import numpy as np
@@ -16,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components import share
+from components import app_state, share
 from components.common import escape, guarded, message_html
 from components.export import csv_table
 from components.streaming import stream
@@ -32,7 +30,6 @@ MAX_MODELS = 8
 SUMMARY_HEADERS = ["model", "guess scored", "log p (every head on)", "Spearman |drop| vs estimate", "heads scanned",
                    "seconds", "note", "weights"]
 HEAD_HEADERS = ["model", "layer", "head", "drop in log p when off", "gradient estimate |dL/dξ|"]
-_stops: dict[str, threading.Event] = {}  # one Stop flag per browser session
 
 
 # ------------------------------------------------------------------------------------------------- rendering
@@ -133,10 +130,8 @@ def scan(models: str, text: str, mask: float = 1, candidate: str = "", request: 
          progress=gr.Progress()):
     """Every model's head scan for the guess at mask `mask` (1 = the first), streamed one model at a time."""
     specs, index = check_input(models, text, mask)
-    session = getattr(request, "session_hash", None) or f"no-session-{uuid.uuid4()}"  # only its own Stop stops it
-    stop = _stops[session] = threading.Event()
     results: list = []
-    try:
+    with app_state.current().stop_flag("heads", request) as stop:       # only its own Stop stops it
         yield _outputs(results, specs, specs[0])
         for number, spec in enumerate(specs):
             if stop.is_set():
@@ -152,8 +147,6 @@ def scan(models: str, text: str, mask: float = 1, candidate: str = "", request: 
                 results.append((spec, str(error)))
             upcoming = specs[number + 1] if number + 1 < len(specs) and not stop.is_set() else ""
             yield _outputs(results, specs, upcoming)
-    finally:
-        _stops.pop(session, None)
 
 
 def show_error(message: str, *inputs) -> tuple:
@@ -161,9 +154,7 @@ def show_error(message: str, *inputs) -> tuple:
 
 
 def stop_scan(request: gr.Request = None) -> str:
-    event = _stops.get(getattr(request, "session_hash", None) or "")
-    if event is not None:
-        event.set()
+    app_state.current().stop("heads", request)
     return '<div class="note heads-status">Stopping after the current batch…</div>'
 
 

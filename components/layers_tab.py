@@ -8,15 +8,13 @@ value shown is escaped; the look is in assets/style.css ("layers").
 """
 from __future__ import annotations
 
-import threading
-import uuid
 
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components import share
+from components import app_state, share
 from components.common import escape, guarded, message_html, reporter
 from components.export import csv_table
 from components.streaming import stream
@@ -33,22 +31,9 @@ PAIR_HEADERS = ["model · way of scoring", "method", "phenomenon", "accuracy", "
 ANSWER_HEADERS = ["model · way of scoring", "method", "P(first)", "P(second)", "prefers", "weights"]
 PALETTE = ["#4f46e5", "#dc2626", "#059669", "#d97706", "#db2777", "#0891b2", "#475569", "#65a30d", "#7c3aed",
            "#0d9488"]
-_stops: dict[str, threading.Event] = {}   # one Stop flag per browser session
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
-def _specs(models) -> list[str]:
-    specs = loading.parse_specs(models)
-    if not specs:
-        raise InputError("Name at least one model (comma-separated).")
-    if len(specs) > MAX_MODELS:
-        raise InputError(f"{len(specs)} models named; at most {MAX_MODELS} at once.")
-    for spec in specs:
-        if not loading.is_model_spec(spec):
-            raise InputError(loading.not_a_model_message(spec))
-    return specs
-
-
 def _path(upload) -> str:
     return upload if isinstance(upload, str) else getattr(upload, "name", "") or ""
 
@@ -65,10 +50,6 @@ def task_choices(data_set: str, upload, task: str = ""):
     """The columns the chosen data set can probe (the current one kept when it is among them)."""
     columns = list(data_of(data_set, upload).columns)
     return gr.update(choices=columns, value=task if task in columns else columns[0])
-
-
-def _session(request) -> str:
-    return getattr(request, "session_hash", None) or f"no-session-{uuid.uuid4()}"
 
 
 # ---------------------------------------------------------------------------------------------------- rendering
@@ -159,20 +140,16 @@ def _probe_outputs(results, column: str, pending: list[str], status: str) -> tup
 
 def layers_probe(models: str, data_set: str, upload, task: str, request: gr.Request = None, progress=gr.Progress()):
     """Probe every layer of every model on the data set's column, one model per step (streamed)."""
-    specs, data = _specs(models), data_of(data_set, upload)
+    specs, data = loading.checked_specs(models, MAX_MODELS), data_of(data_set, upload)
     probing.task(data, task)                                                  # a bad column: refused before a load
-    session = _session(request)
-    stop = _stops[session] = threading.Event()
     results: list[probing.ModelProbe] = []
     yield _probe_outputs(results, task, specs, f"Probing {len(specs)} models on '{data.name}' ({task})…")
-    try:
+    with app_state.current().stop_flag("layers", request) as stop:
         for result in probing.run(specs, data, task, stop=stop.is_set, report=reporter(progress)):
             results.append(result)
             pending = specs[len(results):]
             yield _probe_outputs(results, task, pending, f"{len(results)} of {len(specs)} models done."
                                  if pending else f"Done: {len(results)} models, {data.n_words(task):,} words.")
-    finally:
-        _stops.pop(session, None)
     if stop.is_set():
         yield _probe_outputs(results, task, [], f"Stopped after {len(results)} of {len(specs)} models.")
 
@@ -182,30 +159,24 @@ def _probe_failed(message: str, *_):
 
 
 def layers_stop(request: gr.Request = None) -> str:
-    event = _stops.get(getattr(request, "session_hash", None) or "")
-    if event is None:
+    if not app_state.current().stop("layers", request):
         return '<div class="note">Nothing is running.</div>'
-    event.set()
     return '<div class="note">Stopping after the current layer…</div>'
 
 
 def layers_pairs(models: str, request: gr.Request = None, progress=gr.Progress()):
     """Every phenomenon's minimal pairs through every model's way of scoring, one model per step (streamed)."""
-    specs = _specs(models)
-    session = _session(request)
-    stop = _stops[session] = threading.Event()
+    specs = loading.checked_specs(models, MAX_MODELS)
     results = []
-    try:
+    with app_state.current().stop_flag("layers", request) as stop:     # the tab's Stop stops it too
         for result in minimal_pairs.evaluate(specs, stop=stop.is_set, report=reporter(progress)):
             results.append(result)
             yield pd.DataFrame(pair_rows(results), columns=PAIR_HEADERS)
-    finally:
-        _stops.pop(session, None)
 
 
 def layers_your_pair(models: str, pair: str):
     """The user's pair ("The dogs [run|runs] fast.") through every model: each way of scoring's two probabilities."""
-    parsed, answers = minimal_pairs.answer_pair(_specs(models), pair)
+    parsed, answers = minimal_pairs.answer_pair(loading.checked_specs(models, MAX_MODELS), pair)
     return pd.DataFrame(answer_rows(parsed, answers), columns=ANSWER_HEADERS)
 
 

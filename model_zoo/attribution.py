@@ -112,10 +112,6 @@ def clip_steps(steps) -> int:
     return int(np.clip(int(steps), 2, MAX_STEPS))
 
 
-def _expand(extra: dict, batch: int) -> dict:
-    return {k: v.expand(batch, *v.shape[1:]) for k, v in extra.items()}
-
-
 # ---------------------------------------------------------------------------------------------------- the integral
 def integrate(loaded: LoadedModel, ids: np.ndarray, baseline: np.ndarray, score, steps: int):
     """IG and gradient x input per token for score(e (B, T, E)) -> (B,): ((T,) IG, (T,) gxi, f(input), f(baseline))."""
@@ -165,38 +161,12 @@ def _attention(output) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------- a guess
 def check_guesser(loaded: LoadedModel) -> None:
-    """ModelError with the reason when this checkpoint cannot guess a hidden token."""
-    checkpoint = loaded.checkpoint
-    if fm.guess_capability(checkpoint.family) in checkpoint.capabilities:
-        return
-    if Capability.REPLACED_TOKEN_DETECTION in checkpoint.capabilities:
-        raise ModelError(f"{checkpoint.key} is ELECTRA's discriminator: it labels each token original or replaced "
-                         f"and cannot guess a hidden word" + (f" (its generator, {checkpoint.generator}, guesses)"
-                                                              if checkpoint.generator else "")
-                         + ". Explain its P(replaced) at a word instead.")
-    raise ModelError(f"{checkpoint.key} has no masked-LM head (its class is {checkpoint.model_class}): it cannot "
-                     f"guess a hidden word. Explain its similarity to a second sentence instead.")
-
-
-def candidate_id(tokenizer, candidate) -> int:
-    """A token id from an id (int) or a token string: the vocabulary's own ("##ly", "Ġdoor"), a readable guess
-    ("…ly"), or a word the tokenizer keeps as one token."""
-    if isinstance(candidate, (int, np.integer)):
-        if not 0 <= int(candidate) < len(tokenizer):
-            raise InputError(f"Token id {candidate} is not in this model's vocabulary (0 to {len(tokenizer) - 1}).")
-        return int(candidate)
-    word = str(candidate).strip()
-    vocab = tokenizer.get_vocab()
-    for form in (word, "##" + word.removeprefix(text_layer.CONTINUES)):
-        if form in vocab:
-            return vocab[form]
-    for form in (" " + word, word):
-        ids = tokenizer(form, add_special_tokens=False)["input_ids"]
-        if len(ids) == 1:
-            return ids[0]
-    pieces = tokenizer.tokenize(" " + word)
-    raise InputError(f"“{word}” is not one token for this model (it becomes {len(pieces)}: {' '.join(pieces)}); "
-                     f"pick one of the guesses or a single token.")
+    """ModelError with the reason, and what to explain instead, when this checkpoint cannot guess a hidden token."""
+    reason = fm.why_it_cannot_guess(loaded.checkpoint)
+    if reason:
+        instead = "P(replaced) at a word" if Capability.REPLACED_TOKEN_DETECTION in loaded.checkpoint.capabilities \
+            else "its similarity to a second sentence"
+        raise ModelError(f"{reason} Explain {instead} instead.")
 
 
 def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None, steps: int = 64) -> Attribution:
@@ -218,7 +188,8 @@ def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None,
     with torch.inference_mode():
         output = loaded.model(**inputs, output_attentions=True)
         probs = text_layer.head_logits(output)[0, row].float().softmax(-1)   # (V,)
-    target = int(probs.argmax()) if candidate is None or str(candidate).strip() == "" else candidate_id(tok, candidate)
+    chosen = candidate is not None and str(candidate).strip() != ""
+    target = fm.candidate_id(tok, candidate) if chosen else int(probs.argmax())
     top = probs.topk(min(ALTERNATIVES, len(probs)))
     alternatives = [(fm.guess_text(tok, t or f"<id {i}>"), float(p)) for t, i, p in zip(
         tok.convert_ids_to_tokens(top.indices.tolist()), top.indices.tolist(), top.values.tolist())]
@@ -226,8 +197,8 @@ def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None,
     head = mlm_head(loaded.model)  # the head on the mask's row alone: not V logits at every position of every step
 
     def score(e):  # (B, T, E) -> (B,) log P(target) at the mask
-        hidden = loaded.model.base_model(inputs_embeds=e, **_expand(extra, e.shape[0])).last_hidden_state  # (B, ., H)
-        return head(hidden[:, row]).float().log_softmax(-1)[:, target]                                      # (B,)
+        hidden = loaded.model.base_model(inputs_embeds=e, **fm.batched(extra, e.shape[0])).last_hidden_state
+        return head(hidden[:, row]).float().log_softmax(-1)[:, target]      # hidden (B, ., H) -> (B,)
     baseline, described = _baseline_ids(loaded, tokens)
     found = integrate(loaded, tokens.ids, baseline, score, steps)
     readable = fm.guess_text(tok, tok.convert_ids_to_tokens(target) or f"<id {target}>")

@@ -35,6 +35,39 @@ def guess_capability(family: str) -> Capability:
     return FAMILIES[family].guess
 
 
+def why_it_cannot_guess(checkpoint: Checkpoint) -> str:
+    """"" when the checkpoint guesses a hidden token itself; else the reason, for a message."""
+    if guess_capability(checkpoint.family) in checkpoint.capabilities:
+        return ""
+    if Capability.REPLACED_TOKEN_DETECTION in checkpoint.capabilities:
+        return (f"{checkpoint.key} is ELECTRA's discriminator: it labels each token original or replaced and cannot "
+                f"guess a hidden word" + (f" (its generator, {checkpoint.generator}, guesses)"
+                                          if checkpoint.generator else "") + ".")
+    return (f"{checkpoint.key} has no masked-LM head (its class is {checkpoint.model_class}): it cannot guess a "
+            f"hidden word.")
+
+
+def candidate_id(tokenizer, candidate) -> int:
+    """A token id from an id (int) or a token string: the vocabulary's own ("##ly", "Ġdoor"), a readable guess
+    ("…ly"), or a word the tokenizer keeps as one token."""
+    if isinstance(candidate, (int, np.integer)):
+        if not 0 <= int(candidate) < len(tokenizer):
+            raise InputError(f"Token id {candidate} is not in this model's vocabulary (0 to {len(tokenizer) - 1}).")
+        return int(candidate)
+    word = str(candidate).strip()
+    vocab = tokenizer.get_vocab()
+    for form in (word, "##" + word.removeprefix(CONTINUES)):
+        if form in vocab:
+            return vocab[form]
+    for form in (" " + word, word):
+        ids = tokenizer(form, add_special_tokens=False)["input_ids"]
+        if len(ids) == 1:
+            return ids[0]
+    pieces = tokenizer.tokenize(" " + word)
+    raise InputError(f"“{word}” is not one token for this model (it becomes {len(pieces)}: {' '.join(pieces)}); "
+                     f"pick one of the guesses or a single token.")
+
+
 def fill_mask_checkpoint(spec: str | Checkpoint) -> Checkpoint:
     """The checkpoint that answers fill-mask for `spec`: itself when it has a mask head; ELECTRA's generator for its
     discriminator; otherwise the same weights through the family's MLM class (its head then newly initialised, which
@@ -140,6 +173,11 @@ def model_inputs(loaded: loading.LoadedModel, ids: np.ndarray, positions: np.nda
         target_mapping[0, torch.arange(M), targets] = 1.0
         inputs.update(perm_mask=perm_mask, target_mapping=target_mapping)
     return inputs
+
+
+def batched(inputs: dict, rows: int) -> dict:
+    """The same one-row inputs as `rows` rows (views, no copies): (1, ...) -> (rows, ...)."""
+    return {name: t.expand(rows, *t.shape[1:]) for name, t in inputs.items()}
 
 
 def mask_logits(loaded: loading.LoadedModel, output, positions: np.ndarray):

@@ -195,13 +195,11 @@ def parse_heads(labels: Iterable[str], layers: int, heads: int) -> list[tuple[in
 # ---------------------------------------------------------------------------------------------------- guesses
 def require_guess(loaded: loading.LoadedModel) -> None:
     """An InputError saying why, when this checkpoint has no head that guesses a hidden token."""
-    checkpoint = loaded.checkpoint
-    if fm.guess_capability(checkpoint.family) in checkpoint.capabilities:
-        return
-    other = f" Its generator, {checkpoint.generator}, guesses: pick that one." if checkpoint.generator else \
-        " Pick a checkpoint of the family with its masked-LM head."
-    raise InputError(f"{checkpoint.key} cannot guess a hidden word: its class {checkpoint.model_class} has no "
-                     f"masked-LM head, so switching its heads off has no guess to change.{other}")
+    reason = fm.why_it_cannot_guess(loaded.checkpoint)
+    if reason:
+        raise InputError(f"{reason} Switching its heads off has no guess to change"
+                         + (": pick its generator." if loaded.checkpoint.generator else
+                            "; pick a checkpoint of the family with its masked-LM head."))
 
 
 @dataclass(frozen=True)
@@ -295,31 +293,11 @@ def window_around_mask(tokenizer, text: str, mask: int, limit: int = MAX_SCAN_TO
     return cut, sum(first.index <= m < centre for m in masks), note
 
 
-def candidate_id(tokenizer, candidate: str | int) -> int:
-    """The vocabulary id of a guess the user typed: a token of the vocabulary, or a word that is one token."""
-    if isinstance(candidate, (int, np.integer)):
-        return int(candidate)
-    text = str(candidate).strip()
-    vocab = tokenizer.get_vocab()
-    if text in vocab:
-        return int(vocab[text])
-    for form in (" " + text, text):
-        ids = tokenizer(form, add_special_tokens=False)["input_ids"]
-        if len(ids) == 1:
-            return int(ids[0])
-    raise InputError(f"'{text}' is not one token of this model's vocabulary, so it cannot be a guess here; pick one "
-                     f"of the model's own guesses.")
-
-
 def _target_log_probs(loaded, output, positions, mask: int):
     """(B, V) log-probabilities at mask `mask` of every batch row."""
     logits = head_logits(output)  # (B, T or M, V)
     row = mask if loaded.family.two_streams else int(positions[mask])
     return logits[:, row].float().log_softmax(dim=-1)  # (B, V)
-
-
-def _repeat(inputs: dict, rows: int) -> dict:
-    return {name: t.repeat(rows, *([1] * (t.dim() - 1))) for name, t in inputs.items()}  # (1, ...) -> (rows, ...)
 
 
 def _spearman(drop: np.ndarray, estimate: np.ndarray) -> float:
@@ -349,7 +327,7 @@ def head_importance(loaded: loading.LoadedModel, text: str, mask: int = 0, candi
     gates = torch.ones(1, layers, heads, requires_grad=True)
     with torch.enable_grad(), gated(loaded, gates):
         log_probs = _target_log_probs(loaded, loaded.model(**inputs), positions, mask)[0]  # (V,)
-        target = int(log_probs.argmax()) if candidate in (None, "") else candidate_id(loaded.tokenizer, candidate)
+        target = int(log_probs.argmax()) if candidate in (None, "") else fm.candidate_id(loaded.tokenizer, candidate)
         if not 0 <= target < log_probs.shape[0]:
             raise InputError(f"Token id {target} is outside this model's vocabulary.")
         (grad,) = torch.autograd.grad(-log_probs[target], gates)  # (1, L, H)
@@ -365,7 +343,7 @@ def head_importance(loaded: loading.LoadedModel, text: str, mask: int = 0, candi
             off = torch.ones(n, layers * heads)
             off[torch.arange(n), first + torch.arange(n)] = 0.0  # row r: head first + r off
             with gated(loaded, off.view(n, layers, heads)):
-                scored = _target_log_probs(loaded, loaded.model(**_repeat(inputs, n)), positions, mask)  # (n, V)
+                scored = _target_log_probs(loaded, loaded.model(**fm.batched(inputs, n)), positions, mask)  # (n, V)
             drop[first:first + n] = clean - scored[:, target].double().numpy()
             report((first + n) / (layers * heads), f"{loaded.checkpoint.key}: {first + n} of {layers * heads} heads "
                                                    f"switched off")

@@ -278,6 +278,20 @@ def parse_specs(models) -> list[str]:
     return list(dict.fromkeys(str(m).strip() for m in (models or []) if str(m).strip()))
 
 
+def checked_specs(models, limit: int) -> list[str]:
+    """parse_specs, refused with a user's message (ModelError) when it names no model, more than `limit`, or
+    something that is not a model."""
+    specs = parse_specs(models)
+    if not specs:
+        raise ModelError("Pick at least one model.")
+    if len(specs) > limit:
+        raise ModelError(f"At most {limit} models at once ({len(specs)} chosen).")
+    for spec in specs:
+        if not is_model_spec(spec):
+            raise ModelError(not_a_model_message(spec))
+    return specs
+
+
 def is_model_spec(spec: str) -> bool:
     """Could `spec` name a model here: a registry key or Hub id, a Hub id's shape ('org/name'), or an allowed folder?
     Says nothing about whether it loads; it is what a model box accepts (share links check their values with it)."""
