@@ -3,18 +3,22 @@ P(replaced) at a word, a cosine similarity to a second text.
 
 Three methods side by side, so the user sees where attention and attribution disagree:
 
-- integrated gradients (Captum's `IntegratedGradients`) along the straight line from a baseline to the input in the
-  space of the word embeddings; the baseline is the input with the mask token's id at every position but the special
-  tokens, so position and segment embeddings (added after the word embeddings) cancel. Completeness: the attributions
-  sum to f(input) - f(baseline) up to the integral's error, reported as the gap;
+- integrated gradients along the straight line from a baseline to the input in the space of the word embeddings,
+  with Captum's default rule (Gauss-Legendre points; the tests check the two agree to 1e-5); the baseline is the input
+  with the mask token's id at every position but the special tokens, so position and segment embeddings (added after
+  the word embeddings) cancel. Completeness: the attributions sum to f(input) - f(baseline) up to the integral's
+  error, reported as the gap;
 - gradient x input: one backward at the input, (df/de) . e summed over the embedding axis;
 - attention rollout (`attention.rollout`) of the scored row: where the attention flow of that token comes from.
 
 The integral runs on `inputs_embeds` (the model's own forward, fed the word-embedding activations), which is the
 integral Captum's LayerIntegratedGradients takes on the word-embedding layer, without the forward hooks that layer
 method puts on the module: a cached model is shared by every user, and a hook on it would reach their passes too.
-Gradients are taken with torch.autograd.grad w.r.t. those activations only: no parameter, .grad or requires_grad
-flag of the cached model is touched.
+It is written here rather than called from Captum because one batch of rows (the input, the baseline, the points)
+then gives everything in one forward and one backward: the integral, gradient x input, f at both ends, the scores at
+the input and its attention; Captum's IntegratedGradients returns the integral alone. Gradients are taken with
+torch.autograd.grad w.r.t. those activations only: no parameter, .grad or requires_grad flag of the cached model is
+touched.
 
     >>> found = explain_guess(load("mini-bert"), "She opened the [MASK] and walked in.")   # doctest: +SKIP
     >>> found.target, dict(zip(found.words, found.word_scores["ig"].round(2)))          # 'log P(door) at mask 1', ...
@@ -113,29 +117,66 @@ def clip_steps(steps) -> int:
 
 
 # ---------------------------------------------------------------------------------------------------- the integral
-def integrate(loaded: LoadedModel, ids: np.ndarray, baseline: np.ndarray, score, steps: int):
-    """IG and gradient x input per token for score(e (B, T, E)) -> (B,): ((T,) IG, (T,) gxi, f(input), f(baseline))."""
+@dataclass(frozen=True)
+class Integral:
+    """Everything one batched pass gives: IG and gradient x input per token, f at both ends, the model's output at the
+    input (all the scores f was chosen from, and its attention)."""
+    ig: np.ndarray              # (T,)
+    gxi: np.ndarray             # (T,)
+    f_input: float
+    f_baseline: float
+    scores: np.ndarray          # (K,) every score at the input; f is scores[chosen]
+    chosen: int
+    attention: np.ndarray       # (layers, heads, T, T) at the input
+
+
+def gauss_legendre(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """((steps,) points in (0, 1), (steps,) weights summing to 1): Captum's default rule for the integral."""
+    points, weights = np.polynomial.legendre.leggauss(steps)
+    return (points + 1) / 2, weights / 2
+
+
+def integrate(loaded: LoadedModel, ids: np.ndarray, baseline: np.ndarray, forward, steps: int, choose=None) -> Integral:
+    """Integrated gradients (Gauss-Legendre, as Captum's IntegratedGradients computes them; tests compare the two) and
+    gradient x input of f = forward(e)[0][:, chosen], in one forward and one backward per chunk of rows: the input,
+    the baseline, then the points along the line. forward(e (B, T, E), attentions: bool) -> ((B, K) scores, the
+    model's output); choose((K,) scores at the input) -> the column f is (default 0), picked before any backward.
+    Rows are independent (eval mode), so the gradient of the summed f gives each row its own gradient."""
     import torch
-    from captum.attr import IntegratedGradients
     steps = clip_steps(steps)
     embed = loaded.model.get_input_embeddings()
     with torch.no_grad():
-        x = embed(torch.as_tensor(ids, device=loaded.device)[None])            # (1, T, E)
-        b = embed(torch.as_tensor(baseline, device=loaded.device)[None])       # (1, T, E)
-    batch = max(1, min(steps, BATCH_TOKENS // len(ids)))
-    ig = IntegratedGradients(score).attribute(x, baselines=b, n_steps=steps, internal_batch_size=batch)  # (1, T, E)
-    both = torch.cat([x, b]).requires_grad_(True)                               # (2, T, E): a leaf of this request
-    with torch.enable_grad():
-        f = score(both)                                                         # (2,): f(input), f(baseline)
-        (grad,) = torch.autograd.grad(f[0], both)                               # (2, T, E): row 0 only is non-zero
-    gxi = (grad[0] * x[0]).sum(-1)                                              # (T,)
+        x = embed(torch.as_tensor(ids, device=loaded.device)[None])[0]           # (T, E)
+        b = embed(torch.as_tensor(baseline, device=loaded.device)[None])[0]      # (T, E)
+    points, weights = gauss_legendre(steps)
+    alphas = torch.as_tensor(np.concatenate([[1.0, 0.0], points]), dtype=x.dtype, device=x.device)   # (2 + S,)
+    rows = len(alphas)
+    per_chunk = max(2, BATCH_TOKENS // len(ids))
+    summed = torch.zeros_like(x)                                                 # (T, E) sum_k w_k df/de at point k
+    chosen = scores = attention = None
+    for start in range(0, rows, per_chunk):
+        alpha = alphas[start:start + per_chunk, None, None]                      # (B, 1, 1)
+        e = (b + alpha * (x - b)).requires_grad_(True)                           # (B, T, E): a leaf of this request
+        with torch.enable_grad():
+            values, output = forward(e, start == 0)                              # (B, K)
+            if start == 0:
+                scores = values[0].detach().double().cpu().numpy()
+                chosen = int(choose(scores)) if choose else 0
+                attention = _attention(output)
+                f_input, f_baseline = (float(v) for v in values[:2, chosen].detach())
+            (grad,) = torch.autograd.grad(values[:, chosen].sum(), e)            # (B, T, E)
+        if start == 0:
+            gxi = (grad[0] * x).sum(-1)                                          # (T,)
+        w = torch.as_tensor(weights, dtype=x.dtype, device=x.device)[max(0, start - 2):start + len(alpha) - 2]
+        summed += (w[:, None, None] * grad[max(0, 2 - start):]).sum(0)
     as_np = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
-    return as_np(ig.sum(-1)[0]), as_np(gxi), float(f[0].detach()), float(f[1].detach())
+    return Integral(ig=as_np(((x - b) * summed).sum(-1)), gxi=as_np(gxi), f_input=f_input, f_baseline=f_baseline,
+                    scores=scores, chosen=chosen, attention=attention)
 
 
 def _result(kind, loaded, text, tokens, found, target, probability, steps, baseline, rollout_row, notes,
             alternatives=()) -> Attribution:
-    ig, gxi, f_x, f_b = found
+    ig, gxi, f_x, f_b = found.ig, found.gxi, found.f_input, found.f_baseline
     mask_id = loaded.tokenizer.mask_token_id
     per_token = {"ig": ig, "gxi": gxi, "rollout": rollout_row.astype(np.float64)}
     gap = float(ig.sum() - (f_x - f_b))
@@ -156,7 +197,7 @@ def _attention(output) -> np.ndarray:
     """(layers, heads, T, T) from a forward with output_attentions (XLNet with a target mapping: its content stream)."""
     import torch
     layers = [a[0] if isinstance(a, (tuple, list)) else a for a in output.attentions]
-    return torch.stack([a[0] for a in layers]).float().cpu().numpy()
+    return torch.stack([a[0] for a in layers]).detach().float().cpu().numpy()
 
 
 # ---------------------------------------------------------------------------------------------------- a guess
@@ -171,7 +212,6 @@ def check_guesser(loaded: LoadedModel) -> None:
 
 def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None, steps: int = 64) -> Attribution:
     """Attributions of f = log P(candidate) at the mask-th mask of `text` (candidate None: the top-1 guess)."""
-    import torch
     check_guesser(loaded)
     tok = loaded.tokenizer
     count = len(text_layer.substitute(tok, text or "").placeholders)
@@ -185,22 +225,23 @@ def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None,
         raise InputError(f"Mask {mask + 1} lies past the part of the text this model reads.")
     inputs = fm.model_inputs(loaded, tokens.ids, positions)
     row = mask if loaded.family.two_streams else int(positions[mask])       # XLNet's logits are per target
-    with torch.inference_mode():
-        output = loaded.model(**inputs, output_attentions=True)
-        probs = text_layer.head_logits(output)[0, row].float().softmax(-1)   # (V,)
     chosen = candidate is not None and str(candidate).strip() != ""
-    target = fm.candidate_id(tok, candidate) if chosen else int(probs.argmax())
-    top = probs.topk(min(ALTERNATIVES, len(probs)))
-    alternatives = [(fm.guess_text(tok, t or f"<id {i}>"), float(p)) for t, i, p in zip(
-        tok.convert_ids_to_tokens(top.indices.tolist()), top.indices.tolist(), top.values.tolist())]
+    wanted = fm.candidate_id(tok, candidate) if chosen else None
     extra = {k: v for k, v in inputs.items() if k != "input_ids"}
     head = mlm_head(loaded.model)  # the head on the mask's row alone: not V logits at every position of every step
 
-    def score(e):  # (B, T, E) -> (B,) log P(target) at the mask
-        hidden = loaded.model.base_model(inputs_embeds=e, **fm.batched(extra, e.shape[0])).last_hidden_state
-        return head(hidden[:, row]).float().log_softmax(-1)[:, target]      # hidden (B, ., H) -> (B,)
+    def forward(e, attentions):  # (B, T, E) -> ((B, V) log P at the mask, output)
+        output = loaded.model.base_model(inputs_embeds=e, **fm.batched(extra, e.shape[0]),
+                                         output_attentions=attentions)
+        return head(output.last_hidden_state[:, row]).float().log_softmax(-1), output
     baseline, described = _baseline_ids(loaded, tokens)
-    found = integrate(loaded, tokens.ids, baseline, score, steps)
+    found = integrate(loaded, tokens.ids, baseline, forward, steps,
+                      choose=lambda scores: int(np.argmax(scores)) if wanted is None else wanted)
+    probs = np.exp(found.scores)                                              # (V,)
+    top = np.argsort(-probs, kind="stable")[:ALTERNATIVES]
+    alternatives = [(fm.guess_text(tok, t or f"<id {i}>"), float(probs[i]))
+                    for t, i in zip(tok.convert_ids_to_tokens(top.tolist()), top.tolist())]
+    target = found.chosen
     readable = fm.guess_text(tok, tok.convert_ids_to_tokens(target) or f"<id {target}>")
     if loaded.family.two_streams:
         notes.append("XLNet: every mask is a target of the query stream (perm_mask hides the targets from every "
@@ -208,7 +249,7 @@ def explain_guess(loaded: LoadedModel, text: str, mask: int = 0, candidate=None,
     if not fm.head_trained(loaded) and loaded.report.trained:
         notes.append("This checkpoint's mask-guessing head is newly initialised (random): the guess means nothing.")
     return _result("guess", loaded, text, tokens, found, f"log P({readable}) at mask {mask + 1}",
-                   probs[target], steps, described, rollout(_attention(output))[int(positions[mask])], notes,
+                   probs[target], steps, described, rollout(found.attention)[int(positions[mask])], notes,
                    alternatives)
 
 
@@ -227,23 +268,23 @@ def explain_replaced(loaded: LoadedModel, text: str, word: int, steps: int = 64)
     pieces = text_layer.place([tuple(o) for o in tokens.offsets], keep, text, found_words)[int(word)]
     if not pieces:
         raise InputError(f"“{found_words[int(word)].text}” has no piece in what this model reads.")
-    ids = torch.as_tensor(tokens.ids, device=loaded.device)[None]              # (1, T)
-    with torch.inference_mode():
-        output = loaded.model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True)
-        p_replaced = torch.sigmoid(output.logits[0].float()).cpu().numpy()     # (T,)
-    position = max(pieces, key=lambda p: p_replaced[p])
-    mask = torch.ones_like(ids)
+    mask = torch.ones((1, len(tokens)), dtype=torch.long, device=loaded.device)
 
-    def score(e):  # (B, T, E) -> (B,) the logit of 'replaced' at the word's piece
-        return loaded.model(inputs_embeds=e, attention_mask=mask.expand(e.shape[0], -1)).logits[:, position].float()
+    def forward(e, attentions):  # (B, T, E) -> ((B, T) the logit of 'replaced' at every piece, output)
+        output = loaded.model(inputs_embeds=e, attention_mask=mask.expand(e.shape[0], -1),
+                              output_attentions=attentions)
+        return output.logits.float(), output
     baseline, described = _baseline_ids(loaded, tokens)
-    found = integrate(loaded, tokens.ids, baseline, score, steps)
+    found = integrate(loaded, tokens.ids, baseline, forward, steps,   # at the word's most suspicious piece
+                      choose=lambda logits: max(pieces, key=lambda p: logits[p]))
+    position = found.chosen
+    p_replaced = 1 / (1 + np.exp(-found.scores))                                # (T,)
     if len(pieces) > 1:
         notes.append(f"“{found_words[int(word)].text}” has {len(pieces)} pieces: explained at its most suspicious "
                      f"one, “{tokens.readable[position]}”.")
     target = f"logit of 'replaced' at “{found_words[int(word)].text}”"
     return _result("replaced", loaded, text, tokens, found, target, p_replaced[position], steps, described,
-                   rollout(_attention(output))[position], notes)
+                   rollout(found.attention)[position], notes)
 
 
 # ---------------------------------------------------------------------------------------------------- similarity
@@ -270,20 +311,17 @@ def explain_similarity(loaded: LoadedModel, text: str, other: str, steps: int = 
         if not len(rows):
             raise InputError("This tokenizer has no classification token: use mean or first pooling.")
     index = torch.as_tensor(rows, device=loaded.device)
-    ids = torch.as_tensor(tokens.ids, device=loaded.device)[None]                 # (1, T)
-    mask = torch.ones_like(ids)
-    base = loaded.model.base_model
+    mask = torch.ones((1, len(tokens)), dtype=torch.long, device=loaded.device)
 
-    def score(e):  # (B, T, E) -> (B,) the cosine of the pooled last layer with the other text's vector
-        hidden = base(inputs_embeds=e, attention_mask=mask.expand(e.shape[0], -1)).last_hidden_state  # (B, T, H)
-        pooled = hidden[:, index].float().mean(1)                                 # (B, H)
-        return torch.nn.functional.cosine_similarity(pooled, fixed.float()[None], dim=-1)
-    with torch.inference_mode():
-        output = loaded.model(input_ids=ids, attention_mask=mask, output_attentions=True)
+    def forward(e, attentions):  # (B, T, E) -> ((B, 1) the cosine of the pooled last layer with the other's, output)
+        output = loaded.model.base_model(inputs_embeds=e, attention_mask=mask.expand(e.shape[0], -1),
+                                         output_attentions=attentions)
+        pooled = output.last_hidden_state[:, index].float().mean(1)              # (B, H)
+        return torch.nn.functional.cosine_similarity(pooled, fixed.float()[None], dim=-1)[:, None], output
     baseline, described = _baseline_ids(loaded, tokens)
-    found = integrate(loaded, tokens.ids, baseline, score, steps)
-    flow = rollout(_attention(output))[rows].mean(0)                              # (T,)
+    found = integrate(loaded, tokens.ids, baseline, forward, steps)
+    flow = rollout(found.attention)[rows].mean(0)                                 # (T,)
     notes.append(f"The second sentence is held fixed: only this text's words are scored ({text_layer.POOLINGS[pooling]}"
                  f", last layer).")
-    return _result("similarity", loaded, text, tokens, found, "cosine similarity to the second sentence", found[2],
+    return _result("similarity", loaded, text, tokens, found, "cosine similarity to the second sentence", found.f_input,
                    steps, described, flow, notes)

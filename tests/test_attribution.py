@@ -30,9 +30,10 @@ def completeness_holds(found: at.Attribution) -> None:
 
 def _layer_reference(loaded, found, method: str, steps: int = 64):
     """Captum's layer method on the word-embedding layer (hooks: a test's own call, nobody else uses the model here),
-    f read through input_ids: an independent route to the same attributions. (T,)"""
+    f read through input_ids (XLNet's IG: Captum's IntegratedGradients on inputs_embeds, through the full model's
+    head): an independent route to the same attributions. (T,)"""
     import torch
-    from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
+    from captum.attr import IntegratedGradients, LayerGradientXActivation, LayerIntegratedGradients
     tokens = tokenize(loaded.tokenizer, MASKED, max_length=512)
     positions = np.flatnonzero(tokens.ids == loaded.tokenizer.mask_token_id)
     inputs = fm.model_inputs(loaded, tokens.ids, positions)
@@ -46,7 +47,14 @@ def _layer_reference(loaded, found, method: str, steps: int = 64):
     layer = loaded.model.get_input_embeddings()
     ids = inputs["input_ids"]
     baseline = torch.as_tensor(np.where(tokens.special, tokens.ids, loaded.tokenizer.mask_token_id))[None]
-    if method == "ig":
+    if method == "ig" and loaded.family.two_streams:   # XLNet embeds (T, B, E): the layer method would scale along T
+        def through_embeds(e):                           # (B, T, E) -> (B,), Captum's own input method
+            out = loaded.model(inputs_embeds=e, **{k: v.expand(e.shape[0], *v.shape[1:]) for k, v in extra.items()})
+            return text_layer.head_logits(out)[:, row].float().log_softmax(-1)[:, target]
+        with torch.no_grad():
+            x, b = layer(ids), layer(baseline)                               # (1, T, E) each
+        result = IntegratedGradients(through_embeds).attribute(x, baselines=b, n_steps=steps)
+    elif method == "ig":
         result = LayerIntegratedGradients(forward, layer).attribute(ids, baselines=baseline, n_steps=steps)
     else:
         result = LayerGradientXActivation(forward, layer).attribute(ids)
@@ -81,8 +89,7 @@ def test_ig_and_gradient_x_input_equal_captums_layer_methods(tiny_path, fixture)
     loaded = loading.load(tiny_path(fixture))
     found = at.explain_guess(loaded, MASKED, steps=16)
     np.testing.assert_allclose(found.token_scores["gxi"], _layer_reference(loaded, found, "gxi"), atol=1e-5)
-    if not loaded.family.two_streams:  # XLNet embeds (T, B): LayerIntegratedGradients scales along a batch-first axis
-        np.testing.assert_allclose(found.token_scores["ig"], _layer_reference(loaded, found, "ig", 16), atol=1e-5)
+    np.testing.assert_allclose(found.token_scores["ig"], _layer_reference(loaded, found, "ig", 16), atol=1e-5)
 
 
 def test_replaced_completeness_and_probability(tiny_path):
@@ -190,3 +197,16 @@ def test_the_cached_model_is_left_as_it_was(tiny_path):
     at.explain_similarity(loaded, MASKED, "A cat.", steps=4)
     assert state() == before
     assert all(p.grad is None for p in loaded.model.parameters())
+
+
+@pytest.mark.parametrize("fixture", ["bert", "xlnet"])
+def test_rows_in_chunks_give_the_same_integral(tiny_path, fixture, monkeypatch):
+    """A long text runs the rows (input, baseline, the points) in several passes: the sums are the one-pass sums."""
+    loaded = loading.load(tiny_path(fixture))
+    whole = at.explain_guess(loaded, MASKED, steps=9)
+    monkeypatch.setattr(at, "BATCH_TOKENS", 3 * len(whole.tokens))      # three rows a pass: four passes
+    chunked = at.explain_guess(loaded, MASKED, steps=9)
+    for method in ("ig", "gxi", "rollout"):
+        np.testing.assert_allclose(chunked.token_scores[method], whole.token_scores[method], atol=1e-7)
+    assert np.isclose(chunked.f_input, whole.f_input, atol=1e-7) and chunked.target == whole.target
+    assert np.isclose(chunked.f_baseline, whole.f_baseline, atol=1e-7)
