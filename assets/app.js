@@ -144,6 +144,23 @@
     const shown = [...panel.querySelectorAll("[role=tabpanel]")].find((inner) => inner.offsetParent !== null);
     setTimeout(() => [panel, shown].forEach((p) => p && ran.has(p) && started(p)), 0);
   }, true);
+  // A cell of an attention view's head statistics ticks that head (or unticks it) in "Switch heads off" below. Plotly
+  // gives a plot a new event emitter (_ev) when it draws it afresh: the click is bound once per emitter.
+  const boundTo = new WeakMap();
+  setInterval(() => {
+    for (const plot of document.querySelectorAll("[id$=-attention-stats] .js-plotly-plot")) {
+      if (typeof plot.on !== "function" || boundTo.get(plot) === plot._ev) continue;
+      boundTo.set(plot, plot._ev);
+      const key = plot.closest("[id$=-attention-stats]").id.replace(/-attention-stats$/, "");
+      plot.on("plotly_click", (data) => {
+        const point = data && data.points && data.points[0];
+        const box = point && document.querySelector(
+          `#${CSS.escape(key)}-heads-grid input[name="${CSS.escape(`L${point.y} H${point.x}`)}"]`);
+        if (box) box.click();
+      });
+      plot.dataset.headClicks = "on";
+    }
+  }, 500);
   // A bertviz frame (sandboxed, so it cannot resize itself) says how tall its views are; the frame takes that height.
   window.addEventListener("message", (event) => {
     const height = event.data && Number(event.data.bertvizHeight);

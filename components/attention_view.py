@@ -97,7 +97,8 @@ def statistics_figure(result: attn.AttentionResult, stream: str = "content") -> 
     fig.update_yaxes(title_text="layer", autorange="reversed", type="category", row=1, col=1)
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(height=int(max(260, 28 * result.n_layers + 140)), margin=dict(l=10, r=10, t=60, b=10),
-                      title="Head statistics (layers x heads), averaged over the attending tokens")
+                      title="Head statistics (layers x heads), averaged over the attending tokens · click a head to switch "
+                            "it off below")
     return fig
 
 
@@ -275,7 +276,7 @@ def build(ctx) -> None:
         off_text, off_layers, off_heads, off_k, off_run, off_reset, off_result = _heads_off_section(ctx)
     ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream,
                     heads_text=off_text, heads_layers=off_layers, heads=off_heads, heads_k=off_k,
-                    checks={"layers": share.numbers})
+                    checks={"layers": share.numbers}, then=(off_run, ("heads", "heads_layers")))
     off_run.click(guarded(heads_off), [ctx.model, off_text, off_layers, off_heads, off_k], [ctx.status, off_result],
                   api_name=f"{key}_heads_off")
     off_reset.click(reset_heads, None, [off_layers, off_heads, off_result], api_visibility="private")

@@ -28,15 +28,19 @@ class TabContext:
     section_tabs: gr.Tabs | None = None          # the family's inner tabs, one per section
     section_state: gr.State | None = None        # the id of the section on show (for the link button)
     sections: dict = field(default_factory=dict)  # section id -> (its gr.Tab, elem_id of the button a link presses)
+    then: dict = field(default_factory=dict)      # section id -> (elem_id, options): a second button a link presses
     options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
     checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (share.model_spec, ...)
     mask_texts: list = field(default_factory=list)  # the sections' "text with masks" boxes: one text (shared_text)
 
     def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, checks: dict | None = None,
-                    **options) -> None:
+                    then: tuple | None = None, **options) -> None:
         """Register a section for share links: a link can select it, set `options` and press `run`. `checks` says
-        what an option's value must be beyond what its component takes, e.g. checks={"teacher": share.model_spec}."""
+        what an option's value must be beyond what its component takes, e.g. checks={"teacher": share.model_spec}.
+        `then` = (button, option names): a second button a link presses when it carries any of those options."""
         self.sections[section_id] = (tab, run.elem_id if run is not None else None)
+        if then:
+            self.then[section_id] = (then[0].elem_id, list(then[1]))
         for name, component in options.items():
             self.options[f"{section_id}.{name}"] = component
         for name, check in (checks or {}).items():
@@ -46,7 +50,7 @@ class TabContext:
         return share.LinkTarget(tab=self.family.key, section_tabs=self.section_tabs, section_state=self.section_state,
                                 options={"model": self.model, "text": self.text, "pair": self.text_pair,
                                          **self.options},
-                                sections={sid: elem for sid, (_, elem) in self.sections.items()},
+                                sections={sid: elem for sid, (_, elem) in self.sections.items()}, then=self.then,
                                 checks={"model": share.model_spec, **self.checks})
 
 

@@ -57,6 +57,7 @@ class LinkTarget:
     section_tabs: object | None = None            # a family's inner gr.Tabs
     section_state: object | None = None           # a gr.State holding the id of the section on show
     sections: dict = field(default_factory=dict)  # section id -> elem_id of the button a link presses (or None)
+    then: dict = field(default_factory=dict)      # section id -> (elem_id, options): pressed next when a link has one
     run: str | None = None                        # a tab without sections: the button a link presses (or None)
     checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (model_spec, numbers…)
     note: object | None = None                    # a gr.HTML for the note on dropped values (found by link_outputs)
@@ -237,7 +238,13 @@ def run_js(targets: list[LinkTarget]) -> str:
     """After a link is applied: press the shared view's button when the link asks to run (?run=1)."""
     buttons = {t.tab: {**{sid: elem for sid, elem in t.sections.items() if elem}, **({"": t.run} if t.run else {})}
                for t in targets}
+    then = {t.tab: {sid: [elem, [f"{sid}.{name}" for name in names]] for sid, (elem, names) in t.then.items()}
+            for t in targets}
     return ("() => { const p = new URLSearchParams(window.location.search); const buttons = " + json.dumps(buttons)
-            + "; const id = p.get('run') === '1' && (buttons[p.get('tab')] || {})[p.get('section') || ''];"
-            " if (id) { setTimeout(() => { const b = document.getElementById(id); if (b) b.click(); }, 500); }"
+            + "; const then = " + json.dumps(then) + "; const section = p.get('section') || '';"
+            " const id = p.get('run') === '1' && (buttons[p.get('tab')] || {})[section];"
+            " const next = p.get('run') === '1' && (then[p.get('tab')] || {})[section];"
+            " const press = (elem) => { const b = document.getElementById(elem); if (b) b.click(); };"
+            " if (id) setTimeout(() => press(id), 500);"
+            " if (next && next[1].some((name) => p.get(name))) setTimeout(() => press(next[0]), 700);"
             " return []; }")

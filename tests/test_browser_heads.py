@@ -45,6 +45,31 @@ def test_heads_tab_scans_and_the_attention_view_switches_heads_off(page, app_url
     assert not page.blocked, page.blocked
 
 
+def test_a_click_on_a_head_ticks_it_and_a_link_switches_heads_off(page, app_url):
+    page.goto(f"{app_url}?tab=bert&section=attention&run=1")
+    stats = page.locator("#bert-attention-stats .js-plotly-plot[data-head-clicks]")
+    stats.wait_for(timeout=120_000)
+    stats.scroll_into_view_if_needed()
+    # the centre of layer 0, head 1 in the first panel, read from the plot's own axes
+    x, y = page.evaluate("""() => {
+        const gd = document.querySelector('#bert-attention-stats .js-plotly-plot'), box = gd.getBoundingClientRect();
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        return [box.left + xa._offset + xa.l2p(1), box.top + ya._offset + ya.l2p(0)]; }""")
+    box = "document.querySelector(\"#bert-heads-grid input[name='L0 H1']\").checked"
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function(box, timeout=10_000)
+    assert page.locator("#bert-heads-grid input:checked").count() == 1
+    page.mouse.click(x, y)                                              # a second click unticks it
+    page.wait_for_function(f"!{box}", timeout=10_000)
+
+    page.goto(f"{app_url}?tab=bert&section=attention&attention.heads={quote('L0 H1,L1 H0')}&run=1")
+    result = page.locator("#bert-heads-result")                        # the link presses "Guess with these heads off"
+    result.locator("table.heads-table").first.wait_for(timeout=120_000)
+    assert "Switched off: L0 H1, L1 H0" in result.inner_text()
+    assert not page.blocked, page.blocked
+
+
 def _cells(html: str) -> list[str]:
     return re.findall(r"<td[^>]*>(.*?)</td>", html)
 
