@@ -68,8 +68,7 @@ def build_app(models_mode: str = "auto"):
             targets.append(finetune_tab.build(models_mode))
             targets.append(layers_tab.build(models_mode))
             targets.append(heads_tab.build(models_mode))
-        shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts],
-                         [box for ctx in contexts for box in ctx.mask_texts])
+        shared_text.wire([side_by_side.options["text"]] + [ctx.text for ctx in contexts])
         demo.load(share.link_opener(targets), None, share.link_outputs(tabs, targets), api_visibility="private",
                   queue=False) \
             .then(None, None, None, js=share.run_js(targets), api_visibility="private")

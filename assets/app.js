@@ -138,10 +138,14 @@
     if (event.target.type === "radio" && panel && ran.has(panel))
       following.set(panel, [valuesOf(ran.get(panel).boxes), performance.now()]);
   }, true);
-  document.addEventListener("keydown", (event) => {   // Enter in a box that submits runs the action too
+  // Enter in a box that submits runs the action too. Enter in a family tab's text (above its sections) presses the
+  // action of the section on show: every section reads that text.
+  document.addEventListener("keydown", (event) => {
     const panel = event.target.closest && event.target.closest("[role=tabpanel]");
     if (event.key !== "Enter" || event.shiftKey || event.target.tagName !== "TEXTAREA" || !panel) return;
     const shown = [...panel.querySelectorAll("[role=tabpanel]")].find((inner) => inner.offsetParent !== null);
+    const action = shown && !shown.contains(event.target) && actionOf(shown);
+    if (action) { event.preventDefault(); action.click(); return; }
     setTimeout(() => [panel, shown].forEach((p) => p && ran.has(p) && started(p)), 0);
   }, true);
   // A cell of an attention view's head statistics ticks that head (or unticks it) in "Switch heads off" below. Plotly

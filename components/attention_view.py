@@ -273,11 +273,11 @@ def build(ctx) -> None:
                                elem_id=f"{key}-attention-export")
             exported = gr.File(label="Attention views (HTML, opens offline)", scale=2,
                                elem_id=f"{key}-attention-file")
-        off_text, off_layers, off_heads, off_k, off_run, off_reset, off_result = _heads_off_section(ctx)
+        off_layers, off_heads, off_k, off_run, off_reset, off_result = _heads_off_section(ctx)
     ctx.add_section("attention", tab, run, layers=layers_box, layer=layer, head=head, stream=stream,
-                    heads_text=off_text, heads_layers=off_layers, heads=off_heads, heads_k=off_k,
+                    heads_layers=off_layers, heads=off_heads, heads_k=off_k,
                     checks={"layers": share.numbers}, then=(off_run, ("heads", "heads_layers")))
-    off_run.click(guarded(heads_off), [ctx.model, off_text, off_layers, off_heads, off_k], [ctx.status, off_result],
+    off_run.click(guarded(heads_off), [ctx.model, ctx.text, off_layers, off_heads, off_k], [ctx.status, off_result],
                   api_name=f"{key}_heads_off")
     off_reset.click(reset_heads, None, [off_layers, off_heads, off_result], api_visibility="private")
     ctx.model.change(guarded(update_head_grid, kind="light"), [ctx.model], [off_layers, off_heads],
@@ -292,15 +292,14 @@ def build(ctx) -> None:
 
 
 def _heads_off_section(ctx):
-    """The "Switch heads off" block: a sentence with a mask, whole layers, a grid of heads, k, run and reset."""
+    """The "Switch heads off" block (on the tab's text, which needs a mask): whole layers, a grid of heads, k, run
+    and reset."""
     key = ctx.family.key
     layer_choices, head_choices, classes = head_grid(ctx.model.value)
     gr.Markdown("### Switch heads off\nZero the chosen heads' outputs before each layer's output projection and see "
-                "the guesses change (on this server only for your request: other users see the model unchanged).")
-    with gr.Row():
-        text = gr.Textbox(ctx.family.mask_example, label="Sentence with a mask", scale=3, elem_id=f"{key}-heads-text")
-        ctx.mask_texts.append(text)
-        k = gr.Slider(1, 10, value=5, step=1, label="Guesses per mask", scale=1, elem_id=f"{key}-heads-k")
+                "the guesses change at the masks of the text above (on this server only for your request: other "
+                "users see the model unchanged).")
+    k = gr.Slider(1, 10, value=5, step=1, label="Guesses per mask", elem_id=f"{key}-heads-k")
     layers = OpenCheckboxGroup(layer_choices, label="Whole layers off", elem_id=f"{key}-heads-layers",
                                elem_classes=["heads-layers"])
     heads = OpenCheckboxGroup(head_choices, label="Heads off (L = layer, H = head, from 0)",
@@ -309,4 +308,4 @@ def _heads_off_section(ctx):
         run = gr.Button("Guess with these heads off", variant="primary", elem_id=f"{key}-heads-run", scale=2)
         reset = gr.Button("Reset: every head on", elem_id=f"{key}-heads-reset", scale=1)
     result = gr.HTML(elem_id=f"{key}-heads-result")
-    return text, layers, heads, k, run, reset, result
+    return layers, heads, k, run, reset, result

@@ -31,7 +31,6 @@ class TabContext:
     then: dict = field(default_factory=dict)      # section id -> (elem_id, options): a second button a link presses
     options: dict = field(default_factory=dict)   # link parameter "section.name" -> component whose value it carries
     checks: dict = field(default_factory=dict)    # link parameter -> what its value must be (share.model_spec, ...)
-    mask_texts: list = field(default_factory=list)  # the sections' "text with masks" boxes: one text (shared_text)
 
     def add_section(self, section_id: str, tab: gr.Tab, run: gr.Button | None, checks: dict | None = None,
                     then: tuple | None = None, **options) -> None:
@@ -87,9 +86,9 @@ def build(family: Family, models_mode: str = "auto") -> TabContext:
                                 scale=3, elem_id=f"{family.key}-model")
             status = gr.HTML(initial_badge(default, offered), elem_id=f"{family.key}-status")
         with gr.Row():
-            text = gr.Textbox(value=family.example, label="Text", lines=2, max_lines=8, scale=3,
-                              elem_id=f"{family.key}-text")
-            text_pair = gr.Textbox(value="", label="Second sentence (optional)", lines=2,
+            text = gr.Textbox(value=family.mask_example, lines=2, max_lines=8, scale=3, elem_id=f"{family.key}-text",
+                              label="Text: every section reads it; [MASK] (or <mask>, ___) hides a word to guess")
+            text_pair = gr.Textbox(value=family.pair_example, label="Second sentence (optional)", lines=2,
                                    placeholder="e.g. It was cold outside. (empty: the text alone)",
                                    visible=family.pair_input, scale=2, elem_id=f"{family.key}-pair")
         link_button, link = share.link_box("this tab and section with this model, text and options", family.key)

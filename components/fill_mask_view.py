@@ -177,11 +177,8 @@ def build(ctx) -> None:
                     + (f" {ctx.family.name} predicts each mask from the non-masked tokens with its query stream "
                        "(`perm_mask` + `target_mapping`), explained below the results."
                        if ctx.family.two_streams else ""))
-        with gr.Row():
-            text = gr.Textbox(value=ctx.family.mask_example or "My brother is ten [MASK] old.", lines=2, scale=4,
-                              label="Text with masks", elem_id=f"{key}-fm-text")
-            ctx.mask_texts.append(text)
-            k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", scale=1, elem_id=f"{key}-fm-k")
+        text = ctx.text
+        k = gr.Slider(1, 20, value=5, step=1, label="k (guesses per mask)", elem_id=f"{key}-fm-k")
         run = gr.Button("Guess the masked words", variant="primary", elem_id=f"{key}-fm-run")
         warning = gr.HTML(elem_id=f"{key}-fm-warning")
         filled = gr.HTML(elem_id=f"{key}-fm-filled")
@@ -197,13 +194,11 @@ def build(ctx) -> None:
                                   wrap=True, elem_id=f"{key}-fm-lens-table")
         # the click, for API users: index -> new text
         gr.api(guarded(mask_word_api, kind="light"), api_name=f"{key}_mask_word")
-    ctx.add_section("fill-mask", tab, run, text=text, k=k)
+    ctx.add_section("fill-mask", tab, run, k=k)
     inputs = [ctx.model, text, k]
     outputs = [ctx.status, warning, filled, words, bars]
     run.click(guarded(guess), inputs, outputs, api_name=f"{key}_fill_mask").success(
         guarded(lens), inputs, [lens_plot, lens_table], api_name=f"{key}_logit_lens")
-    text.submit(guarded(guess), inputs, outputs, api_visibility="private").success(
-        guarded(lens), inputs, [lens_plot, lens_table], api_visibility="private")
     text.change(guarded(offer_words, kind="light"), [text], [words], api_visibility="private")
     words.input(guarded(click_word, kind="light"), [ctx.model, text, words], [text], api_visibility="private").success(
         guarded(guess), inputs, outputs, api_visibility="private").success(

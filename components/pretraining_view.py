@@ -20,8 +20,6 @@ from model_zoo import sentence_tasks as st
 from model_zoo.masking import KEEP, MASK, RANDOM
 from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, default_checkpoint
 
-PAIR_A = "The man went to the store."
-PAIR_B = "He bought a gallon of milk."
 TASK_TEXT = "I loved this film: the acting was superb and the story moving."
 QA_QUESTION = "Where is the Eiffel Tower?"
 QA_CONTEXT = "The Eiffel Tower is a wrought-iron tower on the Champ de Mars in Paris, France. It was built in 1889."
@@ -200,13 +198,6 @@ def qa(spec: str, question: str, context: str, progress=gr.Progress()):
 
 
 # ---------------------------------------------------------------------------------------------------- layout
-def _pair_boxes(key: str):
-    with gr.Row():
-        a = gr.Textbox(value=PAIR_A, label="Sentence A", elem_id=f"{key}-pt-a")
-        b = gr.Textbox(value=PAIR_B, label="Sentence B", elem_id=f"{key}-pt-b")
-    return a, b
-
-
 def build_tasks(ctx) -> None:
     key = ctx.family.key
     if not ctx.family.task_default:
@@ -263,28 +254,26 @@ def build(ctx) -> None:
         if pair_task is not None:
             intro, button, handler, api_name = PAIR_TASKS[pair_task]
             api_name = f"{key}_{api_name}"
-            gr.Markdown(intro.format(name=family.name))
-            a, b = _pair_boxes(key)
+            gr.Markdown(intro.format(name=family.name) + " Sentence A is the tab's text, B its second sentence.")
             run = gr.Button(button, variant="primary", elem_id=f"{key}-pt-run")
             out, plot = gr.HTML(elem_id=f"{key}-pt-out"), gr.Plot(show_label=False, elem_id=f"{key}-pt-plot")
-            run.click(guarded(handler), [ctx.model, a, b], [ctx.status, out, plot], api_name=api_name)
-            ctx.add_section("pretraining", tab, run, a=a, b=b)
+            run.click(guarded(handler), [ctx.model, ctx.text, ctx.text_pair], [ctx.status, out, plot],
+                      api_name=api_name)
+            ctx.add_section("pretraining", tab, run)
         elif family.distilled_from:
             teacher_family = FAMILIES[family.distilled_from].name
             gr.Markdown(f"**Distillation.** {family.name} learned to imitate {teacher_family}'s output distribution "
-                        "with half the layers. Both guess the same masked text; agreement and the measured speed are "
-                        "shown.")
+                        "with half the layers. Both guess the masks of the tab's text; agreement and the measured speed "
+                        "are shown.")
             with gr.Row():
-                text = gr.Textbox(value=family.mask_example, label="Text with masks", scale=3,
-                                  elem_id=f"{key}-pt-text")
                 teacher = gr.Textbox(value=st.teacher_of(ctx.model.value), label=f"Teacher (a {teacher_family})",
                                      scale=2, elem_id=f"{key}-pt-teacher")
                 k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
             run = gr.Button("Compare student and teacher", variant="primary", elem_id=f"{key}-pt-run")
             out = gr.HTML(elem_id=f"{key}-pt-out")
-            ctx.add_section("pretraining", tab, run, text=text, teacher=teacher, k=k,
+            ctx.add_section("pretraining", tab, run, teacher=teacher, k=k,
                             checks={"teacher": share.model_spec})
-            run.click(guarded(versus_teacher), [ctx.model, teacher, text, k], [ctx.status, out],
+            run.click(guarded(versus_teacher), [ctx.model, teacher, ctx.text, k], [ctx.status, out],
                       api_name=f"{key}_vs_teacher")
             ctx.model.change(st.teacher_of, [ctx.model], [teacher], api_visibility="private")
         elif family.masking == "dynamic":

@@ -94,9 +94,7 @@ def build(ctx) -> None:
     inputs = [ctx.model, ctx.text, ctx.text_pair]
     outputs = [ctx.status, tokens_html, table, facts_table]
     ctx.add_section("tokens", tab, run)
-    handler = guarded(tokenize_and_describe)
-    run.click(handler, inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
-    ctx.text.submit(handler, inputs, outputs, api_visibility="private")
+    run.click(guarded(tokenize_and_describe), inputs, outputs, api_name=f"{ctx.family.key}_tokenize")
     ctx.model.change(guarded(describe_on_change, kind="light"), [ctx.model], [facts_table, ctx.status],
                      api_visibility="private")
     ctx.on_load.append((guarded(describe_only, kind="light"), [ctx.model], [facts_table]))

@@ -103,7 +103,7 @@ def offer_words(text: str):
 
 
 def build(ctx) -> None:
-    family, key = ctx.family, ctx.family.key
+    key = ctx.family.key
     caps = set().union(*(c.capabilities for c in checkpoints_of(key)))
     if not caps & {Capability.FILL_MASK, Capability.PERMUTATION_LM}:
         return
@@ -113,13 +113,10 @@ def build(ctx) -> None:
                     "mask token at every word) to your text, **gradient × input** at your text, and **attention "
                     "rollout** of the guessed position beside them, so you see where attention and attribution "
                     "disagree." + (" Guesses come from the generator." if detects else ""))
+        text = ctx.text
         with gr.Row():
-            text = gr.Textbox(value=family.mask_example or "My brother is ten [MASK] old.", lines=2, scale=4,
-                              label="Text with a mask", elem_id=f"{key}-why-text")
-            ctx.mask_texts.append(text)
-            steps = gr.Slider(8, 256, value=64, step=8, label="Steps of the integral", scale=1,
+            steps = gr.Slider(8, 256, value=64, step=8, label="Steps of the integral", scale=2,
                               elem_id=f"{key}-why-steps")
-        with gr.Row():
             mask = gr.Number(value=1, precision=0, minimum=1, label="Mask number", scale=1, elem_id=f"{key}-why-mask")
             candidate = gr.Dropdown(choices=[], value=None, allow_custom_value=True, scale=3,
                                     label="Candidate (empty: the top guess; pick another guess or type a token)",
@@ -127,7 +124,7 @@ def build(ctx) -> None:
         run = gr.Button("Explain the guess", variant="primary", elem_id=f"{key}-why-run")
         with gr.Accordion("Similarity to a second sentence", open=False):
             with gr.Row():
-                other = gr.Textbox("", label="Second sentence", scale=3, elem_id=f"{key}-why-other")
+                other = gr.Textbox("", label="Compare the text with", scale=3, elem_id=f"{key}-why-other")
                 pooling = gr.Dropdown([(label, k) for k, label in POOLINGS.items()], value="mean", scale=1,
                                       label="Pooling")
             run_similarity = gr.Button("Explain the similarity", elem_id=f"{key}-why-run-similarity")
@@ -139,12 +136,10 @@ def build(ctx) -> None:
         view = gr.HTML(elem_id=f"{key}-why-view")
         rows = csv_table(f"{key}-why", headers=HEADERS, label="Scores per word", wrap=True,
                          elem_id=f"{key}-why-table")
-    ctx.add_section("why", tab, run, text=text, steps=steps, mask=mask)
+    ctx.add_section("why", tab, run, steps=steps, mask=mask)
     outputs = [ctx.status, view, rows]
     run.click(guarded(explain_guess), [ctx.model, text, mask, candidate, steps], [*outputs, candidate],
               api_name=f"{key}_why_guess")
-    text.submit(guarded(explain_guess), [ctx.model, text, mask, candidate, steps], [*outputs, candidate],
-                api_visibility="private")
     run_similarity.click(guarded(explain_similarity), [ctx.model, text, other, steps, pooling], outputs,
                          api_name=f"{key}_why_similarity")
     if detects:

@@ -49,8 +49,8 @@ class Family:
     half_precision: bool = True  # runs in fp16/bf16 (transformers' XLNet fails there, and its -1e30 mask overflows)
     shared_layers: bool = False  # one layer's weights applied at every layer (ALBERT), for the facts
     relative_positions: bool = False  # Transformer-XL relative attention: extra FLOPs per layer
-    example: str = ""            # the family tab's opening text
-    mask_example: str = ""       # the fill-mask section's opening text: one its bundled mini answers sensibly
+    mask_example: str = ""       # the family tab's opening text, with a mask its bundled mini answers sensibly
+    pair_example: str = ""       # the tab's opening second sentence (families pretrained on pairs: NSP, SOP)
     colour: str = "#475569"      # the family's colour in plots that compare families
     masking: str = "static"      # "dynamic": a new mask every time a sequence is seen (RoBERTa), else drawn once
     distilled_from: str = ""     # the family whose models teach this one (DistilBERT: "bert")
@@ -100,15 +100,14 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "plus next-sentence prediction (50% of pairs consecutive, 50% random).",
            "Bidirectional context through masked-token prediction, plus a sentence-pair task.",
            "BertForPreTraining", {**_BERT_HEADS, **_COMMON_TASK_HEADS}, mlm_class="BertForMaskedLM",
-           example="The bank by the river was covered in snow, so we walked to the other bank to get money.",
-           mask_example="My brother is ten [MASK] old.", colour="#4f46e5", loss_terms=("mlm", "nsp")),
+           mask_example="My brother is ten [MASK] old.", pair_example="He is in the fifth grade at school.",
+           colour="#4f46e5", loss_terms=("mlm", "nsp")),
     Family("roberta", "RoBERTa", ("roberta",), TokenizerKind.BYTE_BPE, "Liu et al., 2019",
            "Masked language modelling only, with a new (dynamic) mask each time a sequence is seen; no NSP; full "
            "sentences packed up to 512 tokens; large batches and much more data than BERT.",
            "BERT's architecture, trained longer and better: dynamic masking, no NSP, byte-level BPE.",
            "RobertaForMaskedLM", {"lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, pair_input=False,
            mlm_class="RobertaForMaskedLM", token_types=False, position_offset=2,
-           example="RoBERTa was trained on far more text than BERT, with a new mask every time.",
            mask_example="My brother is ten <mask> old.", colour="#dc2626", masking="dynamic",
            task_default=(C.SEQUENCE_CLASSIFICATION, "roberta-sentiment")),
     Family("albert", "ALBERT", ("albert",), TokenizerKind.SENTENCEPIECE, "Lan et al., 2019",
@@ -118,8 +117,8 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "AlbertForPreTraining",
            {"predictions": C.FILL_MASK, "sop_classifier": C.SENTENCE_ORDER, **_COMMON_TASK_HEADS},
            mlm_class="AlbertForMaskedLM", shared_layers=True, head_output="attention.dense",
-           example="ALBERT shares one layer's weights across all twelve layers.",
-           mask_example="My brother is ten [MASK] old.", colour="#059669", loss_terms=("mlm", "sop"),
+           mask_example="My brother is ten [MASK] old.", pair_example="He is in the fifth grade at school.",
+           colour="#059669", loss_terms=("mlm", "sop"),
            task_default=(C.QUESTION_ANSWERING, "albert-squad2")),
     Family("distilbert", "DistilBERT", ("distilbert",), TokenizerKind.WORDPIECE, "Sanh et al., 2019",
            "Distillation from BERT: a 6-layer student initialised from every other teacher layer, trained with "
@@ -129,7 +128,6 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            {"vocab_transform": C.FILL_MASK, "vocab_layer_norm": C.FILL_MASK, "vocab_projector": C.FILL_MASK,
             **_COMMON_TASK_HEADS}, pair_input=False, mlm_class="DistilBertForMaskedLM", token_types=False,
            head_output="attention.out_lin",
-           example="The student model learns to imitate its teacher.",
            mask_example="My brother is ten [MASK] old.", colour="#d97706", masking="dynamic",
            distilled_from="bert", loss_terms=("kl", "mlm", "cos"),
            task_default=(C.SEQUENCE_CLASSIFICATION, "distilbert-sst2")),
@@ -140,7 +138,6 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "ElectraForPreTraining",
            {"discriminator_predictions": C.REPLACED_TOKEN_DETECTION, "generator_predictions": C.FILL_MASK,
             "generator_lm_head": C.FILL_MASK, **_COMMON_TASK_HEADS}, mlm_class="ElectraForMaskedLM",
-           example="The chef cooked a delicious meal for the guests.",
            mask_example="She opened the [MASK] and walked into the room.", colour="#db2777",
            loss_terms=("mlm", "rtd"), compute_baseline="bert",
            # the tutorials' trap: a discriminator loaded for classification has a random head
@@ -154,7 +151,6 @@ FAMILIES: dict[str, Family] = {f.key: f for f in [
            "XLNetLMHeadModel", {"lm_loss": C.PERMUTATION_LM, **_COMMON_TASK_HEADS}, mlm_class="XLNetLMHeadModel",
            guess=C.PERMUTATION_LM, half_precision=False, relative_positions=True,
            head_output="rel_attn.post_attention",
-           example="My sister is eight years old and my brother is ten.",
            mask_example="My brother is ten <mask> old and my sister is eight <mask> old.",
            colour="#0891b2", loss_terms=("loss",),
            pretraining_note="XLNet's pretraining task, permutation language modelling, has its own section in this "

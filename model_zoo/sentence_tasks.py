@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model_zoo import loading
+from model_zoo import text as text_layer
 from model_zoo.facts import max_tokens
 from model_zoo.fill_mask import FillMaskResult, fill_mask, fill_mask_model, model_inputs, prepare
 from model_zoo.masking import KEEP, MASK, RANDOM, Masking, bert_masking, dynamic_masking
@@ -42,8 +43,9 @@ def _with_capability(spec: str | Checkpoint, capability: Capability) -> Checkpoi
 
 def _pair_tensors(loaded: loading.LoadedModel, a: str, b: str) -> dict:
     if not (a or "").strip() or not (b or "").strip():
-        raise InputError("Both sentences are needed: type sentence A and sentence B.")
+        raise InputError("Both sentences are needed: the text is sentence A and the second sentence is B.")
     tokenizer = loaded.tokenizer
+    a, b = (text_layer.native(tokenizer, s) for s in (a, b))       # a mask marker, as the model's own mask token
     limit = max_tokens(loaded.config)
     length = len(tokenizer(a, b)["input_ids"])
     if length > limit:

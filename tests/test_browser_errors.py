@@ -14,7 +14,7 @@ def _fill_mask(page) -> None:
 def test_a_failed_action_says_why_next_to_its_button_until_it_runs_again(page, app_url):
     page.goto(app_url)
     _fill_mask(page)
-    page.locator("#bert-fm-text textarea").fill("No mask here, <b>bold</b>.")
+    page.locator("#bert-text textarea").fill("No mask here, <b>bold</b>.")
     page.locator("#bert-fm-run").click()
     note = page.locator("#bert-fm-run + .action-error")
     expect(note).to_contain_text("write [MASK], <mask> or ___", timeout=60_000)     # the app's own <mask>, literal
@@ -22,7 +22,7 @@ def test_a_failed_action_says_why_next_to_its_button_until_it_runs_again(page, a
     expect(page.locator("[data-testid=toast-body] >> visible=true")).to_have_count(0)   # said once: no toast too
     expect(page.locator("#bert-fm-warning, .weights-badge >> visible=true").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "action_error.png"))
-    page.locator("#bert-fm-text textarea").fill("The capital of France is [MASK].")
+    page.locator("#bert-text textarea").fill("The capital of France is [MASK].")
     page.locator("#bert-fm-run").click()
     expect(note).to_have_count(0, timeout=10_000)                  # cleared when the action runs again
     page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)
@@ -52,7 +52,7 @@ def test_a_running_action_repeats_its_progress_under_its_button_as_text(page, ap
     long a real request takes; the real one is looked at in the screenshots."""
     page.goto(app_url)
     _fill_mask(page)
-    page.locator("#bert-fm-text textarea").fill("The capital of France is [MASK].")
+    page.locator("#bert-text textarea").fill("The capital of France is [MASK].")
     run = page.locator("#bert-fm-run")
     run.click()
     page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)

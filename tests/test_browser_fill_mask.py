@@ -47,7 +47,7 @@ def _section(page, family: str, tab: str, section: str):
 def test_bert_fill_mask_in_the_browser(page, app_url):
     page.goto(app_url)
     _section(page, "bert", "BERT", "Fill-mask")
-    box = page.locator("#bert-fm-text textarea")
+    box = page.locator("#bert-text textarea")
     assert "[MASK]" in box.input_value()  # a sensible example is there when the tab opens
     box.fill("The capital of France is [MASK], and <img src=x onerror=\"window.__xss=1\"> is ___ 🙂.")
     page.locator("#bert-fm-run").click()
@@ -64,7 +64,7 @@ def test_bert_fill_mask_in_the_browser(page, app_url):
     page.screenshot(path=str(ARTIFACTS / "fill_mask_bert.png"), full_page=True)
     # Click a word: it becomes a mask and the guesses are redone.
     page.locator("#bert-fm-words label", has_text="capital").first.click()
-    page.wait_for_function("document.querySelector('#bert-fm-text textarea').value.startsWith('The [MASK] of')",
+    page.wait_for_function("document.querySelector('#bert-text textarea').value.startsWith('The [MASK] of')",
                            timeout=30_000)
     page.wait_for_function("document.querySelectorAll('#bert-fm-filled .fm-guess').length === 3", timeout=60_000)
     # The real MiniLM has no mask head: loaded for fill-mask, its head is new, and the view must say so.
@@ -98,13 +98,13 @@ def test_words_to_click_are_offered_before_any_run(page, app_url):
     page.get_by_role("tab", name="Fill-mask").first.click()
     words = page.locator("#bert-fm-words label")
     words.first.wait_for(timeout=30_000)                       # the default text's words, nothing pressed
-    box = page.locator("#bert-fm-text textarea")
+    box = page.locator("#bert-text textarea")
     box.fill("")
     box.press_sequentially("The cat sat down.")
     page.wait_for_function("[...document.querySelectorAll('#bert-fm-words label')].map(l => l.textContent.trim())"
                            ".join('|') === 'The|cat|sat|down|.'", timeout=30_000)
     words.filter(has_text="cat").first.click()                 # clicking masks it: the text changes
-    page.wait_for_function("document.querySelector('#bert-fm-text textarea').value === 'The [MASK] sat down.'",
+    page.wait_for_function("document.querySelector('#bert-text textarea').value === 'The [MASK] sat down.'",
                            timeout=60_000)
     assert not page.blocked, page.blocked
 
@@ -120,7 +120,7 @@ def test_results_from_an_older_text_are_marked_until_run_again(page, app_url):
     note = tokens_panel.locator(".stale-note")
     expect(note).to_have_count(0)
     page.get_by_role("tab", name="Side by side").first.click()
-    page.locator("#sbs-text textarea").fill("A different sentence about the river bank.")
+    page.locator("#sbs-text textarea").fill("A different [MASK] about the river bank.")
     page.get_by_role("tab", name="BERT", exact=True).first.click()
     expect(note).to_contain_text("earlier text", timeout=10_000)
     expect(note).to_contain_text("Tokenize")
@@ -135,5 +135,5 @@ def test_results_from_an_older_text_are_marked_until_run_again(page, app_url):
     page.wait_for_function("document.querySelectorAll('#bert-fm-filled .fm-guess').length === 2", timeout=60_000)
     fm_panel = page.locator("#bert-fm-run").locator("xpath=ancestor::*[@role='tabpanel'][1]")
     expect(fm_panel.locator(".stale-note")).to_have_count(0)
-    page.locator("#bert-fm-text textarea").fill("Nothing was [MASK] here.")
+    page.locator("#bert-text textarea").fill("Nothing was [MASK] here.")
     expect(fm_panel.locator(".stale-note")).to_have_count(1, timeout=10_000)

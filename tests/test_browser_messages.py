@@ -66,7 +66,7 @@ def _family(f: str, task: bool = False, attention: bool = False, fill_mask: bool
     if attention:
         cases.append(Case(f"{f} attention layers", f, "attention", f"{f}-attention-layers", f"{f}-attention-run"))
     if fill_mask:
-        cases.append(Case(f"{f} fill-mask text", f, "fill-mask", f"{f}-fm-text", f"{f}-fm-run", NO_MASK))
+        cases.append(Case(f"{f} text, fill-mask", f, "fill-mask", f"{f}-text", f"{f}-fm-run", NO_MASK))
     if task:
         cases.append(Case(f"{f} task model", f, "pretraining", f"{f}-task-model", f"{f}-task-run"))
     return cases

@@ -23,7 +23,7 @@ def test_a_family_tab_explains_a_guess_and_side_by_side_has_a_why_row(page, app_
     page.goto(app_url)
     page.locator("button[role=tab][data-tab-id='bert']").click()
     page.locator("button[role=tab][data-tab-id='why'] >> visible=true").first.click()
-    page.locator("#bert-why-text textarea").fill(TEXT)
+    page.locator("#bert-text textarea").fill(TEXT)                          # the tab's text: every section's
     direct = at.explain_guess(loading.load("mini-bert"), TEXT, steps=64)      # the tab's default model, offline
     _explain(page, direct.target)
     rows = page.locator("#bert-why-view .why-rows tr")
@@ -39,14 +39,14 @@ def test_a_family_tab_explains_a_guess_and_side_by_side_has_a_why_row(page, app_
 
     page.locator("#bert-why-candidate input").fill("door")                   # another candidate, typed
     _explain(page, "log P(door) at mask 1")
-    page.locator("#bert-why-text textarea").fill("No mask here.")
+    page.locator("#bert-text textarea").fill("No mask here.")
     page.locator("#bert-why-run").click()
     expect(page.locator("#bert-why-run + .action-error")).to_contain_text("No mask", timeout=60_000)
 
-    page.goto(f"{app_url}?tab=roberta&section=why&why.text={quote(TEXT)}&why.steps=16&run=1")   # a shared link
+    page.goto(f"{app_url}?tab=roberta&section=why&text={quote(TEXT)}&why.steps=16&run=1")   # a shared link
     page.wait_for_function("() => /at 16 steps/.test((document.querySelector('#roberta-why-view .why-gap') || {})"
                            ".textContent || '')", timeout=120_000)
-    assert page.locator("#roberta-why-text textarea").input_value() == TEXT
+    assert page.locator("#roberta-text textarea").input_value() == TEXT
 
     page.goto(f"{app_url}?tab=side-by-side&text={quote(TEXT)}&models=mini-bert,mini-xlnet,minilm-l6&run=1")
     page.wait_for_function("() => document.querySelectorAll('.sbs-why-row').length === 2 && !document.querySelector("

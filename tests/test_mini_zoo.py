@@ -300,7 +300,7 @@ def test_xlnet_tab_opens_on_targets_that_show_what_an_order_gives_them():
     from components.xlnet_view import DEFAULT_TARGETS
     from model_zoo import permutation
     xlnet = mini("xlnet")
-    text = FAMILIES["xlnet"].example
+    text = FAMILIES["xlnet"].mask_example      # the tab's opening text
     last = permutation.predict_targets(xlnet, text, "targets last", 0, "", DEFAULT_TARGETS).predictions
     assert [p.number for p in last] == [2, 3] and all(p.true_rank <= 10 for p in last), \
         [(p.token, p.true_rank) for p in last]

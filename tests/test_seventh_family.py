@@ -32,7 +32,7 @@ def modernbert(tmp_path_factory):
         "A BERT rebuilt with a decade of improvements.", "ModernBertForMaskedLM", {"head": C.FILL_MASK,
                                                                                    "decoder": C.FILL_MASK},
         pair_input=False, mlm_class="ModernBertForMaskedLM", token_types=False,
-        example="A modern encoder reads this sentence.", mask_example="The capital of France is <mask>.")
+        mask_example="The capital of France is <mask>.")
     registry.SUPPORTED_CLASSES["modernbert"] = ("ModernBertForMaskedLM", "ModernBertModel")
     registry.CLASS_CAPABILITIES.update({"ModernBertForMaskedLM": frozenset({C.FILL_MASK}),
                                         "ModernBertModel": frozenset()})

@@ -122,10 +122,10 @@ def test_a_link_keeps_only_the_options_of_its_section():
 
 def test_opening_a_shared_section_sets_its_options_and_runs_it(page, app_url, tiny_path):
     hostile = "<img src=x onerror=window.__xss=1> is the [MASK] of France."
-    page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&text=hi&section=fill-mask"
-              f"&fill-mask.text={quote(hostile)}&fill-mask.k=7&attention.layer=3&run=1")
+    page.goto(f"{app_url}?tab=bert&model={quote(tiny_path('bert'))}&text={quote(hostile)}&section=fill-mask"
+              f"&fill-mask.k=7&attention.layer=3&run=1")
     page.wait_for_selector("#bert-fm-bars .js-plotly-plot", timeout=60_000)   # it ran, without a click
-    assert page.locator("#bert-fm-text textarea").input_value() == hostile
+    assert page.locator("#bert-text textarea").input_value() == hostile
     assert page.locator("#bert-fm-k input[type=number]").input_value() == "7"
     assert "RANDOM" in page.locator(".weights-badge").first.inner_text()       # the shared (tiny) model answered
     assert page.evaluate("window.__xss") is None
