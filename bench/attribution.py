@@ -9,7 +9,6 @@ timed one after the other in each run, so a change in the machine's load touches
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -17,27 +16,18 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench import common
+
 TARGET = 3.0
 TEXT = "The doctor told the [MASK] that she was late for the meeting because her train was delayed again."
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench.attribution", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser = common.parser("attribution", __doc__, runs=3, text=TEXT)
     parser.add_argument("--steps", type=int, default=32)
-    parser.add_argument("--text", default=TEXT)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--out", default="bench/results/")
-    parser.add_argument("--note", default="")
     args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-
-    from model_zoo import loading
+    torch = common.offline_cpu(args.threads)
     from model_zoo import side_by_side as sbs
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    loading.configure(loading.Settings(device="cpu", offline=True))
     specs = sbs.default_specs("mini")
     uptime_before, load_before = _uptime(), os.getloadavg()
     view = sbs.side_by_side(specs, args.text)                     # loads everything: loading is not what is timed

@@ -14,7 +14,6 @@ tokenizer of its family's kind: latency does not depend on the weights' values, 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -22,6 +21,8 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from bench import common
 
 TARGET = 1.2
 TEXT = "The doctor told the [MASK] that she was late for the meeting because her train was delayed again."
@@ -86,23 +87,11 @@ def bare_passes(specs: list[str], text: str):
 
 
 def main(argv=None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m bench.side_by_side", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--text", default=TEXT)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--out", default="bench/results/")
-    parser.add_argument("--note", default="")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-
+    args = common.parser("side_by_side", __doc__, runs=15, text=TEXT).parse_args(argv)
+    torch = common.offline_cpu(args.threads)
     from components import side_by_side_render as render
-    from model_zoo import loading
     from model_zoo import side_by_side as sbs
     from model_zoo.registry import default_checkpoint, FAMILIES
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    loading.configure(loading.Settings(device="cpu", offline=True))
     specs = [default_checkpoint(family).key for family in FAMILIES]
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components import server_files, share
-from components.common import OpenCheckboxGroup, escape, guarded, load_with_progress, message_html, weights_badge
+from components.common import OpenCheckboxGroup, guarded, load_with_progress, message_html, weights_badge
+from components.markup import join, tag
 from model_zoo import attention as attn
 from model_zoo import facts, head_ablation, loading
 from model_zoo.tokenization import InputError
@@ -103,19 +104,16 @@ def statistics_figure(result: attn.AttentionResult, stream: str = "content") -> 
 
 
 def note_html(result: attn.AttentionResult, loaded, payload: bertviz_payload.Payload) -> str:
-    parts = []
-    if not loaded.report.trained:
-        parts.append('<div class="weights-badge bad">These weights are RANDOM: the attention patterns below mean '
-                     'nothing; they show only the shapes and how the views work.</div>')
-    if result.truncated:
-        parts.append(f'<div class="note">The text is longer than {result.cap} tokens (the limit for the interactive '
-                     f'views): only its first {len(result.labels)} tokens are shown.</div>')
-    if payload.note:
-        parts.append(f'<div class="note">{escape(payload.note)}</div>')
     size = len(payload.document.encode("utf-8"))
-    parts.append(f'<div class="note">{len(result.labels)} tokens · {result.n_layers} layers x {result.n_heads} heads '
-                 f'· bertviz payload {size / 1024:.0f} KB (weights quantised to 1/{bertviz_payload.LEVELS}).</div>')
-    return "".join(parts)
+    return join([
+        "" if loaded.report.trained else tag("div", "These weights are RANDOM: the attention patterns below mean "
+                                         "nothing; they show only the shapes and how the views work.",
+                                         class_="weights-badge bad"),
+        tag("div", f"The text is longer than {result.cap} tokens (the limit for the interactive views): only its "
+                   f"first {len(result.labels)} tokens are shown.", class_="note") if result.truncated else "",
+        tag("div", payload.note, class_="note") if payload.note else "",
+        tag("div", f"{len(result.labels)} tokens · {result.n_layers} layers x {result.n_heads} heads · bertviz "
+                   f"payload {size / 1024:.0f} KB (weights quantised to 1/{bertviz_payload.LEVELS}).", class_="note")])
 
 
 def render_all(result: attn.AttentionResult, loaded, layers_spec: str = "", layer: int = 0, head: int = 0,
@@ -207,29 +205,29 @@ def switched_off(heads: list[tuple[int, int]], n_heads: int) -> str:
 
 def _change(before: float, after: float) -> str:
     kind = "heads-up" if after > before else "heads-down" if after < before else "heads-same"
-    return f'<td class="{kind}">{after:.4f} ({after - before:+.4f})</td>'
+    return tag("td", f"{after:.4f} ({after - before:+.4f})", class_=kind)
+
+
+HEADS_COLUMNS = ("#", "every head on", "p", "its p with the heads off (change)", "with the heads off", "p")
 
 
 def heads_html(result: head_ablation.HeadsOff) -> str:
     """Per mask: the top-k with every head on and with the heads off, side by side, and how each first guess moved."""
-    parts = [f'<div class="note">Switched off: {escape(switched_off(result.heads, result.n_heads))} of '
-             f'{result.layers} layers x {result.n_heads} heads · {escape(result.method)} · {result.seconds:.2f} s'
-             f'</div>']
+    parts = [tag("div", f"Switched off: {switched_off(result.heads, result.n_heads)} of {result.layers} layers x "
+                        f"{result.n_heads} heads · {result.method} · {result.seconds:.2f} s", class_="note")]
     if not result.heads:
-        parts.append('<div class="note">No head is off: pick heads (or whole layers), then press the button.</div>')
+        parts.append(tag("div", "No head is off: pick heads (or whole layers), then press the button.", class_="note"))
     if not result.head_trained:
-        parts.append('<div class="weights-badge bad">These weights (or this mask head) are RANDOM: the guesses mean '
-                     'nothing; they show only how switching heads off works.</div>')
+        parts.append(tag("div", "These weights (or this mask head) are RANDOM: the guesses mean nothing; they show "
+                                "only how switching heads off works.", class_="weights-badge bad"))
+    header = tag("thead", tag("tr", *(tag("th", column) for column in HEADS_COLUMNS)))
     for m, (before, after) in enumerate(zip(result.before, result.after)):
-        rows = "".join(
-            f"<tr><td>{r + 1}</td><td>{escape(before.readable[r])}</td><td>{before.probs[r]:.4f}</td>"
-            f"{_change(float(before.probs[r]), float(result.before_after[m, r]))}"
-            f"<td>{escape(after.readable[r])}</td><td>{after.probs[r]:.4f}</td></tr>"
-            for r in range(len(before.readable)))
-        parts.append(f'<table class="heads-table"><caption>Mask {m + 1}</caption><thead><tr><th>#</th>'
-                     f'<th>every head on</th><th>p</th><th>its p with the heads off (change)</th>'
-                     f'<th>with the heads off</th><th>p</th></tr></thead><tbody>{rows}</tbody></table>')
-    return f'<div class="heads-result">{"".join(parts)}</div>'
+        rows = (tag("tr", tag("td", r + 1), tag("td", before.readable[r]), tag("td", f"{before.probs[r]:.4f}"),
+                    _change(float(before.probs[r]), float(result.before_after[m, r])),
+                    tag("td", after.readable[r]), tag("td", f"{after.probs[r]:.4f}"))
+                for r in range(len(before.readable)))
+        parts.append(tag("table", tag("caption", f"Mask {m + 1}"), header, tag("tbody", *rows), class_="heads-table"))
+    return tag("div", *parts, class_="heads-result")
 
 
 def heads_off(spec: str, text: str, layers=None, heads=None, k: float = 5, progress=gr.Progress()):

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from components.markup import join, tag
 from model_zoo.attention import AttentionResult, quantize
 
 JS_DIR = Path(__file__).resolve().parent.parent / "assets" / "js"
@@ -128,8 +129,8 @@ def build_document(result: AttentionResult, layers: list[int] | None = None, str
     if b_start is not None:
         names = ["All", "Sentence A -> Sentence A", "Sentence B -> Sentence B", "Sentence A -> Sentence B",
                  "Sentence B -> Sentence A"]
-        options = "".join(f'<option value="{i}">{html.escape(n)}</option>' for i, n in enumerate(names))
-        filters = f'Attention: <select id="filter">{options}</select>'
+        filters = join(["Attention: ", tag("select", *(tag("option", n, value=i) for i, n in enumerate(names)),
+                                           id="filter")])
     if stream != "content":
         notes.append("Query stream: each row is a predicted position, which sees only the tokens before it in the "
                      "factorisation order, never its own content.")
@@ -153,9 +154,8 @@ def _tokens_within(lines: int, q: int, t: int, square: bool) -> int:
 
 def iframe(document: str, height: int = 760, title: str = "bertviz attention views") -> str:
     """The document inside a sandboxed iframe (scripts run there; gr.HTML itself never runs scripts)."""
-    return (f'<iframe class="bertviz-frame" title="{html.escape(title)}" sandbox="allow-scripts" '
-            f'height="{int(height)}" '
-            f'srcdoc="{html.escape(document, quote=True)}"></iframe>')
+    return tag("iframe", class_="bertviz-frame", title=title, sandbox="allow-scripts", height=int(height),
+               srcdoc=document)
 
 
 def _ranges(values: list[int]) -> str:

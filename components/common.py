@@ -16,6 +16,7 @@ import plotly.io as pio
 
 from components import app_state
 from components.app_state import RunningWork
+from components.markup import tag
 from model_zoo import loading
 from model_zoo.tokenization import InputError
 
@@ -214,24 +215,23 @@ def load_with_progress(spec, progress: gr.Progress | None = None, load=None,
 def weights_badge(report: loading.LoadReport) -> str:
     """A one-line HTML badge saying which weights answered. Red when they are random, amber when a head is."""
     level = "bad" if not report.trained else ("warn" if report.untrained_capabilities else "ok")
-    return f'<div class="weights-badge {level}">{html.escape(report.summary())}</div>'
+    return tag("div", report.summary(), class_=["weights-badge", level])
 
 
 def recorded_quality(row) -> str:
     """A bundled mini's recorded out-of-domain figure for what the view shows (from
     model_zoo.pretraining_lab.recorded_out_of_domain), so one answer is read against it; '' when there is none."""
-    if row is None:
-        return ""
-    return (f'<div class="note recorded-quality">How good is this checkpoint at this? Measured for its card, out of '
-            f'its training domain ({escape(row.about.removeprefix("out-of-domain: "))}): <b>{escape(row.measured)}'
-            f'</b>; bar {escape(row.bar)}: <b>{"met" if row.met else "NOT met"}</b>.</div>')
+    return "" if row is None else tag(
+        "div", "How good is this checkpoint at this? Measured for its card, out of its training domain (",
+        row.about.removeprefix("out-of-domain: "), "): ", tag("b", row.measured), f"; bar {row.bar}: ",
+        tag("b", "met" if row.met else "NOT met"), ".", class_="note recorded-quality")
 
 
 def message_html(error, prefix: str = "") -> str:
     """An error for the user in place: its first line, and the rest (a developer's detail) folded below it."""
     first, _, rest = str(error).partition("\n")
-    detail = f'<details><summary>More</summary>{escape(rest)}</details>' if rest.strip() else ""
-    return f'<div class="weights-badge bad">{escape(prefix + first)}{detail}</div>'
+    detail = tag("details", tag("summary", "More"), rest) if rest.strip() else ""
+    return tag("div", prefix + first, detail, class_="weights-badge bad")
 
 
 def escape(text: str) -> str:

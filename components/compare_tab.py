@@ -12,10 +12,10 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.common import OpenCheckboxGroup, escape, guarded
+from components.common import OpenCheckboxGroup, guarded
 from components import app_state, server_files, share
 from components.export import csv_table
-from components.markup import tag
+from components.markup import join, tag
 from components.streaming import stream
 from model_zoo import csv_export, loading, profiling
 from model_zoo.registry import CHECKPOINTS, FAMILIES
@@ -218,22 +218,21 @@ def _empty(figure: go.Figure, message: str = "Press Measure to fill this plot") 
 
 def status_html(result: profiling.CompareResult | None, cached: bool = False, running: str = "",
                 problems: list[str] = ()) -> str:
-    skipped = "".join(f'<div class="weights-badge bad">Not measured: {escape(p)}</div>' for p in problems)
+    skipped = [tag("div", f"Not measured: {p}", class_="weights-badge bad") for p in problems]
     if running:
-        return f'<div class="note">{escape(running)}</div>' + skipped
+        return join([tag("div", running, class_="note"), *skipped])
     if result is None:
-        return ('<div class="note">Not measured on this device yet: press <b>Measure</b> (the six defaults at 8, 32 '
-                'and 128 tokens take about a minute on a quiet 2-core CPU, longer when it is busy).</div>')
+        return tag("div", "Not measured on this device yet: press ", tag("b", "Measure"), " (the six defaults at 8, 32 "
+                   "and 128 tokens take about a minute on a quiet 2-core CPU, longer when it is busy).", class_="note")
     env = result.environment
     weights = sorted({m.weights for m in result.measurements})
     head = "Cached result from " if cached else "Measured "
     text = (f"{head}{result.finished} on {env.device} · torch {env.torch} with {env.threads} threads · "
             f"attention: {env.attention} · {result.seconds:.0f} s")
-    lines = [f"<b>{escape(text)}</b>"]
-    lines += [f"Weights timed: {escape(w)} (“{escape(short_weights(w))}” in the table)" for w in weights]
-    lines += [escape(n) for n in (*result.notes, env.busy_note) if n]
+    lines = [tag("b", text), *(f"Weights timed: {w} (“{short_weights(w)}” in the table)" for w in weights),
+             *(n for n in (*result.notes, env.busy_note) if n)]
     level = "warn" if result.stopped or result.environment.busy else "ok"
-    return f'<div class="weights-badge {level}">' + "<br>".join(lines) + "</div>" + skipped
+    return join([tag("div", join(lines, tag("br")), class_=["weights-badge", level]), *skipped])
 
 
 def write_csv(breakdowns: list[profiling.ParameterBreakdown], result: profiling.CompareResult | None) -> str:
@@ -348,7 +347,7 @@ def measure(models: list[str], custom: str, lengths: list, batches: list, progre
 
 def stop_measuring(request: gr.Request = None) -> str:
     app_state.current().stop("compare", request)
-    return '<div class="note">Stopping after the current run…</div>'
+    return tag("div", "Stopping after the current run…", class_="note")
 
 
 def loaded_choices(models_mode: str):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from components import share as links
-from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
+from components.common import guarded, load_with_progress, recorded_quality, weights_badge
 from components.export import csv_table
 from components.markup import join, shade, tag
 from model_zoo.registry import Capability, checkpoints_of
@@ -101,9 +101,8 @@ def _badges(*loaded) -> str:
     html = "".join(weights_badge(lm.report) for lm in loaded)
     for lm in loaded:
         if lm.report.trained and lm.report.untrained_capabilities:
-            html += (f'<div class="weights-badge warn">{escape(lm.checkpoint.key)}: its '
-                     f'{escape(", ".join(lm.report.untrained_capabilities))} head is newly initialised (random): '
-                     f'its output here means nothing.</div>')
+            html += tag("div", f"{lm.checkpoint.key}: its {', '.join(lm.report.untrained_capabilities)} head is "
+                        "newly initialised (random): its output here means nothing.", class_="weights-badge warn")
     return html
 
 

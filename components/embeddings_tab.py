@@ -19,6 +19,7 @@ from plotly.subplots import make_subplots
 from components.common import escape, guarded, reporter, weights_badge
 from components import server_files, share
 from components.export import csv_table
+from components.markup import Markup, join, tag
 from model_zoo import embeddings as emb
 from model_zoo import loading, projection
 from model_zoo.embedding_map import CSV_HEADER, ModelMap, compute, csv_rows, neighbour_rows
@@ -258,12 +259,9 @@ def render_map(maps: list[ModelMap], colour_by: str = "word", target: str = "") 
 
 
 def render_notes(maps: list[ModelMap]) -> str:
-    parts = []
-    for m in maps:
-        notes = "".join(f"<li>{escape(n)}</li>" for n in m.notes)
-        parts.append(f'<div class="emb-model"><b>{escape(m.found.checkpoint)}</b>{weights_badge(m.report)}'
-                     f'<ul class="note">{notes}</ul></div>')
-    return "".join(parts)
+    """Per model: its name, the weights badge (HTML from components.common, escaped there) and its notes."""
+    return join(tag("div", tag("b", m.found.checkpoint), Markup(weights_badge(m.report)),
+                    tag("ul", *(tag("li", n) for n in m.notes), class_="note"), class_="emb-model") for m in maps)
 
 
 # ------------------------------------------------------------------------------------------------- handlers

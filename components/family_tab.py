@@ -8,7 +8,7 @@ import gradio as gr
 from components import attention_view, tokens_view
 from components import electra_view, xlnet_view
 from components import model_labels, share
-from components.common import escape
+from components.markup import tag
 from components import fill_mask_view, pretraining_view, why_view
 from model_zoo import loading
 from model_zoo.registry import Family
@@ -61,13 +61,12 @@ SECTIONS = [tokens_view.build, attention_view.build, electra_view.build, xlnet_v
 def initial_badge(checkpoint, offered) -> str:
     """What the status says before anything loads: whether the default model can be had here at all."""
     if loading.is_available(checkpoint):
-        return '<div class="weights-badge">Nothing loaded yet: models load on first use.</div>'
+        return tag("div", "Nothing loaded yet: models load on first use.", class_="weights-badge")
     usable = [c.key for c in offered if c is not checkpoint and loading.is_available(c)]
     other = f"Pick one that works here ({', '.join(usable)}), or provide it" if usable else "Provide it"
-    return ('<div class="weights-badge warn">' + escape(checkpoint.hub_id) + " cannot be loaded here: the Hugging "
-            "Face Hub is unreachable and it is not in the local cache. " + escape(other) + ": run once online, set "
-            "HF_HOME, or type a local folder (e.g. one written by `python -m model_zoo.tiny DIR`, random weights)."
-            "</div>")
+    return tag("div", f"{checkpoint.hub_id} cannot be loaded here: the Hugging Face Hub is unreachable and it is not "
+               f"in the local cache. {other}: run once online, set HF_HOME, or type a local folder (e.g. one written "
+               "by `python -m model_zoo.tiny DIR`, random weights).", class_="weights-badge warn")
 
 
 def _constant(value: str):

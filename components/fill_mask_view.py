@@ -7,13 +7,13 @@ and `<family>_mask_word`.
 from __future__ import annotations
 
 import math
-import re
 
 import gradio as gr
 import plotly.graph_objects as go
 
 from components.common import escape, guarded, load_with_progress, weights_badge
 from components.export import csv_table
+from components.markup import join, tag
 from model_zoo import fill_mask as fm
 from model_zoo import loading
 from model_zoo.logit_lens import LensResult, logit_lens
@@ -35,36 +35,33 @@ def render_warning(loaded: loading.LoadedModel, asked: str) -> str:
     """Which model guessed, and a loud note when its guesses mean nothing (random weights or a new head)."""
     notes = []
     if loaded.checkpoint.key != (asked or "").strip() and loaded.checkpoint.hub_id != (asked or "").strip():
-        notes.append(f'<div class="note">Guesses come from <b>{escape(loaded.checkpoint.key)}</b> '
-                     f'({escape(loaded.checkpoint.model_class)}): the model picked above has no mask-guessing head '
-                     f'of its own.</div>')
+        notes.append(tag("div", "Guesses come from ", tag("b", loaded.checkpoint.key),
+                         f" ({loaded.checkpoint.model_class}): the model picked above has no mask-guessing head of "
+                         "its own.", class_="note"))
     if not loaded.report.trained:
-        notes.append('<div class="fm-warning weights-badge bad">RANDOM weights: these guesses mean nothing; they only '
-                     'show the mechanics.</div>')
+        notes.append(tag("div", "RANDOM weights: these guesses mean nothing; they only show the mechanics.",
+                         class_="fm-warning weights-badge bad"))
     elif not fm.head_trained(loaded):
-        notes.append('<div class="fm-warning weights-badge bad">The mask-guessing head of this checkpoint is NEWLY '
-                     'INITIALISED (random): it was not in the checkpoint, so the guesses below are noise, not the '
-                     'model\'s answer. Pick a checkpoint trained with masked language modelling.</div>')
-    if loaded.family.two_streams:
-        note = re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(fm.XLNET_NOTE))  # escaped first, then code spans
-        notes.append(f'<div class="note fm-xlnet-note">{note}</div>')
-    return "".join(notes)
+        notes.append(tag("div", "The mask-guessing head of this checkpoint is NEWLY INITIALISED (random): it was not "
+                         "in the checkpoint, so the guesses below are noise, not the model's answer. Pick a checkpoint "
+                         "trained with masked language modelling.", class_="fm-warning weights-badge bad"))
+    if loaded.family.two_streams:  # `code` spans: the odd pieces of the split are code
+        pieces = fm.XLNET_NOTE.split("`")
+        notes.append(tag("div", *(tag("code", p) if i % 2 else p for i, p in enumerate(pieces)),
+                         class_="note fm-xlnet-note"))
+    return join(notes)
 
 
 def render_filled(result: fm.FillMaskResult) -> str:
     """The user's sentence with each mask replaced by its top guess (highlighted; probability on hover)."""
-    pieces = []
-    for text, m in result.filled_parts:
-        if m < 0:
-            pieces.append(escape(text))
-        else:
-            guess = result.masks[m]
-            pieces.append(f'<mark class="fm-guess" title="{escape(f"mask {m + 1}: p = {guess.probs[0]:.3f}")}">'
-                          f'{escape(text)}<sub>{m + 1}</sub></mark>')
-    caveat = "" if result.head_trained else ' <span class="fm-caveat">(guesses of an untrained head)</span>'
-    return (f'<div class="fm-filled">{"".join(pieces)}</div>'
-            f'<div class="note">The model read: <code>{escape(result.model_text)}</code> · {escape(result.method)}'
-            f'{caveat}</div>')
+    pieces = [text if m < 0 else tag("mark", text, tag("sub", str(m + 1)), class_="fm-guess",
+                                     title=f"mask {m + 1}: p = {result.masks[m].probs[0]:.3f}")
+              for text, m in result.filled_parts]
+    caveat = "" if result.head_trained else join([" ", tag("span", "(guesses of an untrained head)",
+                                                           class_="fm-caveat")])
+    return join([tag("div", *pieces, class_="fm-filled"),
+                 tag("div", "The model read: ", tag("code", result.model_text), f" · {result.method}", caveat,
+                     class_="note")])
 
 
 def bars_figure(result: fm.FillMaskResult) -> go.Figure:

@@ -147,30 +147,28 @@ def _bar(fraction: float, kind: str = "") -> str:
 
 def split_summary(lab: Lab) -> str:
     data, split = lab.data, lab.split
-    counts = ", ".join(f"{escape(c)}: {n}" for c, n in zip(data.classes, data.counts()))
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in data.notes)
-    return (f'<div class="ft-split"><b>{len(data.texts)} examples</b> ({counts}). {escape(split.describe(data))}'
-            f'</div>{notes}')
+    counts = ", ".join(f"{c}: {n}" for c, n in zip(data.classes, data.counts()))
+    return join([tag("div", tag("b", f"{len(data.texts)} examples"), f" ({counts}). {split.describe(data)}",
+                     class_="ft-split"), *(tag("div", n, class_="note") for n in data.notes)])
+
+
+def _line(lab: Lab, spec: str, done: dict) -> str:
+    """One model's line in the progress list: failed, finished, running (with its bar) or waiting."""
+    if spec in lab.errors:
+        return tag("li", f"{spec}: ", tag("b", "could not run", class_="failed"), f": {lab.errors[spec]}")
+    if spec in done:
+        cancelled = any(r.cancelled for r in done[spec].results)
+        return tag("li", f"{spec}: {'cancelled' if cancelled else 'done'} ",
+                   tag("span", f"({done[spec].weights})", class_="note"))
+    if lab.current is not None and lab.current.spec == spec:
+        return tag("li", lab.current.stage, _bar(lab.current.fraction))
+    return tag("li", f"{spec}: {'cancelled' if lab.cancel.is_set() else 'waiting'}")
 
 
 def status_html(lab: Lab | None, message: str = "") -> str:
     if lab is None or lab.data is None:
-        return f'<div id="ft-progress" class="note">{escape(message or "Pick or paste examples, then Train.")}</div>'
-    done = {run.spec for run in lab.runs}
-    lines = []
-    for index, spec in enumerate(lab.specs):
-        if spec in lab.errors:
-            lines.append(f"<li>{escape(spec)}: <b class='failed'>could not run</b>: "
-                         f"{escape(lab.errors[spec])}</li>")
-        elif spec in done:
-            run = next(r for r in lab.runs if r.spec == spec)
-            cancelled = any(r.cancelled for r in run.results)
-            lines.append(f"<li>{escape(spec)}: {'cancelled' if cancelled else 'done'} "
-                         f"<span class='note'>({escape(run.weights)})</span></li>")
-        elif lab.current is not None and lab.current.spec == spec:
-            lines.append(f"<li>{escape(lab.current.stage)}{_bar(lab.current.fraction)}</li>")
-        else:
-            lines.append(f"<li>{escape(spec)}: {'cancelled' if lab.cancel.is_set() else 'waiting'}</li>")
+        return tag("div", message or "Pick or paste examples, then Train.", id="ft-progress", class_="note")
+    done = {run.spec: run for run in reversed(lab.runs)}      # a spec's first run
     finished = len(done) + len(lab.errors)
     total = len(lab.specs)
     overall = (finished + (lab.current.fraction if lab.current and lab.current.spec not in done else 0)) / total
@@ -178,10 +176,10 @@ def status_html(lab: Lab | None, message: str = "") -> str:
             else f"{total} of {total} models finished")
     if lab.cancel.is_set() and finished < total:
         head += " · cancelled"
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in lab.notes)
-    extra = f'<div class="note">{escape(message)}</div>' if message else ""
-    return (f'<div id="ft-progress"><b>{head}</b>{_bar(overall, "overall")}<ul>{"".join(lines)}</ul>{extra}'
-            f'{notes}</div>{split_summary(lab)}')
+    lines = tag("ul", *(_line(lab, spec, done) for spec in lab.specs))
+    notes = (tag("div", note, class_="note") for note in ([message] if message else []) + list(lab.notes))
+    return join([tag("div", tag("b", head), _bar(overall, "overall"), lines, *notes, id="ft-progress"),
+                 split_summary(lab)])
 
 
 def _label(text: str) -> str:
@@ -285,7 +283,7 @@ def prediction_html(predictions: list[ft.Prediction]) -> str:
         blocks.append(tag("div", head, *bars, tag("div", tokens, class_="ft-tokens"),
                           tag("div", f"Which tokens mattered: {p.importance_method}; green pushes toward "
                                      f'"{p.label}", red away from it.', class_="note"), class_="ft-prediction"))
-    return "".join(blocks)
+    return join(blocks)
 
 
 # ---------------------------------------------------------------------------------------------------- handlers

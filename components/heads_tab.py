@@ -7,7 +7,6 @@ batches. A model that cannot guess, or fails, says so in its row; the others sti
 """
 from __future__ import annotations
 
-
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -17,6 +16,7 @@ from plotly.subplots import make_subplots
 from components import app_state, share
 from components.common import escape, guarded, message_html
 from components.export import csv_table
+from components.markup import tag
 from components.streaming import stream
 from model_zoo import head_ablation as ha
 from model_zoo import loading
@@ -95,9 +95,9 @@ def status_html(results: list, specs: list[str], running: str = "") -> str:
     text = f"{len(results)} of {len(specs)} models done"
     text += f" ({failed} could not run: see the table)" if failed else ""
     text += f"; now {running} (loading on first use, then scanning)…" if running else "."
-    return (f'<div class="note heads-status">{escape(text)} Drop: log p(guess) with every head on minus with that '
-            f'head alone off (red: the head helped the guess). Estimate: Michel et al. 2019, |∂L/∂ξ| for a gate ξ '
-            f'on the head, one backward pass; Spearman compares its ranking with |drop|.</div>')
+    return tag("div", f"{text} Drop: log p(guess) with every head on minus with that head alone off (red: the head "
+                      "helped the guess). Estimate: Michel et al. 2019, |∂L/∂ξ| for a gate ξ on the head, one backward "
+                      "pass; Spearman compares its ranking with |drop|.", class_="note heads-status")
 
 
 def _outputs(results: list, specs: list[str], running: str = "") -> tuple:
@@ -155,7 +155,7 @@ def show_error(message: str, *inputs) -> tuple:
 
 def stop_scan(request: gr.Request = None) -> str:
     app_state.current().stop("heads", request)
-    return '<div class="note heads-status">Stopping after the current batch…</div>'
+    return tag("div", "Stopping after the current batch…", class_="note heads-status")
 
 
 # ------------------------------------------------------------------------------------------------- layout

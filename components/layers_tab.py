@@ -8,7 +8,6 @@ value shown is escaped; the look is in assets/style.css ("layers").
 """
 from __future__ import annotations
 
-
 import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
@@ -17,6 +16,7 @@ from plotly.subplots import make_subplots
 from components import app_state, share
 from components.common import escape, guarded, message_html, reporter
 from components.export import csv_table
+from components.markup import join, tag
 from components.streaming import stream
 from model_zoo import labelled_data, loading, minimal_pairs, probing
 from model_zoo.registry import find_checkpoint
@@ -87,7 +87,7 @@ def probe_notes(results: list[probing.ModelProbe], pending: list[str]) -> str:
     items = []
     for r in results:
         if r.probe is None:
-            items.append(f'<li class="layers-error"><b>{escape(r.key)}</b>: {escape(r.error)}</li>')
+            items.append(tag("li", tag("b", r.key), f": {r.error}", class_="layers-error"))
             continue
         p, checkpoint = r.probe, find_checkpoint(r.key)
         where = "undefined (no layer gains over the embeddings)" if p.expected_layer != p.expected_layer \
@@ -102,10 +102,10 @@ def probe_notes(results: list[probing.ModelProbe], pending: list[str]) -> str:
             flat = (" The curve is flat: the layers add nothing the embeddings do not already give a linear probe"
                     + (" (this mini checkpoint is rough: pretrained here for minutes to hours; MiniLM's weights "
                        "are real)." if checkpoint is not None and checkpoint.bundled else "."))
-        items.append(f'<li><b>{escape(r.key)}</b> · <span class="layers-weights">{escape(r.weights)}</span><br>'
-                     f'{escape(" · ".join(notes))}<span class="layers-flat">{escape(flat)}</span></li>')
-    waiting = f'<p class="note">Still to run: {escape(", ".join(pending))}</p>' if pending else ""
-    return f'<ul class="layers-notes">{"".join(items)}</ul>{waiting}'
+        items.append(tag("li", tag("b", r.key), " · ", tag("span", r.weights, class_="layers-weights"), tag("br"),
+                         " · ".join(notes), tag("span", flat, class_="layers-flat")))
+    waiting = tag("p", f"Still to run: {', '.join(pending)}", class_="note") if pending else ""
+    return join([tag("ul", *items, class_="layers-notes"), waiting])
 
 
 def pair_rows(results: list[minimal_pairs.ScorerResult]) -> list[list]:
@@ -133,7 +133,7 @@ def answer_rows(pair: minimal_pairs.Pair, answers: list[minimal_pairs.PairAnswer
 
 # ---------------------------------------------------------------------------------------------------- handlers
 def _probe_outputs(results, column: str, pending: list[str], status: str) -> tuple:
-    return (f'<div class="note">{escape(status)}</div>', probe_figure(results, column),
+    return (tag("div", status, class_="note"), probe_figure(results, column),
             probe_notes(results, pending), pd.DataFrame(probing.table_rows(results, column),
                                                         columns=probing.CSV_HEADER))
 
@@ -159,9 +159,8 @@ def _probe_failed(message: str, *_):
 
 
 def layers_stop(request: gr.Request = None) -> str:
-    if not app_state.current().stop("layers", request):
-        return '<div class="note">Nothing is running.</div>'
-    return '<div class="note">Stopping after the current layer…</div>'
+    stopping = app_state.current().stop("layers", request)
+    return tag("div", "Stopping after the current layer…" if stopping else "Nothing is running.", class_="note")
 
 
 def layers_pairs(models: str, request: gr.Request = None, progress=gr.Progress()):

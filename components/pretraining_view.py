@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from components import share
 from components.common import escape, guarded, load_with_progress, recorded_quality, weights_badge
-from components.markup import join, tag
+from components.markup import Markup, join, tag
 from model_zoo import loading
 from model_zoo import pretraining_lab as lab
 from model_zoo import sentence_tasks as st
@@ -23,7 +23,6 @@ from model_zoo.registry import CHECKPOINTS, FAMILIES, Capability, default_checkp
 TASK_TEXT = "I loved this film: the acting was superb and the story moving."
 QA_QUESTION = "Where is the Eiffel Tower?"
 QA_CONTEXT = "The Eiffel Tower is a wrought-iron tower on the Champ de Mars in Paris, France. It was built in 1889."
-_AGREE = ' class="agree"'
 _KIND = {MASK: "mask", RANDOM: "random", KEEP: "kept"}   # each one's colour: .dm-mask, .dm-random, .dm-kept
 
 
@@ -35,13 +34,13 @@ def _p(p: float) -> str:
 def head_warning(trained_weights: bool, head_trained: bool, what: str, missing: tuple[str, ...] = ()) -> str:
     """'' when the head is trained; else a loud note that replaces the answer."""
     if not trained_weights:
-        return (f'<div class="weights-badge bad pt-random">RANDOM weights: the {escape(what)} head gives noise. No '
-                f'answer is shown as meaningful.</div>')
+        return tag("div", f"RANDOM weights: the {what} head gives noise. No answer is shown as meaningful.",
+                   class_="weights-badge bad pt-random")
     if not head_trained:
-        names = ", ".join(escape(n) for n in missing[:6]) or "the head's parameters"
-        return (f'<div class="weights-badge bad pt-random">The {escape(what)} head of this checkpoint is NEWLY '
-                f'INITIALISED (random): it is not in the checkpoint ({names}), so its output is noise, not an answer. '
-                f'Use a checkpoint fine-tuned for this task.</div>')
+        names = ", ".join(missing[:6]) or "the head's parameters"
+        return tag("div", f"The {what} head of this checkpoint is NEWLY INITIALISED (random): it is not in the "
+                   f"checkpoint ({names}), so its output is noise, not an answer. Use a checkpoint fine-tuned for "
+                   "this task.", class_="weights-badge bad pt-random")
     return ""
 
 
@@ -60,18 +59,17 @@ def render_pair(score: st.PairScore, first: str, what: str) -> str:
     if warn:
         return warn
     verdict = score.labels[int(score.probs.argmax())]
-    return (f'<div class="pt-result">{escape(first)}: <b>{escape(verdict)}</b> '
-            f'(p = {float(score.probs.max()):.3f})</div>')
+    return tag("div", f"{first}: ", tag("b", verdict), f" (p = {float(score.probs.max()):.3f})", class_="pt-result")
 
 
 def nsp(spec: str, a: str, b: str, progress=gr.Progress()):
     loaded = load_with_progress(spec, progress, load=st.nsp_model)
     score = st.next_sentence(loaded, a, b)
-    html = (head_warning(loaded.report.trained, score.head_trained, "next-sentence", loaded.report.newly_initialized)
-            or render_pair(score, "A then B", "next-sentence"))
-    html += (f'<div class="note">Input: [CLS] A [SEP] B [SEP], token types 0 for A and 1 for B ({score.tokens} '
-             f'tokens). Pretraining saw B follow A in 50% of pairs and a random sentence otherwise.</div>')
-    html += recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "nsp"))
+    html = join([head_warning(loaded.report.trained, score.head_trained, "next-sentence",
+                              loaded.report.newly_initialized) or render_pair(score, "A then B", "next-sentence"),
+                 tag("div", f"Input: [CLS] A [SEP] B [SEP], token types 0 for A and 1 for B ({score.tokens} tokens). "
+                     "Pretraining saw B follow A in 50% of pairs and a random sentence otherwise.", class_="note"),
+                 Markup(recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "nsp")))])
     return weights_badge(loaded.report), html, prob_bars(score.labels, score.probs, "P(B follows A)")
 
 
@@ -80,11 +78,12 @@ def sop(spec: str, a: str, b: str, progress=gr.Progress()):
     order = st.sentence_order(loaded, a, b)
     warn = head_warning(loaded.report.trained, order.forward.head_trained, "sentence-order",
                         loaded.report.newly_initialized)
-    html = warn or (render_pair(order.forward, "A then B", "sentence-order")
-                    + render_pair(order.backward, "B then A", "sentence-order"))
-    html += ('<div class="note">ALBERT\'s negatives are the same two segments swapped, so topic gives nothing away: '
-             'only the order does. A trained head should call exactly one of the two orders "in order".</div>')
-    html += recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "sop"))
+    html = join([warn or join([render_pair(order.forward, "A then B", "sentence-order"),
+                               render_pair(order.backward, "B then A", "sentence-order")]),
+                 tag("div", "ALBERT's negatives are the same two segments swapped, so topic gives nothing away: only "
+                     'the order does. A trained head should call exactly one of the two orders "in order".',
+                     class_="note"),
+                 Markup(recorded_quality(lab.recorded_out_of_domain(loaded.checkpoint, "sop")))])
     fig = go.Figure()
     for name, score, color in (("A then B", order.forward, "#4f46e5"), ("B then A", order.backward, "#d97706")):
         fig.add_trace(go.Bar(name=name, x=list(score.labels), y=[float(p) for p in score.probs], marker_color=color,
@@ -115,11 +114,12 @@ def render_masking(view: st.MaskingView, stats: st.MaskingStats) -> str:
     header = tag("tr", tag("th", "original"), *(tag("th", t) for t in view.tokens))
     legend = join(tag("span", label, class_=f"dm-key dm-{label}") for label in _KIND.values())
     split = " / ".join(f"{100 * stats.split[k]:.1f}% {_KIND[k]}" for k in (MASK, RANDOM, KEEP))
-    return (f'<div class="dm-legend">{legend} (seed {view.seed}; the same seed gives the same masks)</div>'
-            + tag("div", tag("table", header, *rows, class_="dm-grid"), class_="dm-scroll") +
-            f'<div class="note">Over {stats.draws} dynamic draws of this text: {100 * stats.chosen_rate:.1f}% of '
-            f'the tokens chosen (rule: 15%), split {split} (rule: 80/10/10); {100 * stats.coverage:.0f}% of the '
-            f'tokens were chosen at least once, while BERT\'s static mask trains on the same few every epoch.</div>')
+    return join([tag("div", legend, f" (seed {view.seed}; the same seed gives the same masks)", class_="dm-legend"),
+                 tag("div", tag("table", header, *rows, class_="dm-grid"), class_="dm-scroll"),
+                 tag("div", f"Over {stats.draws} dynamic draws of this text: {100 * stats.chosen_rate:.1f}% of the "
+                     f"tokens chosen (rule: 15%), split {split} (rule: 80/10/10); {100 * stats.coverage:.0f}% of the "
+                     "tokens were chosen at least once, while BERT's static mask trains on the same few every epoch.",
+                     class_="note")])
 
 
 def dynamic(spec: str, text: str, epochs: int = 4, seed: int = 0, progress=gr.Progress()):
@@ -134,29 +134,29 @@ def render_comparison(c: st.TeacherComparison, student_report, teacher_report) -
     rows = []
     for m, (s, t) in enumerate(zip(c.student.masks, c.teacher.masks)):
         for r in range(len(s.tokens)):
-            rows.append(f'<tr><td>{m + 1 if r == 0 else ""}</td><td>{r + 1}</td>'
-                        f'<td{_AGREE if s.tokens[r] in t.tokens else ""}>{escape(s.readable[r])} '
-                        f'({_p(s.probs[r])})</td><td{_AGREE if t.tokens[r] in s.tokens else ""}>'
-                        f'{escape(t.readable[r])} ({_p(t.probs[r])})</td></tr>')
+            cells = (tag("td", f"{a.readable[r]} ({_p(a.probs[r])})", class_="agree" if a.tokens[r] in b.tokens
+                         else None) for a, b in ((s, t), (t, s)))  # shaded: in the other model's top-k
+            rows.append(tag("tr", tag("td", m + 1 if r == 0 else ""), tag("td", r + 1), *cells))
     agree = ", ".join(f"mask {m + 1}: top-1 {'same' if a else 'different'}, top-k overlap {o:.0%}"
                       for m, (a, o) in enumerate(zip(c.top1_agree, c.overlap)))
-    warn = "".join(head_warning(r.trained, r.head_is_trained(Capability.FILL_MASK), f"{who} mask-filling")
-                   for who, r in (("student", student_report), ("teacher", teacher_report)))
-    return (f'{warn}<table class="pt-compare"><tr><th>mask</th><th>rank</th><th>DistilBERT (student)</th>'
-            f'<th>BERT (teacher)</th></tr>{"".join(rows)}</table>'
-            f'<div class="note">Agreement: {escape(agree)}. Shaded: in the other model\'s top-k.</div>'
-            f'<div class="note">Speed on this machine (median of {c.runs} forwards): student {c.student_ms:.1f} ms, '
-            f'teacher {c.teacher_ms:.1f} ms: the student is <b>{c.speed_ratio:.2f}×</b> as fast, with '
-            f'{c.student_params / 1e6:.1f}M parameters against {c.teacher_params / 1e6:.1f}M.</div>')
+    warn = (head_warning(r.trained, r.head_is_trained(Capability.FILL_MASK), f"{who} mask-filling")
+            for who, r in (("student", student_report), ("teacher", teacher_report)))
+    head = tag("tr", *(tag("th", h) for h in ("mask", "rank", "DistilBERT (student)", "BERT (teacher)")))
+    return join([*warn, tag("table", head, *rows, class_="pt-compare"),
+                 tag("div", f"Agreement: {agree}. Shaded: in the other model's top-k.", class_="note"),
+                 tag("div", f"Speed on this machine (median of {c.runs} forwards): student {c.student_ms:.1f} ms, "
+                     f"teacher {c.teacher_ms:.1f} ms: the student is ", tag("b", f"{c.speed_ratio:.2f}×"),
+                     f" as fast, with {c.student_params / 1e6:.1f}M parameters against "
+                     f"{c.teacher_params / 1e6:.1f}M.", class_="note")])
 
 
 def versus_teacher(spec: str, teacher: str, text: str, k: int = 5, progress=gr.Progress()):
     student = load_with_progress(spec, progress, load=st.fill_mask_model)
     teacher_lm = load_with_progress(teacher, progress, load=st.teacher_model, running="Comparing…")
     comparison = st.student_vs_teacher(student, teacher_lm, text, int(k))
-    return weights_badge(student.report), (render_comparison(comparison, student.report, teacher_lm.report)
-                                           + recorded_quality(lab.recorded_out_of_domain(student.checkpoint,
-                                                                                         "distillation")))
+    quality = Markup(recorded_quality(lab.recorded_out_of_domain(student.checkpoint, "distillation")))
+    return weights_badge(student.report), join([render_comparison(comparison, student.report, teacher_lm.report),
+                                                quality])
 
 
 # ---------------------------------------------------------------------------------------------------- tasks
@@ -173,10 +173,10 @@ def classify(spec: str, text: str, progress=gr.Progress()):
     result = st.classify(loaded, text)
     warn = head_warning(loaded.report.trained, result.head_trained, "classification", result.newly_initialized)
     if warn:  # the numbers of a random head are not an answer: say so instead of showing a verdict
-        return weights_badge(loaded.report), warn + f'<div class="note">{escape(FINETUNE_POINTER)}</div>', None
+        return weights_badge(loaded.report), join([warn, tag("div", FINETUNE_POINTER, class_="note")]), None
     best = int(result.probs.argmax())
-    html = (f'<div class="pt-result">Sentiment: <b>{escape(result.labels[best])}</b> '
-            f'(p = {result.probs[best]:.3f})</div>')
+    html = tag("div", "Sentiment: ", tag("b", result.labels[best]), f" (p = {result.probs[best]:.3f})",
+               class_="pt-result")
     return weights_badge(loaded.report), html, prob_bars(result.labels, result.probs, "Class probabilities")
 
 
@@ -188,12 +188,12 @@ def qa(spec: str, question: str, context: str, progress=gr.Progress()):
     if warn:
         return weights_badge(loaded.report), warn, None
     if not result.text:
-        html = (f'<div class="pt-result">The model finds <b>no answer</b> in the context (no-answer score '
-                f'{result.no_answer_score:.3f} ≥ best span {result.score:.3f}).</div>')
+        html = tag("div", "The model finds ", tag("b", "no answer"), " in the context (no-answer score "
+                   f"{result.no_answer_score:.3f} ≥ best span {result.score:.3f}).", class_="pt-result")
     else:
-        html = (f'<div class="pt-result">Answer: <b>{escape(result.text)}</b> (score {result.score:.3f})</div>'
-                f'<div class="note">{escape(context[:result.start])}<mark>{escape(result.text)}</mark>'
-                f'{escape(context[result.end:])}</div>')
+        html = join([tag("div", "Answer: ", tag("b", result.text), f" (score {result.score:.3f})", class_="pt-result"),
+                     tag("div", context[:result.start], tag("mark", result.text), context[result.end:],
+                         class_="note")])
     return weights_badge(loaded.report), html, None
 
 
@@ -208,10 +208,10 @@ def build_tasks(ctx) -> None:
                 "answer, as tutorials that load a base model into a pipeline should.")
     available = loading.is_available(CHECKPOINTS[default])
     if not available:   # offline and not cached: say so once, here, instead of an error at every press
-        gr.HTML(f'<div class="weights-badge warn" id="{key}-task-offline">This machine is offline and the task\'s '
-                f'checkpoint ({escape(default)}) is not downloaded, so this section cannot run here. The '
-                f'<b>Fine-tune</b> tab trains a classifier on your own examples in seconds; or type a folder that '
-                f'holds a fine-tuned checkpoint.</div>')
+        gr.HTML(tag("div", f"This machine is offline and the task's checkpoint ({default}) is not downloaded, so "
+                    "this section cannot run here. The ", tag("b", "Fine-tune"), " tab trains a classifier on your "
+                    "own examples in seconds; or type a folder that holds a fine-tuned checkpoint.",
+                    class_="weights-badge warn", id=f"{key}-task-offline"))
     model = gr.Textbox(value=default, label="Task checkpoint (registry key, Hub id or folder)",
                        elem_id=f"{key}-task-model")
     if task == Capability.QUESTION_ANSWERING:

@@ -26,7 +26,8 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
-from components.common import escape, inform
+from components.common import inform
+from components.markup import tag
 from model_zoo import loading
 
 MAX_LINK_TEXT = 2_000  # characters of text carried in a link
@@ -179,7 +180,7 @@ def read_link(targets: list[LinkTarget], params: dict) -> tuple[list, list[str]]
             updates.append(gr.update() if value is None else gr.update(value=value))
         if target.note is not None:
             note = mine and [name for name in dropped if name != "tab"]
-            updates.append(gr.update(value=f'<div class="note">{escape(dropped_note(note))}</div>', visible=True)
+            updates.append(gr.update(value=tag("div", dropped_note(note), class_="note"), visible=True)
                            if note else gr.update())
     return updates, dropped
 

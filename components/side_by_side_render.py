@@ -1,6 +1,6 @@
 """Rendering of the side-by-side view (model_zoo.side_by_side.SideBySide): one column per model, rows aligned on the
 user's words; the attention small multiples; the tables behind them. Pure functions from data to HTML, figures and
-rows; every string that came from the user or a model is escaped here."""
+rows; every string that came from the user or a model is escaped here (components.markup.tag)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.common import escape, message_html
-from components.markup import shade
+from components.common import message_html
+from components.markup import Markup, shade, tag
 from components.why_view import scored_words
 from model_zoo.numbers import as_json, as_text
 from model_zoo.side_by_side import UNRELATED, WHY_STEPS, Column, SideBySide
@@ -30,7 +30,7 @@ def _level(column: Column) -> str:
 
 
 def _specials(tokens: list[str]) -> str:
-    return "<td>" + "".join(f'<span class="tok special">{escape(t)}</span>' for t in tokens) + "</td>"
+    return tag("td", *(tag("span", t, class_="tok special") for t in tokens))
 
 
 TIME_NOTE = ("what this view's passes took for this model here, not a speed comparison: the passes differ by family "
@@ -40,18 +40,17 @@ TIME_NOTE = ("what this view's passes took for this model here, not a speed comp
 def header_cell(column: Column) -> str:
     """Model name, family, which weights, parameters and this request's forward time."""
     if column.error:
-        return (f'<th class="sbs-model"><div class="sbs-key">{escape(column.key or column.spec)}</div>'
-                f'{message_html(column.error, prefix="Could not run: ")}</th>')
+        return tag("th", tag("div", column.key or column.spec, class_="sbs-key"),
+                   message_html(column.error, prefix="Could not run: "), class_="sbs-model")
     # not a benchmark: the passes differ by family (a guessing model, one pass per word for surprise) and a model's
     # first use pays its warm-up; the Compare tab times models against each other
-    cost = (f'{_params(column.n_parameters)} params · <span title="{escape(TIME_NOTE)}">{column.forward_ms:.0f} ms '
-            f'for this view</span> · {escape(column.device)} · {escape(column.dtype)}')
-    return (f'<th class="sbs-model"><div class="sbs-family">{escape(column.family)}</div>'
-            f'<div class="sbs-key">{escape(column.key)}</div>'
-            f'<div class="weights-badge {_level(column)} sbs-weights" title="{escape(column.weights)}">'
-            f'{escape(column.origin)}</div><div class="sbs-cost">{cost}</div>'
-            + (f'<div class="sbs-why sbs-cut">{escape(column.notes["length"])}</div>' if "length" in column.notes else "")
-            + '</th>')
+    timing = tag("span", f"{column.forward_ms:.0f} ms for this view", title=TIME_NOTE)
+    cost = tag("div", f"{_params(column.n_parameters)} params · ", timing, f" · {column.device} · {column.dtype}",
+               class_="sbs-cost")
+    return tag("th", tag("div", column.family, class_="sbs-family"), tag("div", column.key, class_="sbs-key"),
+               tag("div", column.origin, class_=["weights-badge", _level(column), "sbs-weights"], title=column.weights),
+               cost, tag("div", column.notes["length"], class_="sbs-why sbs-cut") if "length" in column.notes else "",
+               class_="sbs-model")
 
 
 def _short_method(surprise) -> str:
@@ -71,45 +70,41 @@ COSINE_REFERENCE = (f"the same model's cosine between your text and an unrelated
 
 
 def _note(text: str) -> str:
-    return f'<div class="sbs-why">{escape(text)}</div>'
+    return tag("div", text, class_="sbs-why")
 
 
 def guess_cell(column: Column, mask: int, winners: set[str]) -> str:
     if column.error:
-        return '<td class="sbs-empty"></td>'
+        return tag("td", class_="sbs-empty")
     if column.guesses is None:
-        return f'<td>{_note(column.notes.get("guesses", "no guesses"))}</td>'
+        return tag("td", _note(column.notes.get("guesses", "no guesses")))
     if mask >= len(column.guesses):
-        return f'<td>{_note("this mask lies past the part of the text this model reads")}</td>'
+        return tag("td", _note("this mask lies past the part of the text this model reads"))
     guess = column.guesses[mask]
     rows = []
     for word, prob in zip(guess.readable, guess.probs):
-        shared = " sbs-shared" if word.lower() in winners and column.guess_trained else ""
+        shared = "sbs-shared" if word.lower() in winners and column.guess_trained else ""
         width = max(1, round(20 * float(prob))) * 5              # the bar's share, in steps of 5%
-        rows.append(f'<li class="sbs-guess{shared}"><span class="sbs-bar w-{width}">'
-                    f'</span><span class="sbs-word">{escape(word)}</span> <span class="sbs-p" title="{escape(PROBABILITY)}">'
-                    f'{float(prob):.3f}</span>'
-                    '</li>')
-    source = f'<div class="sbs-why">guessed by {escape(column.guess_source)}</div>' \
-        if column.guess_source and column.guess_source != column.key else ""
+        rows.append(tag("li", tag("span", class_=["sbs-bar", f"w-{width}"]), tag("span", word, class_="sbs-word"), " ",
+                        tag("span", f"{float(prob):.3f}", class_="sbs-p", title=PROBABILITY),
+                        class_=["sbs-guess", shared]))
+    source = _note(f"guessed by {column.guess_source}") if column.guess_source and column.guess_source != column.key \
+        else ""
     untrained = "" if column.guess_trained else _note("RANDOM head: these guesses mean nothing")
-    return f'<td class="{"" if column.guess_trained else "sbs-random"}"><ol class="sbs-guesses">{"".join(rows)}</ol>' \
-           f'{source}{untrained}</td>'
+    return tag("td", tag("ol", *rows, class_="sbs-guesses"), source, untrained,
+               class_=None if column.guess_trained else "sbs-random")
 
 
 def why_cell(column: Column) -> str:
     """The user's words coloured by the column's integrated gradients for its own top-1, or why there are none."""
     if column.error:
-        return '<td class="sbs-empty"></td>'
+        return tag("td", class_="sbs-empty")
     if column.why is None:
-        return f'<td>{_note(column.notes.get("why", "explaining…"))}</td>'
+        return tag("td", _note(column.notes.get("why", "explaining…")))
     why = column.why
     title = (f"{why.target} by {why.model}: integrated gradients, {why.steps} steps; completeness gap "
              f"{100 * min(why.relative_gap, 9.99):.2g}%")
-    return f'<td class="sbs-why-row" title="{escape(title)}">{scored_words(why.words, why.word_scores["ig"])}</td>'
-
-
-
+    return tag("td", Markup(scored_words(why.words, why.word_scores["ig"])), class_="sbs-why-row", title=title)
 
 
 def surprise_ranks(view: SideBySide) -> dict[str, np.ndarray]:
@@ -144,17 +139,14 @@ def disagreement(ranks: dict[str, np.ndarray], n_words: int) -> np.ndarray:
 
 def word_cell(column: Column, word: int, rank: float | None) -> str:
     if column.error or column.tokens is None:
-        return '<td class="sbs-empty"></td>'
-    pieces = column.tokens.pieces[word]
-    chips = "".join(f'<span class="tok {"cont" if i else "word"}" title="{escape(p.raw)}">{escape(p.text)}</span>'
-                    for i, p in enumerate(pieces)) \
-        or '<span class="sbs-why">(no piece)</span>'
-    classes, value = "", ""
+        return tag("td", class_="sbs-empty")
+    chips = [tag("span", p.text, class_=["tok", "cont" if i else "word"], title=p.raw)
+             for i, p in enumerate(column.tokens.pieces[word])] or [tag("span", "(no piece)", class_="sbs-why")]
+    heat, value = None, ""
     if column.surprise is not None and rank is not None and not math.isnan(rank):   # 0: its least surprising word
-        classes = f' class="sbs-heat {shade(0.1 + 0.9 * rank)}"'
-        score = column.surprise.scores[word]
-        value = f'<span class="sbs-score" title="{escape(column.surprise.unit)}">{score:.2f}</span>'
-    return f'<td{classes}><span class="tokens sbs-pieces">{chips}</span>{value}</td>'
+        heat = ["sbs-heat", shade(0.1 + 0.9 * rank)]
+        value = tag("span", f"{column.surprise.scores[word]:.2f}", class_="sbs-score", title=column.surprise.unit)
+    return tag("td", tag("span", *chips, class_="tokens sbs-pieces"), value, class_=heat)
 
 
 def grid_html(view: SideBySide) -> str:
@@ -162,35 +154,37 @@ def grid_html(view: SideBySide) -> str:
     columns = view.columns
     if not columns and not view.pending:
         return ""
-    waiting = "".join(f'<th class="sbs-model sbs-waiting"><div class="sbs-key">{escape(s)}</div>'
-                      '<div class="sbs-why">waiting…</div></th>' for s in view.pending)
-    head = "<tr><th></th>" + "".join(header_cell(c) for c in columns) + waiting + "</tr>"
+    waiting = [tag("th", tag("div", s, class_="sbs-key"), _note("waiting…"), class_="sbs-model sbs-waiting")
+               for s in view.pending]
+    head = tag("tr", tag("th"), *(header_cell(c) for c in columns), *waiting)
     span = 1 + len(columns) + len(view.pending)
-    blank = "<td></td>" * len(view.pending)
+    blank = [tag("td")] * len(view.pending)
     body = []
 
     def section(title: str, note: str = "") -> None:
-        body.append(f'<tr class="sbs-section"><th colspan="{span}">{title}'
-                    f'{f" <span class=sbs-why>{note}</span>" if note else ""}</th></tr>')
+        body.append(tag("tr", tag("th", title, *([" ", tag("span", note, class_="sbs-why")] if note else []),
+                                  colspan=span), class_="sbs-section"))
+
+    def row(head, cells, head_class: str | None = None, class_: str | None = None) -> None:
+        body.append(tag("tr", tag("th", head, class_=head_class), *cells, *blank, class_=class_))
 
     if view.n_masks:
         section("Guesses", f"top-{view.k} per mask, in each model's own way, with its probability (over the whole "
                            f"vocabulary, 0 to 1); shaded: shared with another model's top-1")
         for agreement in view.agreement:
             winners = {word for word, models in agreement.top1.items() if len(models) > 1}
-            shared = "; ".join(f"“{escape(word)}”: {escape(', '.join(models))}"
+            shared = "; ".join(f"“{word}”: {', '.join(models)}"
                                for word, models in agreement.top1.items() if len(models) > 1)
-            line = (f"top-1 shared — {shared}" if shared else "no two models share the top-1") + \
-                (f' · mean top-{view.k} overlap <abbr title="{escape(JACCARD)}">(Jaccard)</abbr> {agreement.overlap:.2f}'
-                 if agreement.overlap is not None
-                 else "") + f" · over {len(agreement.models)} trained head(s)"
-            body.append(f'<tr class="sbs-agree"><th colspan="{span}">Mask {agreement.mask + 1}: {line}</th></tr>')
-            body.append(f"<tr><th>mask {agreement.mask + 1}</th>"
-                        + "".join(guess_cell(c, agreement.mask, winners) for c in columns) + blank + "</tr>")
+            overlap = [f" · mean top-{view.k} overlap ", tag("abbr", "(Jaccard)", title=JACCARD),
+                       f" {agreement.overlap:.2f}"] if agreement.overlap is not None else []
+            body.append(tag("tr", tag("th", f"Mask {agreement.mask + 1}: " + (
+                f"top-1 shared — {shared}" if shared else "no two models share the top-1"), *overlap,
+                f" · over {len(agreement.models)} trained head(s)", colspan=span), class_="sbs-agree"))
+            row(f"mask {agreement.mask + 1}", (guess_cell(c, agreement.mask, winners) for c in columns))
         section("Why", f"which of your words pushed each model's own top-1 at mask 1 up (blue) or down (red): "
                        f"integrated gradients, {WHY_STEPS} steps, from the mask token at every word; shade within "
                        f"the model")
-        body.append("<tr><th>why</th>" + "".join(why_cell(c) for c in columns) + blank + "</tr>")
+        row("why", (why_cell(c) for c in columns))
     ranks = surprise_ranks(view)
     spread = disagreement(ranks, len(view.words))
     units = sorted({c.surprise.unit for c in columns if c.surprise is not None})
@@ -198,42 +192,34 @@ def grid_html(view: SideBySide) -> str:
             ("colour: how surprising the word is to that model, ranked within the model (" + ", ".join(units)
              + " shown); ⚡ marks the words where the models disagree most") if ranks else
             ("surprise is scored for text without masks" if view.n_masks else ""))
-    body.append('<tr class="sbs-specials"><th>start</th>' + "".join(
-        _specials(c.tokens.specials_before) if c.tokens else "<td></td>" for c in columns) + blank + "</tr>")
+    row("start", (_specials(c.tokens.specials_before) if c.tokens else tag("td") for c in columns),
+        class_="sbs-specials")
     top = set(np.argsort(-np.nan_to_num(spread, nan=-1))[:max(1, len(view.words) // 5)]) if ranks else set()
     for w, word in enumerate(view.words):
         flag = " ⚡" if w in top and not math.isnan(spread[w]) else ""
-        body.append(f'<tr><th class="sbs-wordhead">{escape(word.text)}{flag}</th>'
-                    + "".join(word_cell(c, w, ranks[c.key][w] if c.key in ranks else None) for c in columns)
-                    + blank + "</tr>")
-    body.append('<tr class="sbs-specials"><th>end</th>' + "".join(
-        _specials(c.tokens.specials_after) if c.tokens else "<td></td>" for c in columns) + blank + "</tr>")
-    body.append("<tr><th>tokens in all</th>" + "".join(
-        f"<td>{c.tokens.n_tokens} · {escape(c.tokens.tokenizer_kind)}</td>" if c.tokens else "<td></td>"
-        for c in columns) + blank + "</tr>")
+        row(word.text + flag, (word_cell(c, w, ranks[c.key][w] if c.key in ranks else None) for c in columns),
+            head_class="sbs-wordhead")
+    row("end", (_specials(c.tokens.specials_after) if c.tokens else tag("td") for c in columns), class_="sbs-specials")
+    row("tokens in all", (tag("td", f"{c.tokens.n_tokens} · {c.tokens.tokenizer_kind}") if c.tokens else tag("td")
+                          for c in columns))
     if any(c.surprise is None and not c.error and "surprise" in c.notes and not view.n_masks for c in columns):
-        body.append("<tr><th>surprise</th>" + "".join(
-            f"<td>{_note(c.notes['surprise'])}</td>" if c.surprise is None and "surprise" in c.notes else
-            (f"<td class='sbs-why' title='{escape(c.surprise.method)}'>{escape(_short_method(c.surprise))}</td>"
-             if c.surprise else "<td></td>")
-            for c in columns) + blank + "</tr>")
+        row("surprise", (tag("td", _note(c.notes["surprise"])) if c.surprise is None and "surprise" in c.notes else
+                         tag("td", _short_method(c.surprise), class_="sbs-why", title=c.surprise.method)
+                         if c.surprise else tag("td") for c in columns))
     section("Attention", "every layer and head of this input (the small multiples below show the last layer by words)")
-    for label, attr, digits in ((f'<abbr title="{escape(ENTROPY)}">mean entropy (nats)</abbr>', "entropy", 2),
+    for label, attr, digits in ((tag("abbr", "mean entropy (nats)", title=ENTROPY), "entropy", 2),
                                 ("share on special tokens (0 to 1)", "special", 2),
                                 ("share on the previous token (0 to 1)", "previous", 2)):
-        body.append(f"<tr><th>{label}</th>" + "".join(
-            f"<td>{as_text(getattr(c.attention, attr), digits)}</td>" if c.attention else "<td></td>"
-            for c in columns) + blank + "</tr>")
+        row(label, (tag("td", as_text(getattr(c.attention, attr), digits)) if c.attention else tag("td")
+                    for c in columns))
     if view.pair.strip():
         section("Similarity", "cosine between the two texts' mean-pooled last-layer vectors (special tokens left out)")
-        body.append("<tr><th>cosine (-1 to 1)</th>" + "".join(
-            f"<td><b>{as_text(c.similarity, 3)}</b></td>" if c.similarity is not None else
-            f"<td>{_note(c.notes.get('similarity', ''))}</td>" for c in columns) + blank + "</tr>")
-        body.append(f"<tr><th><abbr title='{escape(COSINE_REFERENCE)}'>for an unrelated sentence</abbr></th>"
-                    + "".join(f"<td>{as_text(c.unrelated_similarity, 3)}</td>" if c.unrelated_similarity is not None
-                              else "<td></td>" for c in columns) + blank + "</tr>")
-    return f'<div class="sbs-scroll"><table class="sbs-grid"><thead>{head}</thead><tbody>{"".join(body)}</tbody>' \
-           f'</table></div>'
+        row("cosine (-1 to 1)", (tag("td", tag("b", as_text(c.similarity, 3))) if c.similarity is not None else
+                                 tag("td", _note(c.notes.get("similarity", ""))) for c in columns))
+        row(tag("abbr", "for an unrelated sentence", title=COSINE_REFERENCE),
+            (tag("td", as_text(c.unrelated_similarity, 3) if c.unrelated_similarity is not None else "")
+             for c in columns))
+    return tag("div", tag("table", tag("thead", head), tag("tbody", *body), class_="sbs-grid"), class_="sbs-scroll")
 
 
 def status_html(view: SideBySide | None, running: str = "") -> str:
@@ -252,7 +238,7 @@ def status_html(view: SideBySide | None, running: str = "") -> str:
     random = [c.key for c in view.columns if not c.error and not c.trained]
     if random:
         text += f" · RANDOM weights (not meaningful): {', '.join(random)}"
-    return f'<div class="weights-badge {"warn" if failed or random else "ok"}" id="sbs-progress">{escape(text)}</div>'
+    return tag("div", text, class_=["weights-badge", "warn" if failed or random else "ok"], id="sbs-progress")
 
 
 def attention_figure(view: SideBySide) -> go.Figure | None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from components.common import escape, guarded, load_with_progress, message_html, weights_badge
+from components.common import guarded, load_with_progress, message_html, weights_badge
 from components.export import csv_table
+from components.markup import join, tag
 from model_zoo import facts as model_facts
 from model_zoo import loading
 from model_zoo.facts import max_tokens
@@ -16,14 +17,13 @@ def render_tokens(tokens: TokenizedText) -> str:
     chips = []
     for i, (raw, readable) in enumerate(zip(tokens.tokens, tokens.readable)):
         kind = "special" if tokens.special[i] else ("cont" if tokens.continuation[i] else "word")
-        segment = f" seg{tokens.segment[i]}" if tokens.segment[i] >= 0 else ""
-        chips.append(f'<span class="tok {kind}{segment}" title="#{i} · id {int(tokens.ids[i])} · {escape(raw)}">'
-                     f'{escape(readable)}<sub>{int(tokens.ids[i])}</sub></span>')
-    note = ('<div class="note">The text was longer than the model takes and was cut at '
-            f'{len(tokens)} tokens.</div>' if tokens.truncated else "")
-    legend = ('<div class="legend"><span class="tok special">special</span> <span class="tok word">word start</span>'
-              ' <span class="tok cont">continues the previous piece</span></div>')
-    return f'<div class="tokens">{"".join(chips)}</div>{note}{legend}'
+        segment = f"seg{tokens.segment[i]}" if tokens.segment[i] >= 0 else ""
+        chips.append(tag("span", readable, tag("sub", int(tokens.ids[i])), class_=["tok", kind, segment],
+                         title=f"#{i} · id {int(tokens.ids[i])} · {raw}"))
+    note = tag("div", f"The text was longer than the model takes and was cut at {len(tokens)} tokens.", class_="note")
+    legend = tag("div", tag("span", "special", class_="tok special"), " ", tag("span", "word start", class_="tok word"),
+                 " ", tag("span", "continues the previous piece", class_="tok cont"), class_="legend")
+    return join([tag("div", *chips, class_="tokens"), note if tokens.truncated else "", legend])
 
 
 def token_rows(tokens: TokenizedText) -> list[list]:
@@ -50,7 +50,7 @@ def tokenize_and_describe(spec: str, text: str, text_pair: str = "", progress=gr
                       max_length=max_tokens(loaded.config))
     summary = (f"{len(tokens)} tokens · {int(tokens.special.sum())} special · "
                f"{int(tokens.continuation.sum())} continuation pieces · {loaded.family.tokenizer_kind.value} tokenizer")
-    return (weights_badge(loaded.report), render_tokens(tokens) + f'<div class="note">{escape(summary)}</div>',
+    return (weights_badge(loaded.report), join([render_tokens(tokens), tag("div", summary, class_="note")]),
             token_rows(tokens), rows)
 
 
@@ -74,11 +74,11 @@ def describe_on_change(spec: str):
     except (loading.ModelError, ValueError) as error:
         return [], message_html(error)
     if not loading.is_available(checkpoint):
-        return rows, (f'<div class="weights-badge bad">Not available offline: {escape(checkpoint.key)} is not '
-                      f'downloaded and this machine cannot reach the Hub. Use '
-                      f'{escape(loading.offline_alternative(checkpoint.key))}, which works offline.</div>')
-    return rows, ('<div class="weights-badge">Picked: it loads on first use (cached afterwards); the badge then says '
-                  'which weights answered.</div>')
+        return rows, tag("div", f"Not available offline: {checkpoint.key} is not downloaded and this machine cannot "
+                         f"reach the Hub. Use {loading.offline_alternative(checkpoint.key)}, which works offline.",
+                         class_="weights-badge bad")
+    return rows, tag("div", "Picked: it loads on first use (cached afterwards); the badge then says which weights "
+                     "answered.", class_="weights-badge")
 
 
 def build(ctx) -> None:

@@ -13,18 +13,19 @@ import math
 import gradio as gr
 import numpy as np
 
-from components.common import escape, guarded, load_with_progress, weights_badge
+from components.common import guarded, load_with_progress, weights_badge
 from components.export import csv_table
-from components.markup import shade, tag
+from components.markup import join, shade, tag
 from model_zoo import attribution as at
 from model_zoo.registry import Capability, checkpoints_of
 from model_zoo.text import POOLINGS, words
 
 HEADERS = ["#", "word", *at.METHODS.values()]
-LEGEND = ('<div class="why-legend"><span class="why-word why-pos shade blue shade-8">pushes up</span> '
-          '<span class="why-word why-neg shade red shade-8">pushes down</span> · shade: the share of the row\'s '
-          'largest score; hover a word for its number. Rollout is a share of attention flow (never negative): it '
-          'says where the token\'s attention comes from, not what drove the score.</div>')
+LEGEND = tag("div", tag("span", "pushes up", class_="why-word why-pos shade blue shade-8"), " ",
+             tag("span", "pushes down", class_="why-word why-neg shade red shade-8"), " · shade: the share of the "
+             "row's largest score; hover a word for its number. Rollout is a share of attention flow (never "
+             "negative): it says where the token's attention comes from, not what drove the score.",
+             class_="why-legend")
 
 
 # ---------------------------------------------------------------------------------------------------- renderers
@@ -35,29 +36,28 @@ def scored_words(texts: list[str], scores: np.ndarray, unit: str = "") -> str:
     cells = []
     for text, score in zip(texts, scores):
         if not math.isfinite(score):
-            cells.append(f'<span class="why-word why-none" title="not read by the model">{escape(text)}</span>')
+            cells.append(tag("span", text, class_="why-word why-none", title="not read by the model"))
             continue
         sign, scale = ("why-pos", "blue") if score >= 0 else ("why-neg", "red")
         cells.append(tag("span", text, class_=["why-word", sign, shade(abs(score) / top, scale)],
                          title=f"{score:+.4g} {unit}".strip()))
-    return f'<span class="why-words">{" ".join(cells)}</span>'
+    return tag("span", join(cells, " "), class_="why-words")
 
 
 def render(found: at.Attribution) -> str:
     """Target and probability, the three rows, the completeness line, the baseline, the notes."""
     what = {"guess": "P", "replaced": "P(replaced)", "similarity": "cosine"}[found.kind]
-    rows = "".join(f'<tr><th>{escape(label)}</th><td>{scored_words(found.words, found.word_scores[key])}</td></tr>'
-                   for key, label in at.METHODS.items())
-    total = found.token_scores["ig"].sum()
-    gap = (f'Completeness: the integrated gradients sum to {total:.4g}; f(input) − f(baseline) = '
-           f'{found.f_input:.4g} − {found.f_baseline:.4g} = {found.f_input - found.f_baseline:.4g}; gap '
-           f'{found.gap:.2g} ({100 * min(found.relative_gap, 9.99):.2g}%) at {found.steps} steps.')
-    hint = f'<div class="why-hint">{escape(found.hint)}</div>' if found.hint else ""
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in found.notes)
-    return (f'<div class="why-view"><div class="why-target">Explained: <b>{escape(found.target)}</b> · {what} = '
-            f'{found.probability:.3g} · by <code>{escape(found.model)}</code> ({escape(found.weights)})</div>'
-            f'<table class="why-rows">{rows}</table>{LEGEND}<div class="why-gap">{escape(gap)}</div>{hint}'
-            f'<div class="note">Baseline: {escape(found.baseline)}.</div>{notes}</div>')
+    rows = (tag("tr", tag("th", label), tag("td", scored_words(found.words, found.word_scores[key])))
+            for key, label in at.METHODS.items())
+    gap = (f'Completeness: the integrated gradients sum to {found.token_scores["ig"].sum():.4g}; f(input) − '
+           f'f(baseline) = {found.f_input:.4g} − {found.f_baseline:.4g} = {found.f_input - found.f_baseline:.4g}; '
+           f'gap {found.gap:.2g} ({100 * min(found.relative_gap, 9.99):.2g}%) at {found.steps} steps.')
+    hint = tag("div", found.hint, class_="why-hint") if found.hint else ""
+    return tag("div", tag("div", "Explained: ", tag("b", found.target), f" · {what} = {found.probability:.3g} · by ",
+                          tag("code", found.model), f" ({found.weights})", class_="why-target"),
+               tag("table", *rows, class_="why-rows"), LEGEND, tag("div", gap, class_="why-gap"), hint,
+               tag("div", f"Baseline: {found.baseline}.", class_="note"),
+               *(tag("div", n, class_="note") for n in found.notes), class_="why-view")
 
 
 def table(found: at.Attribution) -> list[list]:

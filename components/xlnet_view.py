@@ -138,8 +138,8 @@ def memory_figure(result: permutation.MemoryResult) -> go.Figure:
 def _badge(loaded) -> str:
     html = weights_badge(loaded.report)
     if loaded.report.trained and not loaded.report.head_is_trained(Capability.PERMUTATION_LM):
-        html += ('<div class="weights-badge warn">The LM head of this checkpoint is newly initialised (random): '
-                 'its predictions and scores mean nothing.</div>')
+        html += tag("div", "The LM head of this checkpoint is newly initialised (random): its predictions and "
+                    "scores mean nothing.", class_="weights-badge warn")
     return html
 
 
