@@ -94,5 +94,5 @@ def test_a_default_picked_offline_says_at_once_that_it_is_not_available(page, ap
     model = page.locator("#bert-model input")
     model.fill("bert-base-uncased")
     model.press("Enter")
-    expect(page.locator("#bert-status")).to_contain_text("Not available offline", timeout=30_000)
+    expect(page.locator("#bert-status")).to_contain_text("Not available offline", timeout=90_000)
     expect(page.locator("#bert-status")).to_contain_text("mini-bert")
