@@ -9,12 +9,10 @@ timed one after the other in each run, so a change in the machine's load touches
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
 import time
-from pathlib import Path
 
 from bench import common
 
@@ -55,12 +53,7 @@ def main(argv=None) -> dict:
               "why_notes": {c.key: c.notes["why"] for c in last if "why" in c.notes},
               "tokens": {c.key: c.tokens.n_tokens for c in view.columns if c.tokens},
               "target": TARGET, "meets_target": statistics.median(ratios) <= TARGET, "note": args.note}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "attribution.json").write_text(json.dumps(report, indent=1))
-    (out / "attribution.md").write_text(markdown(report))
-    print(markdown(report))
-    return report
+    return common.write(report, args.out, "attribution", markdown)
 
 
 def _uptime() -> str:

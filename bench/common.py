@@ -1,8 +1,11 @@
-"""What the side-by-side benchmarks share: their command-line options and the offline CPU set-up they run under."""
+"""What the side-by-side benchmarks share: their command-line options, the offline CPU set-up they run under and
+how they write their reports."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from pathlib import Path
 
 
 def parser(module: str, doc: str, runs: int, text: str) -> argparse.ArgumentParser:
@@ -26,3 +29,13 @@ def offline_cpu(threads: int):
         torch.set_num_threads(threads)
     loading.configure(loading.Settings(device="cpu", offline=True))
     return torch
+
+
+def write(report: dict, out: str, name: str, markdown) -> dict:
+    """The report as `out`/name.json and, as markdown(report) writes it, `out`/name.md; prints the Markdown."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(report, indent=1))
+    (folder / f"{name}.md").write_text(markdown(report))
+    print(markdown(report))
+    return report

@@ -119,12 +119,7 @@ def main(argv=None) -> dict:
               "bare_median_ms": statistics.median(bare_s) * 1e3, "render_median_ms": statistics.median(render_s) * 1e3,
               "ratio_median": statistics.median(ratios), "ratio_iqr": [quartiles[0], quartiles[2]],
               "target": TARGET, "meets_target": statistics.median(ratios) <= TARGET, "note": args.note}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "side_by_side.json").write_text(json.dumps(report, indent=1))
-    (out / "side_by_side.md").write_text(markdown(report))
-    print(markdown(report))
-    return report
+    return common.write(report, args.out, "side_by_side", markdown)
 
 
 def markdown(r: dict) -> str:
