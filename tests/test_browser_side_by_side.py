@@ -67,10 +67,10 @@ def test_hostile_text_and_a_bad_model_stay_in_their_place(page, app_url):
 
 
 def _type(page, selector: str, text: str) -> None:
-    """Type as a person does (keystrokes: gradio's input event), not fill()."""
+    """End with a keystroke as a person does (gradio's input event, which fill() alone does not fire)."""
     box = page.locator(selector)
-    box.fill("")
-    box.press_sequentially(text)
+    box.fill(text[:-1])
+    box.press_sequentially(text[-1])
 
 
 def _value_is(page, selector: str, value: str) -> None:
