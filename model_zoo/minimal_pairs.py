@@ -32,13 +32,13 @@ import numpy as np
 from model_zoo import fill_mask as fm
 from model_zoo import grammar, loading
 from model_zoo import text as text_layer
+from model_zoo.metrics import wilson_interval
 from model_zoo.progress import Report, ignore
 from model_zoo.registry import CHECKPOINTS, Capability
 from model_zoo.tokenization import InputError, tokenize
 
 PAIRS_PER_PHENOMENON = 40
 SEED = 0
-Z95 = 1.959964
 MAX_PAIR_CHARS = 300
 PERSONS = [("boy", "boys", "himself"), ("girl", "girls", "herself"), ("man", "men", "himself"),
            ("woman", "women", "herself"), ("king", "kings", "himself"), ("queen", "queens", "herself"),
@@ -264,15 +264,6 @@ def pair_logprobs(scorer: Scorer, items: list[Pair]) -> np.ndarray:
     return values.reshape(len(items), 2)
 
 
-def wilson(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% by default); (nan, nan) for n = 0."""
-    if n == 0:
-        return math.nan, math.nan
-    p = correct / n
-    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - half) / (1 + z * z / n), (centre + half) / (1 + z * z / n)
-
-
 @dataclass(frozen=True)
 class PhenomenonScore:
     phenomenon: str
@@ -304,7 +295,7 @@ def score(scorer: Scorer, items: list[Pair]) -> ScorerResult:
     for name in dict.fromkeys(p.phenomenon for p in items):
         chosen = np.asarray([p.phenomenon == name for p in items])
         k, n = int(right[chosen].sum()), int(chosen.sum())
-        scores.append(PhenomenonScore(name, k, n, *wilson(k, n)))
+        scores.append(PhenomenonScore(name, k, n, *wilson_interval(k / n, n)))   # n >= 1: the items name it
     return ScorerResult(scorer.spec, scorer.label, scorer.method, scorer.weights, scorer.trained, tuple(scores))
 
 

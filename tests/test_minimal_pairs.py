@@ -1,14 +1,13 @@
 """Minimal pairs: each family's score equals the two words' log-probabilities computed here by a direct forward
 (multi-piece words masked together, XLNet through perm_mask/target_mapping, ELECTRA's discriminator through
 P(replaced)); Wilson intervals; the user's pair; templates."""
-import math
-
 import numpy as np
 import pytest
 import torch
 
 from model_zoo import loading
 from model_zoo import minimal_pairs as mp
+from model_zoo.metrics import wilson_interval
 from model_zoo.tokenization import InputError
 
 PAIR = mp.parse_pair("The neighbours near the window [complain|complains] loudly.")
@@ -73,10 +72,12 @@ def test_a_discriminator_answers_through_the_generator_the_registry_names():
     assert "no masked-LM head" in note
 
 
-def test_wilson_interval():
-    low, high = mp.wilson(8, 10)
+def test_wilson_interval():   # the one Wilson interval of the project (model_zoo.metrics), as the pairs use it
+    low, high = wilson_interval(8 / 10, 10)
     assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
-    assert mp.wilson(0, 10)[0] == 0.0 and all(math.isnan(x) for x in mp.wilson(0, 0))
+    assert wilson_interval(0 / 10, 10)[0] == 0.0
+    with pytest.raises(ValueError):
+        wilson_interval(0.0, 0)
 
 
 def test_templates_and_the_users_pair(tiny_path):
